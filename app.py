@@ -1,0 +1,728 @@
+"""Littlest Notes: a public feed of 140-character markdown notes.
+
+One file, read top to bottom: Configuration, Model, Store, Views, Entry point.
+Each section uses only the sections above it. Run it with ``streamlit run app.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import streamlit as st
+
+###############################################################################
+# Configuration ################################################################
+###############################################################################
+
+CHAR_LIMIT = 140  # longest note body, in characters (code points)
+USERNAME_LIMIT = 140  # longest username, the seed's limit
+FEED_PAGE_SIZE = 25  # notes on one page of the feed
+RECENT_PICKS = 10  # recent notes offered on the Update and Delete pages
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
+APP_DIR = Path(__file__).resolve().parent
+DEFAULT_DB_PATH = APP_DIR / "notes.db"
+WELCOME_USERNAME = "Littlest Notes"
+WELCOME_BODY = (
+    "Welcome to **Littlest Notes**! Write a note of up to 140 characters; "
+    "markdown works. Edit or delete it from the sidebar."
+)
+
+
+def resolve_db_path(
+    environ: Mapping[str, str] = os.environ, secrets: Mapping[str, object] | None = None
+) -> Path:
+    """Return the database file: $NOTES_DB, else secrets["notes_db"], else notes.db by app.py."""
+    if environ.get("NOTES_DB"):
+        return Path(environ["NOTES_DB"]).expanduser()
+    if secrets is not None and secrets.get("notes_db"):
+        return Path(str(secrets["notes_db"])).expanduser()
+    return DEFAULT_DB_PATH
+
+
+###############################################################################
+# Model ########################################################################
+###############################################################################
+
+# User-facing messages are constants so that tests can assert them.
+MSG_BODY_TYPE = "Note must be text, not {type}."
+MSG_BODY_EMPTY = "Note is empty. Write something to save it."
+MSG_BODY_TOO_LONG = "Note is {length} characters; the limit is {limit} ({over} over)."
+MSG_BODY_CONTROL = (
+    "Note contains an invisible control character ({code}) that cannot be saved. "
+    "Remove it and try again."
+)
+MSG_USERNAME_TYPE = "Username must be text, not {type}."
+MSG_USERNAME_EMPTY = "Username is empty. Enter the name to post under."
+MSG_USERNAME_TOO_LONG = "Username is {length} characters; the limit is {limit} ({over} over)."
+MSG_USERNAME_CONTROL = (
+    "Username must be one line with no control characters ({code}). Remove it and try again."
+)
+MSG_NOT_FOUND = "Note #{rowid} does not exist. It may have been deleted."
+
+# Newline and tab are fine in a markdown body; every other C0 control and DEL is not.
+_BODY_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_USERNAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class NotesError(Exception):
+    """Base of every error whose message a person can act on."""
+
+
+class InvalidNoteError(NotesError, ValueError):
+    """A username or body breaks the rules."""
+
+
+class NoteNotFoundError(NotesError, LookupError):
+    """No note has the requested number."""
+
+
+class StorageError(NotesError):
+    """The database cannot do what was asked (locked, read-only, damaged, missing)."""
+
+
+@dataclass(frozen=True)
+class BaseNote:
+    """A note's content and times (UTC epoch seconds)."""
+
+    created_timestamp: int
+    updated_timestamp: int
+    username: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Note(BaseNote):
+    """A stored note and its number."""
+
+    rowid: int
+
+    @property
+    def edited(self) -> bool:
+        """True if the note was changed after it was written."""
+        return self.updated_timestamp != self.created_timestamp
+
+
+def _check_text(value: object, *, what: str, limit: int, forbidden: re.Pattern) -> str:
+    """Return value normalised (CRLF to LF, stripped) or raise InvalidNoteError."""
+    messages = {
+        "Note": (MSG_BODY_TYPE, MSG_BODY_EMPTY, MSG_BODY_TOO_LONG, MSG_BODY_CONTROL),
+        "Username": (MSG_USERNAME_TYPE, MSG_USERNAME_EMPTY, MSG_USERNAME_TOO_LONG,
+                     MSG_USERNAME_CONTROL),
+    }[what]
+    msg_type, msg_empty, msg_long, msg_control = messages
+    if not isinstance(value, str):
+        raise InvalidNoteError(msg_type.format(type=type(value).__name__))
+    text = value.replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidNoteError(msg_empty)
+    if len(text) > limit:
+        raise InvalidNoteError(msg_long.format(length=len(text), limit=limit,
+                                               over=len(text) - limit))
+    if match := forbidden.search(text):
+        raise InvalidNoteError(msg_control.format(code=f"U+{ord(match.group()):04X}"))
+    return text
+
+
+def validate_note(username: object, body: object) -> tuple[str, str]:
+    """Return (username, body) normalised for storage; raise InvalidNoteError if either is bad."""
+    clean_username = _check_text(username, what="Username", limit=USERNAME_LIMIT,
+                                 forbidden=_USERNAME_FORBIDDEN)
+    clean_body = _check_text(body, what="Note", limit=CHAR_LIMIT, forbidden=_BODY_FORBIDDEN)
+    return clean_username, clean_body
+
+
+def now_timestamp() -> int:
+    """Return the current UTC epoch second (time.time() is UTC whatever the host's zone)."""
+    return int(time.time())
+
+
+###############################################################################
+# Store ########################################################################
+###############################################################################
+
+SCHEMA_VERSION = 1
+
+MSG_DB_LOCKED = (
+    "The database is busy: another writer held it for more than {seconds:g} seconds. "
+    "Nothing was saved; please try again."
+)
+MSG_DB_READ_ONLY = "The database is read-only, so nothing can be saved right now."
+MSG_DB_CANNOT_OPEN = (
+    "The database file '{name}' cannot be opened: its folder is missing or not writable."
+)
+MSG_DB_NOT_A_DATABASE = (
+    "The file '{name}' is not a notes database, or it is damaged. Nothing was changed."
+)
+MSG_DB_FULL = "The disk is full, so nothing was saved."
+MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
+
+# SQL fragments shared by the schema's CHECK constraints: C0 controls and DEL.
+_SQL_CONTROLS_EXCEPT_LF_TAB = "char(" + ",".join(
+    str(c) for c in [*range(1, 9), 11, 12, *range(14, 32), 127]) + ")"
+_SQL_ALL_CONTROLS = "char(" + ",".join(str(c) for c in [*range(1, 32), 127]) + ")"
+
+# The rules of validate_note, enforced by the database as well, so that no writer
+# (a future script, a bug, a hand-edit in the sqlite3 shell) can store a bad note.
+_CREATE_NOTES_TABLE = f"""
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted number is never reused
+    created_timestamp INTEGER NOT NULL CHECK (typeof(created_timestamp) = 'integer'),
+    updated_timestamp INTEGER NOT NULL CHECK (typeof(updated_timestamp) = 'integer'
+                                              AND updated_timestamp >= created_timestamp),
+    username TEXT NOT NULL CHECK (
+        typeof(username) = 'text'
+        AND length(username) BETWEEN 1 AND {USERNAME_LIMIT}
+        AND username = trim(username)
+        AND instr(username, char(0)) = 0
+        AND username NOT GLOB '*[' || {_SQL_ALL_CONTROLS} || ']*'),
+    body TEXT NOT NULL CHECK (
+        typeof(body) = 'text'
+        AND length(body) BETWEEN 1 AND {CHAR_LIMIT}
+        AND body = trim(body, char(32, 9, 10))
+        AND instr(body, char(0)) = 0
+        AND body NOT GLOB '*[' || {_SQL_CONTROLS_EXCEPT_LF_TAB} || ']*')
+)
+"""
+# Newest-first listing (ORDER BY id DESC) walks the table's own rowid b-tree
+# backwards: id is the INTEGER PRIMARY KEY, so that b-tree is the index that serves it.
+
+_NOTE_COLUMNS = "created_timestamp, updated_timestamp, username, body, id"
+
+
+def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
+    """Translate a sqlite3 error into a StorageError with a message a person can act on."""
+    text = str(error).lower()
+    name = Path(path).name
+    if "locked" in text or "busy" in text:
+        message = MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S)
+    elif "readonly" in text or "read-only" in text:
+        message = MSG_DB_READ_ONLY
+    elif "unable to open" in text:
+        message = MSG_DB_CANNOT_OPEN.format(name=name)
+    elif "not a database" in text or "malformed" in text:
+        message = MSG_DB_NOT_A_DATABASE.format(name=name)
+    elif "full" in text:
+        message = MSG_DB_FULL
+    else:
+        message = MSG_DB_OTHER.format(error=error)
+    return StorageError(message)
+
+
+def _db_name(conn: sqlite3.Connection) -> str:
+    """Return the file behind conn (for messages)."""
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+    except sqlite3.Error:
+        return "notes.db"
+
+
+def _read(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one parameterised query and return its rows; raise StorageError on failure."""
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.Error as error:
+        raise _storage_error(error, _db_name(conn)) from error
+
+
+@contextmanager
+def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block as one transaction: all of it is committed, or none of it.
+
+    BEGIN IMMEDIATE takes the write lock up front, so a second writer waits its
+    busy timeout instead of failing halfway when a read lock cannot be upgraded.
+    Raises StorageError if the database refuses.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        raise _storage_error(error, _db_name(conn)) from error
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(error, sqlite3.IntegrityError):
+            raise InvalidNoteError(f"The database refused the note: {error}.") from error
+        if isinstance(error, sqlite3.Error):
+            raise _storage_error(error, _db_name(conn)) from error
+        raise
+
+
+def _note(row: tuple) -> Note:
+    """Build a Note from a row selected with _NOTE_COLUMNS."""
+    return Note(*row)
+
+
+def _migrate_to_v1(conn: sqlite3.Connection) -> None:
+    """Create the notes table, or rebuild the seed's table with explicit ids kept."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(notes)")]
+    if not columns:
+        conn.execute(_CREATE_NOTES_TABLE)
+        conn.execute(
+            "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
+            " VALUES (?, ?, ?, ?)",
+            (now := now_timestamp(), now, WELCOME_USERNAME, WELCOME_BODY),
+        )
+        return
+    # The seed's table: same columns, implicit rowid, no constraints. Copy each row
+    # into the new table under its old rowid; a row today's rules refuse is kept
+    # verbatim in legacy_rejected_notes rather than dropped.
+    conn.execute("ALTER TABLE notes RENAME TO legacy_notes")
+    conn.execute(_CREATE_NOTES_TABLE)
+    conn.execute(
+        "CREATE TABLE legacy_rejected_notes (rowid_was INTEGER PRIMARY KEY, created_timestamp,"
+        " updated_timestamp, username, body, reason TEXT NOT NULL)"
+    )
+    rows = conn.execute(
+        "SELECT rowid, created_timestamp, updated_timestamp, username, body"
+        " FROM legacy_notes ORDER BY rowid"
+    )
+    for rowid, created, updated, username, body in rows.fetchall():
+        try:
+            clean_username, clean_body = validate_note(username, body)
+            created_ts = int(float(created))
+            updated_ts = max(int(float(updated if updated is not None else created)), created_ts)
+        except (InvalidNoteError, TypeError, ValueError) as error:
+            conn.execute(
+                "INSERT INTO legacy_rejected_notes VALUES (?, ?, ?, ?, ?, ?)",
+                (rowid, created, updated, username, body, str(error)),
+            )
+            continue
+        conn.execute(
+            f"INSERT INTO notes ({_NOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            (created_ts, updated_ts, clean_username, clean_body, rowid),
+        )
+    conn.execute("DROP TABLE legacy_notes")
+
+
+_MIGRATIONS = [_migrate_to_v1]  # _MIGRATIONS[n] brings user_version n to n + 1
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to SCHEMA_VERSION, each step in its own transaction."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    with _write(conn):
+        # Read again under the write lock: another process may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for step in _MIGRATIONS[version:]:
+            step(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def connect(path: str | os.PathLike) -> sqlite3.Connection:
+    """Open the database at path, configure it and bring its schema up to date.
+
+    The connection belongs to the thread that opened it. Raises StorageError if
+    the file cannot be opened, is not a database, or stays locked.
+    """
+    try:
+        # isolation_level=None: no implicit transactions; _write() issues BEGIN/COMMIT.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as error:
+        raise _storage_error(error, str(path)) from error
+    try:
+        # WAL: readers never block the writer and the writer never blocks readers.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")  # a committed note survives power loss
+        _migrate(conn)
+    except sqlite3.Error as error:
+        conn.close()
+        raise _storage_error(error, str(path)) from error
+    except NotesError:
+        conn.close()
+        raise
+    return conn
+
+
+class NoteService:
+    """Every operation on notes. Each takes the connection first and returns Notes."""
+
+    @staticmethod
+    def list_all_notes(conn: sqlite3.Connection) -> list[Note]:
+        """Return every note, newest first."""
+        rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM notes ORDER BY id DESC")
+        return [_note(row) for row in rows]
+
+    @staticmethod
+    def list_notes(
+        conn: sqlite3.Connection,
+        limit: int = FEED_PAGE_SIZE,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> list[Note]:
+        """Return up to limit notes newest first, older than `before` or newer than `after`."""
+        if after is not None:
+            rows = _read(
+                conn,
+                f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id > ? ORDER BY id ASC LIMIT ?",
+                (after, limit),
+            )
+            rows.reverse()
+        else:
+            rows = _read(
+                conn,
+                f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id < ? ORDER BY id DESC LIMIT ?",
+                (before if before is not None else 2**63 - 1, limit),
+            )
+        return [_note(row) for row in rows]
+
+    @staticmethod
+    def get_note(conn: sqlite3.Connection, rowid: int) -> Note:
+        """Return note number rowid. Raises NoteNotFoundError if there is none."""
+        rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id = ?", (rowid,))
+        if not rows:
+            raise NoteNotFoundError(MSG_NOT_FOUND.format(rowid=rowid))
+        return _note(rows[0])
+
+    @staticmethod
+    def count_notes(conn: sqlite3.Connection) -> int:
+        """Return how many notes there are."""
+        return _read(conn, "SELECT count(*) FROM notes")[0][0]
+
+    @staticmethod
+    def create_note(
+        conn: sqlite3.Connection, username: object, body: object, now: int | None = None
+    ) -> Note:
+        """Validate and store a new note; return it. Raises InvalidNoteError or StorageError."""
+        clean_username, clean_body = validate_note(username, body)
+        stamp = now_timestamp() if now is None else now
+        with _write(conn):
+            row = conn.execute(
+                "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
+                f" VALUES (?, ?, ?, ?) RETURNING {_NOTE_COLUMNS}",
+                (stamp, stamp, clean_username, clean_body),
+            ).fetchone()
+        return _note(row)
+
+    @staticmethod
+    def update_note(
+        conn: sqlite3.Connection, rowid: int, username: object, body: object,
+        now: int | None = None,
+    ) -> Note:
+        """Change a note's username and body; return it. Raises NoteNotFoundError if gone."""
+        clean_username, clean_body = validate_note(username, body)
+        stamp = now_timestamp() if now is None else now
+        with _write(conn):
+            row = conn.execute(
+                "UPDATE notes SET username = ?, body = ?,"
+                " updated_timestamp = max(?, created_timestamp)"
+                f" WHERE id = ? RETURNING {_NOTE_COLUMNS}",
+                (clean_username, clean_body, stamp, rowid),
+            ).fetchone()
+        if row is None:
+            raise NoteNotFoundError(MSG_NOT_FOUND.format(rowid=rowid))
+        return _note(row)
+
+    @staticmethod
+    def delete_note(conn: sqlite3.Connection, rowid: int) -> Note:
+        """Delete a note for good and return what it was. Raises NoteNotFoundError if gone."""
+        with _write(conn):
+            row = conn.execute(
+                f"DELETE FROM notes WHERE id = ? RETURNING {_NOTE_COLUMNS}", (rowid,)
+            ).fetchone()
+        if row is None:
+            raise NoteNotFoundError(MSG_NOT_FOUND.format(rowid=rowid))
+        return _note(row)
+
+
+###############################################################################
+# Views ########################################################################
+###############################################################################
+
+MSG_NO_NOTES = "No notes yet. Write the first one on the **Create a Note** page."
+MSG_CREATED = "Note #{rowid} saved."
+MSG_UPDATED = "Note #{rowid} updated."
+MSG_DELETED = "Note #{rowid} deleted."
+MSG_FEED_PAGE_EMPTY = "No notes on this page any more. Go back to the newest notes."
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def _secrets() -> Mapping[str, object]:
+    """Return st.secrets, or {} when the app has no secrets file (not an error)."""
+    try:
+        return {"notes_db": st.secrets.get("notes_db")}
+    except FileNotFoundError:  # StreamlitSecretNotFoundError when there is no secrets.toml
+        return {}
+
+
+@st.cache_resource(show_spinner=False)
+def _connections(path: str) -> threading.local:
+    """Hold one sqlite3 connection per thread for the database at path.
+
+    Streamlit runs each session's script in its own thread, and a sqlite3
+    connection must not be shared between threads without a lock. One connection
+    per thread keeps reads concurrent (WAL) while SQLite serialises the writes.
+    """
+    return threading.local()
+
+
+def get_connection() -> sqlite3.Connection:
+    """Return this thread's connection to the configured database (the one cached getter)."""
+    path = resolve_db_path(os.environ, _secrets())
+    local = _connections(str(path))
+    if getattr(local, "conn", None) is None:
+        local.conn = connect(path)
+    return local.conn
+
+
+def _escape_markdown(text: str) -> str:
+    """Return text with markdown syntax escaped, so it shows literally."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def _format_time(timestamp: int) -> str:
+    """Return a UTC epoch second as a date and time in the reader's browser time zone."""
+    try:
+        zone = ZoneInfo(st.context.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.fromtimestamp(timestamp, zone).strftime("%d %b %Y, %H:%M %Z")
+
+
+def _render_note(note: Note) -> None:
+    """Show one note: its body as markdown (raw HTML escaped), then author, times and number."""
+    with st.container(border=True, key=f"note_{note.rowid}"):
+        st.markdown(note.body)  # default: HTML is escaped, javascript: links neutralised
+        meta = f"**{_escape_markdown(note.username)}** · {_format_time(note.created_timestamp)}"
+        if note.edited:
+            meta += f" · edited {_format_time(note.updated_timestamp)}"
+        st.caption(f"{meta} · \\#{note.rowid}")
+
+
+def _notes_frame(notes: list[Note]) -> pd.DataFrame:
+    """Return notes as a table, one row a note, with the stored columns."""
+    columns = ["rowid", "created_timestamp", "updated_timestamp", "username", "body"]
+    return pd.DataFrame([asdict(note) for note in notes], columns=columns)
+
+
+def _query_int(name: str) -> int | None:
+    """Return query parameter name as a positive int, or None if absent or not a number."""
+    value = st.query_params.get(name)
+    return int(value) if value and value.isdigit() else None
+
+
+def render_read() -> None:
+    """The feed: newest notes first, a page at a time."""
+    st.title("Read Note Feed")
+    conn = get_connection()
+    before, after = _query_int("before"), _query_int("after")
+    notes = NoteService.list_notes(conn, before=before, after=after)
+    if not notes:
+        if before is None and after is None:
+            st.info(MSG_NO_NOTES)
+        else:
+            st.info(MSG_FEED_PAGE_EMPTY)
+            st.button("Newest notes", key="feed_newest", on_click=st.query_params.clear)
+        return
+    for note in notes:
+        _render_note(note)
+    newer = NoteService.list_notes(conn, limit=1, after=notes[0].rowid)
+    older = NoteService.list_notes(conn, limit=1, before=notes[-1].rowid)
+    left, right = st.columns(2)
+    if newer:
+        left.button("← Newer", key="feed_newer", on_click=_go_to_page,
+                    args=("after", notes[0].rowid))
+    if older:
+        right.button("Older →", key="feed_older", on_click=_go_to_page,
+                     args=("before", notes[-1].rowid))
+    with st.expander("Raw Note Table Data"):
+        st.dataframe(_notes_frame(notes), hide_index=True, key="feed_table")
+
+
+def _go_to_page(direction: str, rowid: int) -> None:
+    """Move the feed to the page before or after note rowid (kept in the URL)."""
+    st.query_params.clear()
+    st.query_params[direction] = str(rowid)
+
+
+def _note_fields(prefix: str) -> None:
+    """Show the Username and Note inputs that the Create and Update forms share."""
+    st.text_input("Username", key=f"{prefix}_username", placeholder="Who is writing?")
+    # No max_chars: with it the browser silently drops a paste that is too long.
+    # The limit is checked on save, and the message says how far over the text is.
+    st.text_area(
+        "Note",
+        key=f"{prefix}_body",
+        height=120,
+        placeholder=f"Up to {CHAR_LIMIT} characters. Markdown works: **bold**, - lists, [links](https://…)",
+    )
+    st.caption(f"Up to {CHAR_LIMIT} characters of markdown.")
+
+
+def _flash(prefix: str) -> None:
+    """Show (once) the outcome a form callback left for this page."""
+    outcome = st.session_state.pop(f"{prefix}_outcome", None)
+    if outcome is None:
+        return
+    kind, message, note = outcome
+    if kind == "success":
+        st.success(message)
+        if note is not None:
+            _render_note(note)
+    else:
+        st.error(message)
+
+
+def _on_create() -> None:
+    """Save the Create form; on success clear the note box (callbacks may change widgets)."""
+    state = st.session_state
+    try:
+        note = NoteService.create_note(get_connection(), state.create_username, state.create_body)
+    except NotesError as error:
+        state.create_outcome = ("error", str(error), None)
+    else:
+        state.create_body = ""
+        state.create_outcome = ("success", MSG_CREATED.format(rowid=note.rowid), note)
+
+
+def render_create() -> None:
+    """The Create page: a form for a new note."""
+    st.title("Create a Note")
+    with st.form("create_form", clear_on_submit=False, enter_to_submit=False):
+        _note_fields("create")
+        st.form_submit_button("Save note", key="create_submit", on_click=_on_create)
+    _flash("create")
+
+
+def _pick_note(prefix: str) -> Note | None:
+    """Let the person choose a note by number, newest offered first; return it or None."""
+    conn = get_connection()
+    recent = NoteService.list_notes(conn, limit=RECENT_PICKS)
+    if not recent:
+        st.info(MSG_NO_NOTES)
+        return None
+    key = f"{prefix}_number"
+    if st.session_state.get(key) is None:
+        st.session_state[key] = recent[0].rowid
+    number = st.number_input("Note number", key=key, min_value=1, step=1)
+    st.caption("Recent: " + " · ".join(
+        f"\\#{n.rowid} {_escape_markdown(n.username)}" for n in recent))
+    try:
+        return NoteService.get_note(conn, int(number))
+    except NoteNotFoundError as error:
+        st.warning(str(error))
+        return None
+
+
+def _on_update(rowid: int) -> None:
+    """Save the Update form for note rowid."""
+    state = st.session_state
+    try:
+        note = NoteService.update_note(
+            get_connection(), rowid, state.update_username, state.update_body)
+    except NotesError as error:
+        state.update_outcome = ("error", str(error), None)
+    else:
+        state.update_outcome = ("success", MSG_UPDATED.format(rowid=rowid), note)
+
+
+def render_update() -> None:
+    """The Update page: choose a note, edit it, save."""
+    st.title("Update a Note")
+    note = _pick_note("update")
+    if note is None:
+        _flash("update")
+        return
+    # Load the chosen note into the form when the choice changes (or the form was
+    # cleared by visiting another page), never over what the person is typing.
+    if st.session_state.get("update_loaded") != note.rowid or "update_body" not in st.session_state:
+        st.session_state.update_username = note.username
+        st.session_state.update_body = note.body
+        st.session_state.update_loaded = note.rowid
+    with st.form("update_form", enter_to_submit=False):
+        _note_fields("update")
+        st.form_submit_button("Save changes", key="update_submit", on_click=_on_update,
+                              args=(note.rowid,))
+    _flash("update")
+
+
+def _on_delete(rowid: int) -> None:
+    """Delete note rowid, reset the confirmation and move the picker to the newest note."""
+    state = st.session_state
+    state.delete_confirm = False
+    try:
+        note = NoteService.delete_note(get_connection(), rowid)
+    except NotesError as error:
+        state.delete_outcome = ("error", str(error), None)
+    else:
+        state.delete_outcome = ("success", MSG_DELETED.format(rowid=note.rowid), None)
+        state.delete_number = None  # _pick_note offers the newest remaining note
+
+
+def render_delete() -> None:
+    """The Delete page: choose a note, see it, confirm, delete."""
+    st.title("Delete a Note")
+    _flash("delete")
+    note = _pick_note("delete")
+    if note is None:
+        return
+    _render_note(note)
+    confirmed = st.checkbox(f"Yes, delete note #{note.rowid} for good", key="delete_confirm")
+    st.button("Delete note", key="delete_submit", type="primary", disabled=not confirmed,
+              on_click=_on_delete, args=(note.rowid,))
+
+
+def render_about() -> None:
+    """The About page: what the app is and how it is built."""
+    st.title("About")
+    st.markdown(
+        f"""
+**Littlest Notes** is a public feed of short markdown notes: anyone who opens
+it can write a note of up to {CHAR_LIMIT} characters, edit it, or delete it.
+
+It is a whole web app in one Python file, `app.py`:
+
+- **Streamlit** draws every page and runs the server;
+- **SQLite** (Python's `sqlite3`) keeps the notes in one file, `notes.db`, in WAL
+  mode with one connection per server thread, so many people can write at once;
+- the database enforces the same rules as the app (length, no control characters),
+  and numbers of deleted notes are never reused.
+
+Notes are rendered as markdown with raw HTML shown as text, never run.
+"""
+    )
+    try:
+        st.caption(f"{NoteService.count_notes(get_connection())} notes stored.")
+    except NotesError as error:
+        st.caption(str(error))
+
+
+###############################################################################
+# Entry point ##################################################################
+###############################################################################
+
+
+def main() -> None:
+    """Build the sidebar navigation and run the chosen page."""
+    st.set_page_config(page_title="Littlest Notes", page_icon=":material/sticky_note_2:")
+    page = st.navigation(
+        [
+            st.Page(render_read, title="Read Note Feed", icon=":material/feed:", default=True),
+            st.Page(render_create, title="Create a Note", icon=":material/edit_note:", url_path="create"),
+            st.Page(render_update, title="Update a Note", icon=":material/edit:", url_path="update"),
+            st.Page(render_delete, title="Delete a Note", icon=":material/delete:", url_path="delete"),
+            st.Page(render_about, title="About", icon=":material/info:", url_path="about"),
+        ],
+        position="sidebar",
+    )
+    try:
+        page.run()
+    except NotesError as error:  # a database fault: say so in the page, not as a traceback
+        st.error(str(error))
+
+
+if __name__ == "__main__":
+    main()
