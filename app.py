@@ -113,13 +113,19 @@ class Note(BaseNote):
         return self.updated_timestamp != self.created_timestamp
 
 
-def _check_text(value: object, *, what: str, limit: int, forbidden: re.Pattern) -> str:
+_BODY_MESSAGES = (MSG_BODY_TYPE, MSG_BODY_EMPTY, MSG_BODY_TOO_LONG, MSG_BODY_CONTROL)
+_USERNAME_MESSAGES = (
+    MSG_USERNAME_TYPE,
+    MSG_USERNAME_EMPTY,
+    MSG_USERNAME_TOO_LONG,
+    MSG_USERNAME_CONTROL,
+)
+
+
+def _check_text(
+    value: object, limit: int, forbidden: re.Pattern, messages: tuple[str, str, str, str]
+) -> str:
     """Return value normalised (CRLF to LF, stripped) or raise InvalidNoteError."""
-    messages = {
-        "Note": (MSG_BODY_TYPE, MSG_BODY_EMPTY, MSG_BODY_TOO_LONG, MSG_BODY_CONTROL),
-        "Username": (MSG_USERNAME_TYPE, MSG_USERNAME_EMPTY, MSG_USERNAME_TOO_LONG,
-                     MSG_USERNAME_CONTROL),
-    }[what]
     msg_type, msg_empty, msg_long, msg_control = messages
     if not isinstance(value, str):
         raise InvalidNoteError(msg_type.format(type=type(value).__name__))
@@ -127,8 +133,8 @@ def _check_text(value: object, *, what: str, limit: int, forbidden: re.Pattern) 
     if not text:
         raise InvalidNoteError(msg_empty)
     if len(text) > limit:
-        raise InvalidNoteError(msg_long.format(length=len(text), limit=limit,
-                                               over=len(text) - limit))
+        over = len(text) - limit
+        raise InvalidNoteError(msg_long.format(length=len(text), limit=limit, over=over))
     if match := forbidden.search(text):
         raise InvalidNoteError(msg_control.format(code=f"U+{ord(match.group()):04X}"))
     return text
@@ -136,10 +142,10 @@ def _check_text(value: object, *, what: str, limit: int, forbidden: re.Pattern) 
 
 def validate_note(username: object, body: object) -> tuple[str, str]:
     """Return (username, body) normalised for storage; raise InvalidNoteError if either is bad."""
-    clean_username = _check_text(username, what="Username", limit=USERNAME_LIMIT,
-                                 forbidden=_USERNAME_FORBIDDEN)
-    clean_body = _check_text(body, what="Note", limit=CHAR_LIMIT, forbidden=_BODY_FORBIDDEN)
-    return clean_username, clean_body
+    return (
+        _check_text(username, USERNAME_LIMIT, _USERNAME_FORBIDDEN, _USERNAME_MESSAGES),
+        _check_text(body, CHAR_LIMIT, _BODY_FORBIDDEN, _BODY_MESSAGES),
+    )
 
 
 def now_timestamp() -> int:
@@ -168,8 +174,9 @@ MSG_DB_FULL = "The disk is full, so nothing was saved."
 MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
 
 # SQL fragments shared by the schema's CHECK constraints: C0 controls and DEL.
-_SQL_CONTROLS_EXCEPT_LF_TAB = "char(" + ",".join(
-    str(c) for c in [*range(1, 9), 11, 12, *range(14, 32), 127]) + ")"
+_SQL_CONTROLS_EXCEPT_LF_TAB = (
+    "char(" + ",".join(str(c) for c in [*range(1, 9), 11, 12, *range(14, 32), 127]) + ")"
+)
 _SQL_ALL_CONTROLS = "char(" + ",".join(str(c) for c in [*range(1, 32), 127]) + ")"
 
 # The rules of validate_note, enforced by the database as well, so that no writer
@@ -409,7 +416,10 @@ class NoteService:
 
     @staticmethod
     def update_note(
-        conn: sqlite3.Connection, rowid: int, username: object, body: object,
+        conn: sqlite3.Connection,
+        rowid: int,
+        username: object,
+        body: object,
         now: int | None = None,
     ) -> Note:
         """Change a note's username and body; return it. Raises NoteNotFoundError if gone."""
@@ -533,11 +543,13 @@ def render_read() -> None:
     older = NoteService.list_notes(conn, limit=1, before=notes[-1].rowid)
     left, right = st.columns(2)
     if newer:
-        left.button("← Newer", key="feed_newer", on_click=_go_to_page,
-                    args=("after", notes[0].rowid))
+        left.button(
+            "← Newer", key="feed_newer", on_click=_go_to_page, args=("after", notes[0].rowid)
+        )
     if older:
-        right.button("Older →", key="feed_older", on_click=_go_to_page,
-                     args=("before", notes[-1].rowid))
+        right.button(
+            "Older →", key="feed_older", on_click=_go_to_page, args=("before", notes[-1].rowid)
+        )
     with st.expander("Raw Note Table Data"):
         st.dataframe(_notes_frame(notes), hide_index=True, key="feed_table")
 
@@ -608,8 +620,9 @@ def _pick_note(prefix: str) -> Note | None:
     if st.session_state.get(key) is None:
         st.session_state[key] = recent[0].rowid
     number = st.number_input("Note number", key=key, min_value=1, step=1)
-    st.caption("Recent: " + " · ".join(
-        f"\\#{n.rowid} {_escape_markdown(n.username)}" for n in recent))
+    st.caption(
+        "Recent: " + " · ".join(f"\\#{n.rowid} {_escape_markdown(n.username)}" for n in recent)
+    )
     try:
         return NoteService.get_note(conn, int(number))
     except NoteNotFoundError as error:
@@ -622,7 +635,8 @@ def _on_update(rowid: int) -> None:
     state = st.session_state
     try:
         note = NoteService.update_note(
-            get_connection(), rowid, state.update_username, state.update_body)
+            get_connection(), rowid, state.update_username, state.update_body
+        )
     except NotesError as error:
         state.update_outcome = ("error", str(error), None)
     else:
@@ -644,8 +658,9 @@ def render_update() -> None:
         st.session_state.update_loaded = note.rowid
     with st.form("update_form", enter_to_submit=False):
         _note_fields("update")
-        st.form_submit_button("Save changes", key="update_submit", on_click=_on_update,
-                              args=(note.rowid,))
+        st.form_submit_button(
+            "Save changes", key="update_submit", on_click=_on_update, args=(note.rowid,)
+        )
     _flash("update")
 
 
@@ -671,8 +686,14 @@ def render_delete() -> None:
         return
     _render_note(note)
     confirmed = st.checkbox(f"Yes, delete note #{note.rowid} for good", key="delete_confirm")
-    st.button("Delete note", key="delete_submit", type="primary", disabled=not confirmed,
-              on_click=_on_delete, args=(note.rowid,))
+    st.button(
+        "Delete note",
+        key="delete_submit",
+        type="primary",
+        disabled=not confirmed,
+        on_click=_on_delete,
+        args=(note.rowid,),
+    )
 
 
 def render_about() -> None:
@@ -711,9 +732,15 @@ def main() -> None:
     page = st.navigation(
         [
             st.Page(render_read, title="Read Note Feed", icon=":material/feed:", default=True),
-            st.Page(render_create, title="Create a Note", icon=":material/edit_note:", url_path="create"),
-            st.Page(render_update, title="Update a Note", icon=":material/edit:", url_path="update"),
-            st.Page(render_delete, title="Delete a Note", icon=":material/delete:", url_path="delete"),
+            st.Page(
+                render_create, title="Create a Note", icon=":material/edit_note:", url_path="create"
+            ),
+            st.Page(
+                render_update, title="Update a Note", icon=":material/edit:", url_path="update"
+            ),
+            st.Page(
+                render_delete, title="Delete a Note", icon=":material/delete:", url_path="delete"
+            ),
             st.Page(render_about, title="About", icon=":material/info:", url_path="about"),
         ],
         position="sidebar",

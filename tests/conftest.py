@@ -1,0 +1,103 @@
+"""Shared fixtures: fresh and seeded databases, an AppTest factory, and form helpers."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import app
+
+APP_FILE = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A path for a database file that does not exist yet."""
+    return tmp_path / "notes.db"
+
+
+@pytest.fixture
+def fresh_db(db_path: Path):
+    """A new database (welcome note only), opened with app.connect()."""
+    conn = app.connect(db_path)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def empty_db(fresh_db: sqlite3.Connection) -> sqlite3.Connection:
+    """A database with the welcome note deleted."""
+    fresh_db.execute("DELETE FROM notes")
+    return fresh_db
+
+
+@pytest.fixture
+def seeded_db(empty_db: sqlite3.Connection) -> sqlite3.Connection:
+    """A database with three notes by two authors, #2 to #4, oldest first."""
+    for stamp, (username, body) in enumerate(
+        [("alice", "first **note**"), ("bob", "second note"), ("alice", "third note")]
+    ):
+        app.NoteService.create_note(empty_db, username, body, now=1_700_000_000 + stamp)
+    return empty_db
+
+
+def stored_rows(path: Path) -> list[tuple]:
+    """Every row of the notes table, read with a separate plain connection."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT id, created_timestamp, updated_timestamp, username, body"
+            " FROM notes ORDER BY id"
+        ).fetchall()
+
+
+def _page_script(page: str) -> None:
+    """AppTest script that runs one page function of app.py (st.navigation pages
+    cannot be reached with AppTest.switch_page, which wants a file)."""
+    import app as notes_app
+
+    getattr(notes_app, f"render_{page}")()
+
+
+@pytest.fixture
+def app_test(db_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Return a factory: app_test() runs the whole app, app_test("create") one page."""
+    monkeypatch.setenv("NOTES_DB", str(db_path))
+
+    def make(page: str | None = None) -> AppTest:
+        if page is None:
+            at = AppTest.from_file(APP_FILE, default_timeout=30)
+        else:
+            at = AppTest.from_function(_page_script, default_timeout=30, args=(page,))
+        return at.run()
+
+    return make
+
+
+def fill_note_form(at: AppTest, prefix: str, username: str | None, body: str | None) -> AppTest:
+    """Type into a note form (create or update) and press its submit button."""
+    if username is not None:
+        at.text_input(key=f"{prefix}_username").set_value(username)
+    if body is not None:
+        # set_value, not input(): the Note box has no max_chars, and over-long text
+        # must reach the app so that it can say how far over it is.
+        at.text_area(key=f"{prefix}_body").set_value(body)
+    at.button(key=f"{prefix}_submit").click()
+    return at.run()
+
+
+def create_note(at: AppTest, username: str, body: str) -> AppTest:
+    """Submit the Create form of an AppTest running the create page."""
+    return fill_note_form(at, "create", username, body)
+
+
+def messages(at: AppTest) -> dict[str, list[str]]:
+    """The page's success, error, warning and info messages by kind."""
+    return {
+        "success": [m.value for m in at.success],
+        "error": [m.value for m in at.error],
+        "warning": [m.value for m in at.warning],
+        "info": [m.value for m in at.info],
+    }
