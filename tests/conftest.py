@@ -48,8 +48,7 @@ def stored_rows(path: Path) -> list[tuple]:
     """Every row of the notes table, read with a separate plain connection."""
     with sqlite3.connect(path) as conn:
         return conn.execute(
-            "SELECT id, created_timestamp, updated_timestamp, username, body"
-            " FROM notes ORDER BY id"
+            "SELECT id, created_timestamp, updated_timestamp, username, body FROM notes ORDER BY id"
         ).fetchall()
 
 

@@ -68,7 +68,9 @@ def test_a_seed_row_that_breaks_todays_rules_is_kept_aside_not_dropped(seed_db):
     rejected = conn.execute(
         "SELECT rowid_was, username, body, reason FROM legacy_rejected_notes"
     ).fetchall()
-    assert rejected == [(9, "eve", "z" * 300, "Note is 300 characters; the limit is 140 (160 over).")]
+    assert rejected == [
+        (9, "eve", "z" * 300, "Note is 300 characters; the limit is 140 (160 over).")
+    ]
 
 
 def test_opening_an_upgraded_database_again_changes_nothing(seed_db):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -63,8 +64,13 @@ def test_update_note_moves_updated_but_not_created(seeded_db, db_path):
     updated = NoteService.update_note(seeded_db, 3, "bobby", "second, edited", now=1_800_000_000)
     assert updated == Note(original.created_timestamp, 1_800_000_000, "bobby", "second, edited", 3)
     assert updated.edited and not original.edited
-    assert stored_rows(db_path)[1] == (3, original.created_timestamp, 1_800_000_000, "bobby",
-                                       "second, edited")
+    assert stored_rows(db_path)[1] == (
+        3,
+        original.created_timestamp,
+        1_800_000_000,
+        "bobby",
+        "second, edited",
+    )
 
 
 def test_update_of_a_missing_note_raises_not_found_and_writes_nothing(seeded_db, db_path):
@@ -201,7 +207,9 @@ def test_each_thread_gets_its_own_connection(db_path, monkeypatch):
 
 
 def test_a_missing_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(StorageError, match="'notes.db' cannot be opened: its folder is missing"):
+    with pytest.raises(
+        StorageError, match=re.escape("'notes.db' cannot be opened: its folder is missing")
+    ):
         app.connect(tmp_path / "no" / "such" / "folder" / "notes.db")
 
 

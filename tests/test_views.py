@@ -1,0 +1,270 @@
+"""Every page through streamlit.testing.v1.AppTest, asserting the page and the stored rows."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+import app
+from app import NoteService
+from tests.conftest import create_note, fill_note_form, messages, stored_rows
+
+
+def bodies_shown(at) -> list[str]:
+    """The note bodies rendered on the page, top to bottom."""
+    return [m.value for m in at.markdown]
+
+
+# ---------------------------------------------------------------- the whole app
+
+
+def test_the_app_opens_on_the_feed_with_the_welcome_note(app_test):
+    at = app_test()
+    assert not at.exception
+    assert at.title[0].value == "Read Note Feed"
+    assert bodies_shown(at) == [app.WELCOME_BODY]
+    assert "\\#1" in at.caption[0].value
+
+
+def test_the_sidebar_offers_every_page_at_its_own_url(app_test):
+    at = app_test()
+    pages = {info["page_name"]: info["url_pathname"] for info in at._registered_pages.values()}
+    assert pages == {
+        "Read Note Feed": "",
+        "Create a Note": "create",
+        "Update a Note": "update",
+        "Delete a Note": "delete",
+        "About": "about",
+    }
+
+
+def test_a_database_fault_is_a_message_in_the_page_not_a_traceback(app_test, db_path):
+    db_path.write_bytes(b"not a database" * 200)
+    at = app_test()
+    assert not at.exception
+    assert messages(at)["error"] == [app.MSG_DB_NOT_A_DATABASE.format(name="notes.db")]
+
+
+def test_a_missing_folder_is_a_message_in_the_page(app_test, monkeypatch, tmp_path):
+    monkeypatch.setenv("NOTES_DB", str(tmp_path / "gone" / "notes.db"))
+    at = app_test()
+    assert not at.exception
+    assert messages(at)["error"] == [app.MSG_DB_CANNOT_OPEN.format(name="notes.db")]
+
+
+# ---------------------------------------------------------------- feed
+
+
+def test_the_feed_shows_author_time_edited_marker_and_number(app_test, seeded_db):
+    NoteService.update_note(seeded_db, 3, "bob", "second note, edited", now=1_800_000_000)
+    at = app_test("read")
+    assert bodies_shown(at) == ["third note", "second note, edited", "first **note**"]
+    captions = [c.value for c in at.caption]
+    assert captions[0].startswith("**alice** · ") and captions[0].endswith("\\#4")
+    assert "edited 15 Jan 2027, 08:00 UTC" in captions[1]
+    assert "edited" not in captions[0]
+
+
+def test_the_feed_escapes_markdown_in_usernames(app_test, empty_db):
+    NoteService.create_note(empty_db, "[x](javascript:alert(1)) **me**", "hi")
+    at = app_test("read")
+    assert at.caption[0].value.startswith(
+        "**\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\*\\*me\\*\\***"
+    )
+
+
+def test_an_empty_feed_says_so(app_test, empty_db):
+    at = app_test("read")
+    assert messages(at)["info"] == [app.MSG_NO_NOTES]
+    assert not at.exception
+
+
+def test_the_feed_pages_older_and_newer_through_the_url(app_test, empty_db):
+    for i in range(app.FEED_PAGE_SIZE + 5):
+        NoteService.create_note(empty_db, "alice", f"note {i}")
+    at = app_test("read")
+    assert len(bodies_shown(at)) == app.FEED_PAGE_SIZE
+    assert bodies_shown(at)[0] == f"note {app.FEED_PAGE_SIZE + 4}"
+    at.button(key="feed_older").click().run()
+    assert bodies_shown(at) == [f"note {i}" for i in range(4, -1, -1)]
+    assert at.query_params == {"before": "7"}
+    assert [b.key for b in at.button] == ["feed_newer"]  # the oldest page has no "Older"
+    at.button(key="feed_newer").click().run()
+    assert len(bodies_shown(at)) == app.FEED_PAGE_SIZE
+    assert at.query_params == {"after": "6"}
+
+
+def test_a_feed_page_whose_notes_were_deleted_offers_the_newest(app_test, seeded_db):
+    at = app_test("read")
+    at.query_params["before"] = "2"
+    at.run()
+    assert messages(at)["info"] == [app.MSG_FEED_PAGE_EMPTY]
+    at.button(key="feed_newest").click().run()
+    assert bodies_shown(at)[0] == "third note"
+
+
+def test_the_raw_table_shows_the_stored_rows(app_test, seeded_db):
+    at = app_test("read")
+    frame = at.dataframe[0].value
+    assert list(frame["rowid"]) == [4, 3, 2]
+    assert list(frame["body"]) == ["third note", "second note", "first **note**"]
+
+
+# ---------------------------------------------------------------- create
+
+
+def test_a_created_note_is_confirmed_shown_and_then_in_the_feed(app_test, db_path):
+    at = create_note(app_test("create"), "alice", "hello **world**")
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #2 saved."]
+    assert "hello **world**" in bodies_shown(at)
+    assert at.text_area(key="create_body").value == ""
+    assert at.text_input(key="create_username").value == "alice"
+    assert stored_rows(db_path)[-1][3:] == ("alice", "hello **world**")
+    assert bodies_shown(app_test("read"))[0] == "hello **world**"
+
+
+@pytest.mark.parametrize(
+    ("username", "body", "message"),
+    [
+        ("alice", "", app.MSG_BODY_EMPTY),
+        ("alice", "  \n  ", app.MSG_BODY_EMPTY),
+        ("", "hello", app.MSG_USERNAME_EMPTY),
+        ("alice", "x" * 200, "Note is 200 characters; the limit is 140 (60 over)."),
+        ("alice", "bell\x07", "control character (U+0007)"),
+        ("a" * 150, "hello", "Username is 150 characters; the limit is 140 (10 over)."),
+    ],
+)
+def test_a_bad_note_is_refused_with_its_message_and_the_text_is_kept(
+    app_test, db_path, username, body, message
+):
+    at = create_note(app_test("create"), username, body)
+    assert not at.exception
+    assert len(messages(at)["error"]) == 1 and message in messages(at)["error"][0]
+    assert at.text_area(key="create_body").value == body
+    assert at.text_input(key="create_username").value == username
+    assert len(stored_rows(db_path)) == 1  # the welcome note only
+
+
+def test_trimming_an_over_long_note_then_saving_works(app_test, db_path):
+    at = create_note(app_test("create"), "alice", "y" * 200)
+    assert "60 over" in messages(at)["error"][0]
+    at = fill_note_form(at, "create", None, "y" * 140)
+    assert messages(at)["success"] == ["Note #2 saved."]
+    assert stored_rows(db_path)[-1][4] == "y" * 140
+
+
+def test_create_on_a_locked_database_says_so_and_keeps_the_text(
+    app_test, fresh_db, db_path, monkeypatch
+):
+    monkeypatch.setattr(app, "BUSY_TIMEOUT_S", 0.2)
+    at = app_test("create")
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        at = create_note(at, "alice", "patience")
+    finally:
+        holder.execute("ROLLBACK")
+    assert messages(at)["error"] == [app.MSG_DB_LOCKED.format(seconds=app.BUSY_TIMEOUT_S)]
+    assert at.text_area(key="create_body").value == "patience"
+    assert len(stored_rows(db_path)) == 1
+
+
+# ---------------------------------------------------------------- update
+
+
+def test_update_offers_the_newest_note_and_saves_an_edit(app_test, seeded_db, db_path):
+    at = app_test("update")
+    assert at.number_input(key="update_number").value == 4
+    assert at.text_area(key="update_body").value == "third note"
+    created = stored_rows(db_path)[2][1]
+    at = fill_note_form(at, "update", "alicia", "third note, **edited**")
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #4 updated."]
+    row = stored_rows(db_path)[2]
+    assert row[0] == 4 and row[1] == created and row[2] >= created
+    assert row[3:] == ("alicia", "third note, **edited**")
+
+
+def test_choosing_another_number_loads_that_note(app_test, seeded_db):
+    at = app_test("update")
+    at.number_input(key="update_number").set_value(2).run()
+    assert at.text_input(key="update_username").value == "alice"
+    assert at.text_area(key="update_body").value == "first **note**"
+
+
+def test_update_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
+    at = app_test("update")
+    at.number_input(key="update_number").set_value(99999).run()
+    assert not at.exception
+    assert messages(at)["warning"] == ["Note #99999 does not exist. It may have been deleted."]
+    assert len(at.text_area) == 0
+
+
+def test_update_of_a_note_deleted_meanwhile_says_so_and_keeps_the_text(
+    app_test, seeded_db, db_path
+):
+    at = app_test("update")
+    at.text_area(key="update_body").set_value("my careful edit")
+    NoteService.delete_note(seeded_db, 4)  # someone else, meanwhile
+    at.button(key="update_submit").click().run()
+    assert not at.exception
+    assert "Note #4 does not exist" in " ".join(messages(at)["error"] + messages(at)["warning"])
+    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+
+
+def test_an_invalid_edit_is_refused_and_the_note_is_unchanged(app_test, seeded_db, db_path):
+    before = stored_rows(db_path)
+    at = fill_note_form(app_test("update"), "update", None, "x" * 141)
+    assert messages(at)["error"] == ["Note is 141 characters; the limit is 140 (1 over)."]
+    assert at.text_area(key="update_body").value == "x" * 141
+    assert stored_rows(db_path) == before
+
+
+def test_update_on_an_empty_database_says_there_are_no_notes(app_test, empty_db):
+    at = app_test("update")
+    assert messages(at)["info"] == [app.MSG_NO_NOTES]
+    assert not at.exception
+
+
+# ---------------------------------------------------------------- delete
+
+
+def test_delete_shows_the_note_and_needs_a_confirmation(app_test, seeded_db, db_path):
+    at = app_test("delete")
+    assert bodies_shown(at) == ["third note"]
+    assert at.button(key="delete_submit").disabled
+    at.checkbox(key="delete_confirm").check().run()
+    at.button(key="delete_submit").click().run()
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #4 deleted."]
+    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+    assert at.number_input(key="delete_number").value == 3
+    assert at.checkbox(key="delete_confirm").value is False
+
+
+def test_deleting_a_note_deleted_meanwhile_says_so(app_test, seeded_db, db_path):
+    at = app_test("delete")
+    at.checkbox(key="delete_confirm").check().run()
+    NoteService.delete_note(seeded_db, 4)
+    at.button(key="delete_submit").click().run()
+    assert not at.exception
+    assert messages(at)["error"] == ["Note #4 does not exist. It may have been deleted."]
+    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+
+
+def test_delete_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
+    at = app_test("delete")
+    at.number_input(key="delete_number").set_value(12345).run()
+    assert messages(at)["warning"] == ["Note #12345 does not exist. It may have been deleted."]
+    assert len(at.button) == 0
+
+
+# ---------------------------------------------------------------- about
+
+
+def test_about_says_what_the_app_is(app_test, seeded_db):
+    at = app_test("about")
+    assert "Littlest Notes" in at.markdown[0].value
+    assert at.caption[0].value == "3 notes stored."
