@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import app
 from app import NoteService
-from tests.conftest import create_note, fill_note_form, messages, stored_rows
+from tests.conftest import APP_FILE, create_note, fill_note_form, messages, stored_rows
 
 
 def bodies_shown(at) -> list[str]:
@@ -268,3 +270,24 @@ def test_about_says_what_the_app_is(app_test, seeded_db):
     at = app_test("about")
     assert "Littlest Notes" in at.markdown[0].value
     assert at.caption[0].value == "3 notes stored."
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_the_database_path_can_come_from_secrets(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOTES_DB", raising=False)
+    at = AppTest.from_file(APP_FILE, default_timeout=30)
+    at.secrets["notes_db"] = str(tmp_path / "from-secrets.db")
+    at.run()
+    assert not at.exception
+    assert bodies_shown(at) == [app.WELCOME_BODY]
+    assert stored_rows(tmp_path / "from-secrets.db")[0][4] == app.WELCOME_BODY
+
+
+def test_the_environment_wins_over_secrets_and_the_default_is_beside_app_py(tmp_path):
+    secrets = {"notes_db": str(tmp_path / "s.db")}
+    assert app.resolve_db_path({"NOTES_DB": str(tmp_path / "e.db")}, secrets) == tmp_path / "e.db"
+    assert app.resolve_db_path({}, secrets) == tmp_path / "s.db"
+    assert app.resolve_db_path({}, {}) == Path(app.__file__).resolve().parent / "notes.db"
+    assert app.resolve_db_path({"NOTES_DB": ""}, None) == app.DEFAULT_DB_PATH
