@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -28,7 +29,8 @@ import streamlit as st
 CHAR_LIMIT = 140  # longest note body, in characters (code points)
 USERNAME_LIMIT = 140  # longest username, the seed's limit
 FEED_PAGE_SIZE = 25  # notes on one page of the feed
-RECENT_PICKS = 10  # recent notes offered on the Update and Delete pages
+RECENT_PICKS = 8  # recent notes (or matches) offered on the Update and Delete pages
+SEARCH_MAX_TERMS = 16  # words of a search that are used; the rest is ignored
 BUSY_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
 APP_DIR = Path(__file__).resolve().parent
 DEFAULT_DB_PATH = APP_DIR / "notes.db"
@@ -148,6 +150,20 @@ def validate_note(username: object, body: object) -> tuple[str, str]:
     )
 
 
+# A tag is # then a letter then letters, digits, _ or -, not inside a word ("a#b").
+_TAG = re.compile(r"(?<![\w#&])#([^\W\d_][\w-]{0,49})")
+
+
+def extract_tags(body: str) -> list[str]:
+    """Return the distinct #tags of a body, lower-cased, in order of appearance."""
+    return list(dict.fromkeys(tag.lower() for tag in _TAG.findall(body)))
+
+
+def search_terms(text: str) -> list[str]:
+    """Return the words of a search (letters and digits), at most SEARCH_MAX_TERMS of them."""
+    return re.findall(r"\w+", text)[:SEARCH_MAX_TERMS]
+
+
 def now_timestamp() -> int:
     """Return the current UTC epoch second (time.time() is UTC whatever the host's zone)."""
     return int(time.time())
@@ -157,7 +173,7 @@ def now_timestamp() -> int:
 # Store ########################################################################
 ###############################################################################
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MSG_DB_LOCKED = (
     "The database is busy: another writer held it for more than {seconds:g} seconds. "
@@ -267,6 +283,15 @@ def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+def _fts_query(terms: list[str]) -> str:
+    """Return an FTS5 query for all terms, the last matched as a prefix (it may be half-typed).
+
+    Terms are \\w+ only, so quoting them leaves no FTS5 syntax for a person to break.
+    """
+    *whole, last = terms
+    return " ".join([*(f'"{term}"' for term in whole), f'"{last}"*'])
+
+
 def _note(row: tuple) -> Note:
     """Build a Note from a row selected with _NOTE_COLUMNS."""
     return Note(*row)
@@ -314,7 +339,74 @@ def _migrate_to_v1(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE legacy_notes")
 
 
-_MIGRATIONS = [_migrate_to_v1]  # _MIGRATIONS[n] brings user_version n to n + 1
+# Search, filters and counts that cost the same at a million notes as at a hundred.
+_V2_STATEMENTS = [
+    # Notes by one author, newest first, by keyset on id.
+    "CREATE INDEX notes_by_author ON notes (username, id)",
+    # Full-text index over body and username; the triggers below keep it in sync.
+    # prefix='1 2 3': a word typed so far is matched by prefix without a scan.
+    "CREATE VIRTUAL TABLE notes_fts USING fts5(body, username, content='notes',"
+    " content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3')",
+    # #tags of each note (written by NoteService in the note's own transaction).
+    "CREATE TABLE note_tags (tag TEXT NOT NULL, note_id INTEGER NOT NULL,"
+    " PRIMARY KEY (tag, note_id)) WITHOUT ROWID",
+    "CREATE INDEX note_tags_by_note ON note_tags (note_id)",
+    # Note counts per author, and the total under the username '' (which no note can
+    # have), maintained by triggers so that no page runs COUNT(*) over the table.
+    "CREATE TABLE note_counts (username TEXT PRIMARY KEY,"
+    " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
+    """CREATE TRIGGER notes_after_insert AFTER INSERT ON notes BEGIN
+        INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
+        INSERT INTO note_counts VALUES (new.username, 1), ('', 1)
+            ON CONFLICT (username) DO UPDATE SET notes = notes + 1;
+    END""",
+    """CREATE TRIGGER notes_after_delete AFTER DELETE ON notes BEGIN
+        INSERT INTO notes_fts (notes_fts, rowid, body, username)
+            VALUES ('delete', old.id, old.body, old.username);
+        UPDATE note_counts SET notes = notes - 1 WHERE username IN (old.username, '');
+        DELETE FROM note_counts WHERE username = old.username AND notes = 0;
+        DELETE FROM note_tags WHERE note_id = old.id;
+    END""",
+    """CREATE TRIGGER notes_after_update AFTER UPDATE OF username, body ON notes BEGIN
+        INSERT INTO notes_fts (notes_fts, rowid, body, username)
+            VALUES ('delete', old.id, old.body, old.username);
+        INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
+    END""",
+    """CREATE TRIGGER notes_after_rename AFTER UPDATE OF username ON notes
+        WHEN old.username <> new.username BEGIN
+        UPDATE note_counts SET notes = notes - 1 WHERE username = old.username;
+        DELETE FROM note_counts WHERE username = old.username AND notes = 0;
+        INSERT INTO note_counts VALUES (new.username, 1)
+            ON CONFLICT (username) DO UPDATE SET notes = notes + 1;
+    END""",
+]
+# Rebuild the search index and the counts from the notes table, in one pass each.
+_REBUILD_DERIVED = [
+    "INSERT INTO notes_fts (notes_fts) VALUES ('rebuild')",
+    "DELETE FROM note_counts",
+    "INSERT INTO note_counts SELECT username, count(*) FROM notes GROUP BY username",
+    "INSERT INTO note_counts VALUES ('', (SELECT count(*) FROM notes))",
+]
+
+
+def _migrate_to_v2(conn: sqlite3.Connection) -> None:
+    """Add full-text search, tags, the author index and maintained counts."""
+    for statement in _V2_STATEMENTS + _REBUILD_DERIVED:
+        conn.execute(statement)
+    for rowid, body in conn.execute("SELECT id, body FROM notes").fetchall():
+        _store_tags(conn, rowid, body)
+
+
+def _store_tags(conn: sqlite3.Connection, rowid: int, body: str) -> None:
+    """Replace the #tags recorded for note rowid with those of body (inside a transaction)."""
+    conn.execute("DELETE FROM note_tags WHERE note_id = ?", (rowid,))
+    conn.executemany(
+        "INSERT INTO note_tags (tag, note_id) VALUES (?, ?)",
+        [(tag, rowid) for tag in extract_tags(body)],
+    )
+
+
+_MIGRATIONS = [_migrate_to_v1, _migrate_to_v2]  # _MIGRATIONS[n] brings user_version n to n + 1
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -369,21 +461,56 @@ class NoteService:
         limit: int = FEED_PAGE_SIZE,
         before: int | None = None,
         after: int | None = None,
+        *,
+        search: str = "",
+        author: str | None = None,
+        tag: str | None = None,
     ) -> list[Note]:
-        """Return up to limit notes newest first, older than `before` or newer than `after`."""
-        if after is not None:
-            rows = _read(
-                conn,
-                f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id > ? ORDER BY id ASC LIMIT ?",
-                (after, limit),
+        """Return up to limit notes, newest first, older than `before` or newer than `after`.
+
+        Optional filters narrow the feed: `search` (words, each matched as a prefix in
+        body or username), `author` (exact username) and `tag` (without the #).
+        Any search text is safe: it is reduced to words, never passed as FTS syntax.
+        """
+        newer = after is not None
+        bound = after if newer else (before if before is not None else 2**63 - 1)
+        terms = search_terms(search)
+        if search and not terms:
+            return []  # only punctuation or symbols: nothing can match
+        # The most selective structure drives the query in id order, so that the LIMIT
+        # stops it early: the search index, else the tag list, else the notes table
+        # (whose author index also yields ids in order).
+        if terms:
+            source, key = "notes_fts JOIN notes ON notes.id = notes_fts.rowid", "notes_fts.rowid"
+            conditions, params = ["notes_fts MATCH ?"], [_fts_query(terms)]
+        elif tag is not None:
+            source, key = (
+                "note_tags JOIN notes ON notes.id = note_tags.note_id",
+                "note_tags.note_id",
             )
-            rows.reverse()
+            conditions, params = ["note_tags.tag = ?"], [tag.lower()]
         else:
-            rows = _read(
-                conn,
-                f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id < ? ORDER BY id DESC LIMIT ?",
-                (before if before is not None else 2**63 - 1, limit),
+            source, key, conditions, params = "notes", "notes.id", [], []
+        conditions.append(f"{key} {'>' if newer else '<'} ?")
+        params.append(bound)
+        if author is not None:
+            # With a search or tag driving, "+" keeps SQLite from driving by author instead.
+            conditions.append("notes.username = ?" if source == "notes" else "+notes.username = ?")
+            params.append(author)
+        if tag is not None and terms:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM note_tags WHERE tag = ? AND note_id = notes.id)"
             )
+            params.append(tag.lower())
+        columns = ", ".join(f"notes.{column}" for column in _NOTE_COLUMNS.split(", "))
+        rows = _read(
+            conn,
+            f"SELECT {columns} FROM {source} WHERE {' AND '.join(conditions)}"
+            f" ORDER BY {key} {'ASC' if newer else 'DESC'} LIMIT ?",
+            (*params, limit),
+        )
+        if newer:
+            rows.reverse()
         return [_note(row) for row in rows]
 
     @staticmethod
@@ -395,9 +522,10 @@ class NoteService:
         return _note(rows[0])
 
     @staticmethod
-    def count_notes(conn: sqlite3.Connection) -> int:
-        """Return how many notes there are."""
-        return _read(conn, "SELECT count(*) FROM notes")[0][0]
+    def count_notes(conn: sqlite3.Connection, author: str | None = None) -> int:
+        """Return how many notes there are (by author, if given), from maintained counts."""
+        rows = _read(conn, "SELECT notes FROM note_counts WHERE username = ?", (author or "",))
+        return rows[0][0] if rows else 0
 
     @staticmethod
     def create_note(
@@ -412,6 +540,7 @@ class NoteService:
                 f" VALUES (?, ?, ?, ?) RETURNING {_NOTE_COLUMNS}",
                 (stamp, stamp, clean_username, clean_body),
             ).fetchone()
+            _store_tags(conn, row[-1], clean_body)
         return _note(row)
 
     @staticmethod
@@ -432,6 +561,8 @@ class NoteService:
                 f" WHERE id = ? RETURNING {_NOTE_COLUMNS}",
                 (clean_username, clean_body, stamp, rowid),
             ).fetchone()
+            if row is not None:
+                _store_tags(conn, rowid, clean_body)
         if row is None:
             raise NoteNotFoundError(MSG_NOT_FOUND.format(rowid=rowid))
         return _note(row)
@@ -457,6 +588,8 @@ MSG_CREATED = "Note #{rowid} saved."
 MSG_UPDATED = "Note #{rowid} updated."
 MSG_DELETED = "Note #{rowid} deleted."
 MSG_FEED_PAGE_EMPTY = "No notes on this page any more. Go back to the newest notes."
+MSG_NO_MATCHES = "No notes match. Try fewer or shorter words."
+MSG_NO_PICKS = "No notes match that search."
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
@@ -502,14 +635,60 @@ def _format_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, zone).strftime("%d %b %Y, %H:%M %Z")
 
 
-def _render_note(note: Note) -> None:
-    """Show one note: its body as markdown (raw HTML escaped), then author, times and number."""
+def _feed_page() -> st.Page:
+    """Return the feed's page, for links to it (with query parameters) from any page."""
+    return st.Page(render_read, title="Read Note Feed", icon=":material/feed:", default=True)
+
+
+def _link_tags(body: str) -> str:
+    """Return markdown body with each #tag turned into a link to the feed filtered by it."""
+    return _TAG.sub(lambda m: f"[#{m.group(1)}](./?tag={m.group(1).lower()})", body)
+
+
+# Parts of markdown where an inserted highlight would break the syntax: link targets,
+# code spans and anything between angle brackets.
+_UNHIGHLIGHTABLE = re.compile(r"(\]\([^)]*\)|`[^`]*`|<[^>]*>)")
+
+
+def _highlight(markdown: str, terms: list[str]) -> str:
+    """Return markdown with the words that start with one of terms highlighted."""
+    word = re.compile(
+        r"(?<!\w)((?:" + "|".join(re.escape(t) for t in terms) + r")\w*)", re.IGNORECASE
+    )
+    pieces = _UNHIGHLIGHTABLE.split(markdown)
+    # split() with one group alternates: text, protected, text, protected, ..., text.
+    return "".join(
+        piece if i % 2 else word.sub(r":orange-background[\1]", piece)
+        for i, piece in enumerate(pieces)
+    )
+
+
+def _render_note(note: Note, terms: list[str] | None = None) -> None:
+    """Show one note: body as markdown (raw HTML escaped), author, times, number, tags."""
     with st.container(border=True, key=f"note_{note.rowid}"):
-        st.markdown(note.body)  # default: HTML is escaped, javascript: links neutralised
-        meta = f"**{_escape_markdown(note.username)}** · {_format_time(note.created_timestamp)}"
-        if note.edited:
-            meta += f" · edited {_format_time(note.updated_timestamp)}"
-        st.caption(f"{meta} · \\#{note.rowid}")
+        body = _link_tags(note.body)
+        # Default st.markdown: raw HTML is escaped and javascript: links neutralised.
+        st.markdown(_highlight(body, terms) if terms else body)
+        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+            feed = _feed_page()
+            st.page_link(
+                feed,
+                label=_escape_markdown(note.username),
+                query_params={"author": note.username},
+                icon=":material/person:",
+                help="All notes by this author",
+            )
+            when = _format_time(note.created_timestamp)
+            if note.edited:
+                when += f" · edited {_format_time(note.updated_timestamp)}"
+            st.caption(when)
+            st.page_link(
+                feed,
+                label=f"\\#{note.rowid}",
+                query_params={"note": str(note.rowid)},
+                icon=":material/link:",
+                help="Link to this note alone",
+            )
 
 
 def _notes_frame(notes: list[Note]) -> pd.DataFrame:
@@ -521,26 +700,73 @@ def _notes_frame(notes: list[Note]) -> pd.DataFrame:
 def _query_int(name: str) -> int | None:
     """Return query parameter name as a positive int, or None if absent or not a number."""
     value = st.query_params.get(name)
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
+
+def _go_to_page(direction: str | None = None, rowid: int | None = None) -> None:
+    """Move the feed to the page before or after note rowid, or to the newest (in the URL)."""
+    for name in ("before", "after"):
+        if name in st.query_params:
+            del st.query_params[name]
+    if direction is not None:
+        st.query_params[direction] = str(rowid)
+
+
+def _clear_filters() -> None:
+    """Show the whole feed again: no search, author or tag, newest page."""
+    _go_to_page()
+    for name in ("author", "tag"):
+        if name in st.query_params:
+            del st.query_params[name]
+    st.session_state.q = ""
+
+
+def _render_permalink(conn: sqlite3.Connection, rowid: int) -> None:
+    """Show note rowid alone (the target of its permalink)."""
+    try:
+        _render_note(NoteService.get_note(conn, rowid))
+    except NoteNotFoundError as error:
+        st.warning(str(error))
+    st.page_link(_feed_page(), label="All notes", icon=":material/arrow_back:")
 
 
 def render_read() -> None:
-    """The feed: newest notes first, a page at a time."""
+    """The feed: newest notes first, a page at a time, with search and filters in the URL."""
     st.title("Read Note Feed")
     conn = get_connection()
-    before, after = _query_int("before"), _query_int("after")
-    notes = NoteService.list_notes(conn, before=before, after=after)
-    if not notes:
-        if before is None and after is None:
-            st.info(MSG_NO_NOTES)
-        else:
-            st.info(MSG_FEED_PAGE_EMPTY)
-            st.button("Newest notes", key="feed_newest", on_click=st.query_params.clear)
+    if (rowid := _query_int("note")) is not None:
+        _render_permalink(conn, rowid)
         return
+    search = st.text_input(
+        "Search notes",
+        key="q",
+        bind="query-params",
+        on_change=_go_to_page,
+        placeholder="Words from a note or an author's name",
+    )
+    author, tag = st.query_params.get("author"), st.query_params.get("tag")
+    if author or tag:
+        what = f"by **{_escape_markdown(author)}** " if author else ""
+        what += f"tagged **\\#{_escape_markdown(tag)}**" if tag else ""
+        count = f" ({NoteService.count_notes(conn, author)} in all)" if author and not tag else ""
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.markdown(f"Notes {what.strip()}{count}")
+        right.button("Show all", key="feed_show_all", on_click=_clear_filters)
+    filters = {"search": search or "", "author": author or None, "tag": tag or None}
+    before, after = _query_int("before"), _query_int("after")
+    notes = NoteService.list_notes(conn, before=before, after=after, **filters)
+    if not notes:
+        if before is not None or after is not None:
+            st.info(MSG_FEED_PAGE_EMPTY)
+            st.button("Newest notes", key="feed_newest", on_click=_go_to_page)
+        else:
+            st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
+        return
+    terms = search_terms(search or "")
     for note in notes:
-        _render_note(note)
-    newer = NoteService.list_notes(conn, limit=1, after=notes[0].rowid)
-    older = NoteService.list_notes(conn, limit=1, before=notes[-1].rowid)
+        _render_note(note, terms)
+    newer = NoteService.list_notes(conn, limit=1, after=notes[0].rowid, **filters)
+    older = NoteService.list_notes(conn, limit=1, before=notes[-1].rowid, **filters)
     left, right = st.columns(2)
     if newer:
         left.button(
@@ -552,12 +778,6 @@ def render_read() -> None:
         )
     with st.expander("Raw Note Table Data"):
         st.dataframe(_notes_frame(notes), hide_index=True, key="feed_table")
-
-
-def _go_to_page(direction: str, rowid: int) -> None:
-    """Move the feed to the page before or after note rowid (kept in the URL)."""
-    st.query_params.clear()
-    st.query_params[direction] = str(rowid)
 
 
 def _note_fields(prefix: str) -> None:
@@ -610,24 +830,46 @@ def render_create() -> None:
 
 
 def _pick_note(prefix: str) -> Note | None:
-    """Let the person choose a note by number, newest offered first; return it or None."""
+    """Let the person choose a note by number, or from recent notes or a search; return it."""
     conn = get_connection()
-    recent = NoteService.list_notes(conn, limit=RECENT_PICKS)
-    if not recent:
-        st.info(MSG_NO_NOTES)
-        return None
     key = f"{prefix}_number"
-    if st.session_state.get(key) is None:
-        st.session_state[key] = recent[0].rowid
-    number = st.number_input("Note number", key=key, min_value=1, step=1)
-    st.caption(
-        "Recent: " + " · ".join(f"\\#{n.rowid} {_escape_markdown(n.username)}" for n in recent)
+    find = st.text_input(
+        "Find a note",
+        key=f"{prefix}_find",
+        placeholder="Words from the note or its author, or type its number below",
     )
+    candidates = NoteService.list_notes(conn, limit=RECENT_PICKS, search=find or "")
+    if st.session_state.get(key) is None:
+        newest = NoteService.list_notes(conn, limit=1) if find else candidates
+        if not newest:
+            st.info(MSG_NO_NOTES)
+            return None
+        st.session_state[key] = newest[0].rowid
+    st.caption("Matches:" if find else "Recent notes:")
+    if find and not candidates:
+        st.caption(MSG_NO_PICKS)
+    with st.container(horizontal=True, gap="small"):
+        for note in candidates:
+            label = f"\\#{note.rowid} {_escape_markdown(note.username)}: "
+            label += _escape_markdown(" ".join(note.body.split())[:30])
+            st.button(
+                label,
+                key=f"{prefix}_pick_{note.rowid}",
+                on_click=_set_state,
+                args=(key, note.rowid),
+                type="tertiary",
+            )
+    number = st.number_input("Note number", key=key, min_value=1, step=1)
     try:
         return NoteService.get_note(conn, int(number))
     except NoteNotFoundError as error:
         st.warning(str(error))
         return None
+
+
+def _set_state(key: str, value: object) -> None:
+    """Set one session-state value (a callback, so it may set a widget's value)."""
+    st.session_state[key] = value
 
 
 def _on_update(rowid: int) -> None:
@@ -731,7 +973,7 @@ def main() -> None:
     st.set_page_config(page_title="Littlest Notes", page_icon=":material/sticky_note_2:")
     page = st.navigation(
         [
-            st.Page(render_read, title="Read Note Feed", icon=":material/feed:", default=True),
+            _feed_page(),
             st.Page(
                 render_create, title="Create a Note", icon=":material/edit_note:", url_path="create"
             ),
@@ -751,5 +993,101 @@ def main() -> None:
         st.error(str(error))
 
 
+_SEED_WORDS = (
+    "coffee garden train morning idea meeting book walk rain code python sqlite streamlit "
+    "lunch music river sunset bike recipe bread tea project deadline weekend friend city "
+    "market photo movie hike snow beach paper plan draft bug fix release note list"
+).split()
+_SEED_TAGS = ["til", "python", "idea", "todo", "food", "travel", "music", "work", "weekend"]
+
+
+def seed_notes(conn: sqlite3.Connection, count: int, seed: int = 0) -> int:
+    """Add count demo notes (a few hundred authors, #tags, a year of timestamps); return count.
+
+    One transaction for the whole batch; rows are generated lazily, so memory stays flat.
+    """
+    import random  # only the seed command needs it
+
+    rng = random.Random(seed)
+    authors = [f"{rng.choice(_SEED_WORDS)}_{n}" for n in range(300)]
+    end = now_timestamp()
+    start = end - 365 * 24 * 3600
+    step = (end - start) / max(count, 1)
+
+    tags: list[tuple[str, int]] = []
+
+    def rows(first: int) -> Iterator[tuple[int, int, str, str, int]]:
+        for n in range(count):
+            words = rng.choices(_SEED_WORDS, k=rng.randint(4, 14))
+            if rng.random() < 0.3:
+                words[0] = f"**{words[0]}**"
+            if rng.random() < 0.4:
+                tag = rng.choice(_SEED_TAGS)
+                words.append(f"#{tag}")
+                tags.append((tag, first + n))
+            stamp = int(start + n * step)
+            yield stamp, stamp, rng.choice(authors), " ".join(words)[:CHAR_LIMIT], first + n
+
+    with _write(conn):
+        # Bulk load: with the triggers off, then the index and counts rebuilt once,
+        # a million notes load about three times faster than row by row.
+        triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        triggers = triggers.fetchall()
+        for name, _ in triggers:
+            conn.execute(f'DROP TRIGGER "{name}"')
+        # The next number AUTOINCREMENT would give: past every id ever used.
+        first = conn.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM notes), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'notes'), 0)) + 1"
+        ).fetchone()[0]
+        conn.executemany(f"INSERT INTO notes ({_NOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows(first))
+        conn.executemany("INSERT INTO note_tags (tag, note_id) VALUES (?, ?)", tags)
+        for statement in _REBUILD_DERIVED:
+            conn.execute(statement)
+        for _, sql in triggers:
+            conn.execute(sql)
+    return count
+
+
+def cli(argv: list[str]) -> int:
+    """The command line: `python app.py seed --count N`, `stats`, `vacuum`."""
+    import argparse  # only the command line needs it
+
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Littlest Notes maintenance (the app itself: streamlit run app.py).",
+    )
+    parser.add_argument("--db", help="database file (default: $NOTES_DB, else notes.db)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    seed = commands.add_parser("seed", help="add demo notes")
+    seed.add_argument("--count", type=int, default=1000)
+    seed.add_argument("--seed", type=int, default=0, help="random seed (same seed, same notes)")
+    commands.add_parser("stats", help="print note counts and the file size")
+    commands.add_parser("vacuum", help="optimise the search index and compact the file")
+    args = parser.parse_args(argv)
+    path = Path(args.db) if args.db else resolve_db_path(os.environ)
+    try:
+        conn = connect(path)
+        if args.command == "seed":
+            started = time.perf_counter()
+            seed_notes(conn, args.count, args.seed)
+            print(f"added {args.count} notes in {time.perf_counter() - started:.1f} s to {path}")
+        elif args.command == "stats":
+            print(
+                f"{path}: {NoteService.count_notes(conn)} notes, {path.stat().st_size / 1e6:.1f} MB"
+            )
+        elif args.command == "vacuum":
+            conn.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
+            conn.execute("VACUUM")
+            print(f"optimised and compacted {path}")
+    except NotesError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    if st.runtime.exists():  # under `streamlit run` (or AppTest) the file is the app
+        main()
+    else:
+        sys.exit(cli(sys.argv[1:]))
