@@ -150,8 +150,8 @@ def validate_note(username: object, body: object) -> tuple[str, str]:
     )
 
 
-# A tag is # then a letter then letters, digits, _ or -, not inside a word ("a#b").
-_TAG = re.compile(r"(?<![\w#&])#([^\W\d_][\w-]{0,49})")
+# A tag is # then a letter then letters, digits, _ or -, not inside a word or URL ("a#b").
+_TAG = re.compile(r"(?<![\w#&/])#([^\W\d_][\w-]{0,49})")
 
 
 def extract_tags(body: str) -> list[str]:

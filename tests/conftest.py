@@ -62,14 +62,16 @@ def _page_script(page: str) -> None:
 
 @pytest.fixture
 def app_test(db_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Return a factory: app_test() runs the whole app, app_test("create") one page."""
+    """Return a factory: app_test() runs the whole app, app_test("create") one page,
+    app_test("read", {"q": "x"}) a page opened with a query string."""
     monkeypatch.setenv("NOTES_DB", str(db_path))
 
-    def make(page: str | None = None) -> AppTest:
+    def make(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
         if page is None:
             at = AppTest.from_file(APP_FILE, default_timeout=30)
         else:
             at = AppTest.from_function(_page_script, default_timeout=30, args=(page,))
+        at.query_params.update(query or {})  # as if opened from a bookmarked URL
         return at.run()
 
     return make

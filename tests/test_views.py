@@ -294,3 +294,72 @@ def test_the_environment_wins_over_secrets_and_the_default_is_beside_app_py(tmp_
     assert app.resolve_db_path({}, secrets) == tmp_path / "s.db"
     assert app.resolve_db_path({}, {}) == Path(app.__file__).resolve().parent / "notes.db"
     assert app.resolve_db_path({"NOTES_DB": ""}, None) == app.DEFAULT_DB_PATH
+
+
+# ---------------------------------------------------------------- search, filters, permalinks
+
+
+def test_searching_the_feed_highlights_matches_and_opens_from_the_url(app_test, seeded_db):
+    at = app_test("read")
+    at.text_input(key="q").input("seco").run()
+    assert bodies_shown(at) == [":orange-background[second] note"]
+    bookmarked = app_test("read", {"q": "thi"})
+    assert bookmarked.text_input(key="q").value == "thi"
+    assert bodies_shown(bookmarked) == [":orange-background[third] note"]
+
+
+def test_a_search_that_matches_nothing_says_so(app_test, seeded_db):
+    at = app_test("read")
+    at.text_input(key="q").input('NEAR( "unclosed').run()
+    assert not at.exception
+    assert messages(at)["info"] == [app.MSG_NO_MATCHES]
+
+
+def test_the_author_filter_shows_their_notes_and_count_and_can_be_cleared(app_test, seeded_db):
+    at = app_test("read")
+    at.query_params["author"] = "alice"
+    at.run()
+    assert bodies_shown(at)[1:] == ["third note", "first **note**"]
+    assert bodies_shown(at)[0] == "Notes by **alice** (2 in all)"
+    at.button(key="feed_show_all").click().run()
+    assert bodies_shown(at) == ["third note", "second note", "first **note**"]
+    assert at.query_params == {}
+
+
+def test_tags_in_a_body_link_to_the_tag_filter(app_test, empty_db):
+    NoteService.create_note(empty_db, "alice", "learning #Python today")
+    NoteService.create_note(empty_db, "bob", "no tags")
+    at = app_test("read")
+    assert bodies_shown(at)[1] == "learning [#Python](./?tag=python) today"
+    at.query_params["tag"] = "python"
+    at.run()
+    assert bodies_shown(at) == [
+        "Notes tagged **\\#python**",
+        "learning [#Python](./?tag=python) today",
+    ]
+
+
+def test_a_permalink_opens_the_note_alone(app_test, seeded_db):
+    at = app_test("read")
+    at.query_params["note"] = "3"
+    at.run()
+    assert bodies_shown(at) == ["second note"]
+    assert links_shown(at)[-1] == ("All notes", "")
+
+
+def test_a_permalink_to_a_deleted_note_says_so(app_test, seeded_db):
+    NoteService.delete_note(seeded_db, 3)
+    at = app_test("read")
+    at.query_params["note"] = "3"
+    at.run()
+    assert not at.exception
+    assert messages(at)["warning"] == ["Note #3 does not exist. It may have been deleted."]
+
+
+def test_update_finds_a_note_by_search_and_picks_it_with_one_click(app_test, seeded_db):
+    at = app_test("update")
+    at.text_input(key="update_find").input("second").run()
+    assert [b.key for b in at.button if b.key.startswith("update_pick_")] == ["update_pick_3"]
+    at.button(key="update_pick_3").click().run()
+    assert at.number_input(key="update_number").value == 3
+    assert at.text_area(key="update_body").value == "second note"
