@@ -71,6 +71,15 @@ MSG_USERNAME_CONTROL = (
     "Username must be one line with no control characters ({code}). Remove it and try again."
 )
 MSG_NOT_FOUND = "Note #{rowid} does not exist. It may have been deleted."
+MSG_NOT_IN_TRASH = "Note #{rowid} is not in the trash. It may have been restored or purged."
+MSG_CONFLICT = (
+    "Note #{rowid} was changed by someone else since you opened it (it is now version "
+    "{version}). Nothing was saved. Compare it with your text below, then save again."
+)
+MSG_DELETE_CONFLICT = (
+    "Note #{rowid} was changed by someone else since you opened it. Nothing was deleted: "
+    "read it again, then delete it if you still want to."
+)
 
 # Newline and tab are fine in a markdown body; every other C0 control and DEL is not.
 _BODY_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -89,6 +98,14 @@ class NoteNotFoundError(NotesError, LookupError):
     """No note has the requested number."""
 
 
+class ConflictError(NotesError):
+    """The note changed since the person saw it; `current` is what is stored now."""
+
+    def __init__(self, message: str, current: Note) -> None:
+        super().__init__(message)
+        self.current = current
+
+
 class StorageError(NotesError):
     """The database cannot do what was asked (locked, read-only, damaged, missing)."""
 
@@ -105,9 +122,10 @@ class BaseNote:
 
 @dataclass(frozen=True)
 class Note(BaseNote):
-    """A stored note and its number."""
+    """A stored note, its number, and its version (1, then one more at each edit)."""
 
     rowid: int
+    version: int = 1
 
     @property
     def edited(self) -> bool:
@@ -154,6 +172,17 @@ def validate_note(username: object, body: object) -> tuple[str, str]:
 _TAG = re.compile(r"(?<![\w#&/])#([^\W\d_][\w-]{0,49})")
 
 
+@dataclass(frozen=True)
+class NoteVersion:
+    """An earlier version of a note, as it was before an edit."""
+
+    rowid: int
+    version: int
+    username: str
+    body: str
+    updated_timestamp: int
+
+
 def extract_tags(body: str) -> list[str]:
     """Return the distinct #tags of a body, lower-cased, in order of appearance."""
     return list(dict.fromkeys(tag.lower() for tag in _TAG.findall(body)))
@@ -173,7 +202,7 @@ def now_timestamp() -> int:
 # Store ########################################################################
 ###############################################################################
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MSG_DB_LOCKED = (
     "The database is busy: another writer held it for more than {seconds:g} seconds. "
@@ -220,7 +249,7 @@ CREATE TABLE notes (
 # Newest-first listing (ORDER BY id DESC) walks the table's own rowid b-tree
 # backwards: id is the INTEGER PRIMARY KEY, so that b-tree is the index that serves it.
 
-_NOTE_COLUMNS = "created_timestamp, updated_timestamp, username, body, id"
+_NOTE_COLUMNS = "created_timestamp, updated_timestamp, username, body, id, version"
 
 
 def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
@@ -333,7 +362,8 @@ def _migrate_to_v1(conn: sqlite3.Connection) -> None:
             )
             continue
         conn.execute(
-            f"INSERT INTO notes ({_NOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO notes (created_timestamp, updated_timestamp, username, body, id)"
+            " VALUES (?, ?, ?, ?, ?)",
             (created_ts, updated_ts, clean_username, clean_body, rowid),
         )
     conn.execute("DROP TABLE legacy_notes")
@@ -406,7 +436,34 @@ def _store_tags(conn: sqlite3.Connection, rowid: int, body: str) -> None:
     )
 
 
-_MIGRATIONS = [_migrate_to_v1, _migrate_to_v2]  # _MIGRATIONS[n] brings user_version n to n + 1
+# Nothing is lost: each edit keeps the version it replaces, and a delete moves the
+# note to the trash (same number, same timestamps) until it is purged.
+_V3_STATEMENTS = [
+    "ALTER TABLE notes ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1)",
+    "CREATE TABLE note_history (note_id INTEGER NOT NULL, version INTEGER NOT NULL,"
+    " username TEXT NOT NULL, body TEXT NOT NULL, updated_timestamp INTEGER NOT NULL,"
+    " PRIMARY KEY (note_id, version)) WITHOUT ROWID",
+    """CREATE TRIGGER notes_keep_history AFTER UPDATE OF username, body ON notes BEGIN
+        INSERT INTO note_history VALUES
+            (old.id, old.version, old.username, old.body, old.updated_timestamp);
+    END""",
+    "CREATE TABLE trash (id INTEGER PRIMARY KEY, created_timestamp INTEGER NOT NULL,"
+    " updated_timestamp INTEGER NOT NULL, username TEXT NOT NULL, body TEXT NOT NULL,"
+    " version INTEGER NOT NULL, deleted_timestamp INTEGER NOT NULL)",
+]
+
+
+def _migrate_to_v3(conn: sqlite3.Connection) -> None:
+    """Add note versions, the history of edits and the trash."""
+    for statement in _V3_STATEMENTS:
+        conn.execute(statement)
+
+
+_MIGRATIONS = [
+    _migrate_to_v1,
+    _migrate_to_v2,
+    _migrate_to_v3,
+]  # _MIGRATIONS[n] brings user_version n to n + 1
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -540,7 +597,7 @@ class NoteService:
                 f" VALUES (?, ?, ?, ?) RETURNING {_NOTE_COLUMNS}",
                 (stamp, stamp, clean_username, clean_body),
             ).fetchone()
-            _store_tags(conn, row[-1], clean_body)
+            _store_tags(conn, row[4], clean_body)  # row[4]: the new id
         return _note(row)
 
     @staticmethod
@@ -549,34 +606,133 @@ class NoteService:
         rowid: int,
         username: object,
         body: object,
+        *,
+        version: int | None = None,
         now: int | None = None,
     ) -> Note:
-        """Change a note's username and body; return it. Raises NoteNotFoundError if gone."""
+        """Change a note's username and body (keeping the old version); return it.
+
+        With `version`, only if the note is still at that version (the one the person
+        saw). Raises NoteNotFoundError if it is gone, ConflictError if it changed.
+        """
         clean_username, clean_body = validate_note(username, body)
         stamp = now_timestamp() if now is None else now
         with _write(conn):
             row = conn.execute(
-                "UPDATE notes SET username = ?, body = ?,"
+                "UPDATE notes SET username = ?, body = ?, version = version + 1,"
                 " updated_timestamp = max(?, created_timestamp)"
-                f" WHERE id = ? RETURNING {_NOTE_COLUMNS}",
-                (clean_username, clean_body, stamp, rowid),
+                f" WHERE id = ? AND version = coalesce(?, version) RETURNING {_NOTE_COLUMNS}",
+                (clean_username, clean_body, stamp, rowid, version),
             ).fetchone()
             if row is not None:
                 _store_tags(conn, rowid, clean_body)
         if row is None:
-            raise NoteNotFoundError(MSG_NOT_FOUND.format(rowid=rowid))
+            current = NoteService.get_note(conn, rowid)  # raises NoteNotFoundError if gone
+            raise ConflictError(MSG_CONFLICT.format(rowid=rowid, version=current.version), current)
         return _note(row)
 
     @staticmethod
-    def delete_note(conn: sqlite3.Connection, rowid: int) -> Note:
-        """Delete a note for good and return what it was. Raises NoteNotFoundError if gone."""
+    def note_history(conn: sqlite3.Connection, rowid: int) -> list[NoteVersion]:
+        """Return the earlier versions of note rowid, newest first."""
+        rows = _read(
+            conn,
+            "SELECT note_id, version, username, body, updated_timestamp FROM note_history"
+            " WHERE note_id = ? ORDER BY version DESC",
+            (rowid,),
+        )
+        return [NoteVersion(*row) for row in rows]
+
+    @staticmethod
+    def restore_version(
+        conn: sqlite3.Connection, rowid: int, old_version: int, *, version: int | None = None
+    ) -> Note:
+        """Make an earlier version the note's text again, as a new edit; return the note.
+
+        Raises NoteNotFoundError if that version is unknown, ConflictError as update_note.
+        """
+        rows = _read(
+            conn,
+            "SELECT username, body FROM note_history WHERE note_id = ? AND version = ?",
+            (rowid, old_version),
+        )
+        if not rows:
+            raise NoteNotFoundError(MSG_NOT_FOUND.format(rowid=f"{rowid} version {old_version}"))
+        return NoteService.update_note(conn, rowid, *rows[0], version=version)
+
+    @staticmethod
+    def delete_note(
+        conn: sqlite3.Connection,
+        rowid: int,
+        *,
+        version: int | None = None,
+        now: int | None = None,
+    ) -> Note:
+        """Move a note to the trash and return it (restore_note brings it back).
+
+        With `version`, only if the note is still at that version. Raises
+        NoteNotFoundError if it is gone, ConflictError if it changed.
+        """
         with _write(conn):
             row = conn.execute(
-                f"DELETE FROM notes WHERE id = ? RETURNING {_NOTE_COLUMNS}", (rowid,)
+                "DELETE FROM notes WHERE id = ? AND version = coalesce(?, version)"
+                f" RETURNING {_NOTE_COLUMNS}",
+                (rowid, version),
             ).fetchone()
+            if row is not None:
+                conn.execute(
+                    f"INSERT INTO trash ({_NOTE_COLUMNS}, deleted_timestamp)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*row, now_timestamp() if now is None else now),
+                )
         if row is None:
-            raise NoteNotFoundError(MSG_NOT_FOUND.format(rowid=rowid))
+            current = NoteService.get_note(conn, rowid)  # raises NoteNotFoundError if gone
+            raise ConflictError(MSG_DELETE_CONFLICT.format(rowid=rowid), current)
         return _note(row)
+
+    @staticmethod
+    def list_trash(
+        conn: sqlite3.Connection, limit: int = FEED_PAGE_SIZE, before: int | None = None
+    ) -> list[Note]:
+        """Return up to limit trashed notes, highest number first, below `before`."""
+        rows = _read(
+            conn,
+            f"SELECT {_NOTE_COLUMNS} FROM trash WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (before if before is not None else 2**63 - 1, limit),
+        )
+        return [_note(row) for row in rows]
+
+    @staticmethod
+    def restore_note(conn: sqlite3.Connection, rowid: int) -> Note:
+        """Bring a trashed note back with its number, timestamps and version; return it.
+
+        Raises NoteNotFoundError if it is not in the trash.
+        """
+        with _write(conn):
+            row = conn.execute(
+                f"DELETE FROM trash WHERE id = ? RETURNING {_NOTE_COLUMNS}", (rowid,)
+            ).fetchone()
+            if row is not None:
+                conn.execute(f"INSERT INTO notes ({_NOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", row)
+                _store_tags(conn, rowid, row[3])
+        if row is None:
+            raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(rowid=rowid))
+        return _note(row)
+
+    @staticmethod
+    def purge_note(conn: sqlite3.Connection, rowid: int | None = None) -> int:
+        """Delete a trashed note (or, with no rowid, the whole trash) and its history for good.
+
+        Returns how many notes were purged; raises NoteNotFoundError if rowid is not
+        in the trash.
+        """
+        with _write(conn):
+            purged = conn.execute(
+                "DELETE FROM trash WHERE id = coalesce(?, id) RETURNING id", (rowid,)
+            ).fetchall()
+            conn.executemany("DELETE FROM note_history WHERE note_id = ?", purged)
+        if rowid is not None and not purged:
+            raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(rowid=rowid))
+        return len(purged)
 
 
 ###############################################################################
@@ -1040,7 +1196,11 @@ def seed_notes(conn: sqlite3.Connection, count: int, seed: int = 0) -> int:
             "SELECT max(coalesce((SELECT max(id) FROM notes), 0),"
             " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'notes'), 0)) + 1"
         ).fetchone()[0]
-        conn.executemany(f"INSERT INTO notes ({_NOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows(first))
+        conn.executemany(
+            "INSERT INTO notes (created_timestamp, updated_timestamp, username, body, id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows(first),
+        )
         conn.executemany("INSERT INTO note_tags (tag, note_id) VALUES (?, ?)", tags)
         for statement in _REBUILD_DERIVED:
             conn.execute(statement)

@@ -47,7 +47,14 @@ def test_an_upgraded_database_gets_no_welcome_note_and_the_current_schema(seed_d
     assert NoteService.count_notes(conn) == 3
     assert conn.execute("PRAGMA user_version").fetchone() == (app.SCHEMA_VERSION,)
     columns = [row[1] for row in conn.execute("PRAGMA table_info(notes)")]
-    assert columns == ["id", "created_timestamp", "updated_timestamp", "username", "body"]
+    assert columns == [
+        "id",
+        "created_timestamp",
+        "updated_timestamp",
+        "username",
+        "body",
+        "version",
+    ]
 
 
 def test_new_notes_after_the_upgrade_never_reuse_an_old_number(seed_db):

@@ -62,7 +62,9 @@ def test_get_note_returns_the_note_or_raises_not_found(seeded_db):
 def test_update_note_moves_updated_but_not_created(seeded_db, db_path):
     original = NoteService.get_note(seeded_db, 3)
     updated = NoteService.update_note(seeded_db, 3, "bobby", "second, edited", now=1_800_000_000)
-    assert updated == Note(original.created_timestamp, 1_800_000_000, "bobby", "second, edited", 3)
+    assert updated == Note(
+        original.created_timestamp, 1_800_000_000, "bobby", "second, edited", 3, 2
+    )
     assert updated.edited and not original.edited
     assert stored_rows(db_path)[1] == (
         3,
