@@ -1,0 +1,208 @@
+"""Edit conflicts, trash and undo, history, and faults: nothing is ever lost."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+import app
+from app import ConflictError, NoteNotFoundError, NoteService, StorageError
+from tests.conftest import stored_rows
+
+
+def test_an_update_from_a_stale_version_is_refused_and_the_other_edit_survives(seeded_db):
+    seen = NoteService.get_note(seeded_db, 3)
+    NoteService.update_note(seeded_db, 3, "bob", "bob's edit", version=seen.version)
+    with pytest.raises(ConflictError) as caught:
+        NoteService.update_note(seeded_db, 3, "alice", "alice's edit", version=seen.version)
+    assert caught.value.current.body == "bob's edit"
+    assert str(caught.value).startswith("Note #3 was changed by someone else")
+    assert NoteService.get_note(seeded_db, 3).body == "bob's edit"
+
+
+def test_an_update_of_a_note_deleted_meanwhile_is_not_found(seeded_db):
+    seen = NoteService.get_note(seeded_db, 3)
+    NoteService.delete_note(seeded_db, 3)
+    with pytest.raises(NoteNotFoundError):
+        NoteService.update_note(seeded_db, 3, "bob", "too late", version=seen.version)
+
+
+def test_a_delete_from_a_stale_version_is_refused(seeded_db):
+    seen = NoteService.get_note(seeded_db, 3)
+    NoteService.update_note(seeded_db, 3, "bob", "changed meanwhile")
+    with pytest.raises(ConflictError):
+        NoteService.delete_note(seeded_db, 3, version=seen.version)
+    assert NoteService.get_note(seeded_db, 3).body == "changed meanwhile"
+
+
+def test_each_edit_bumps_the_version_and_keeps_the_old_one(seeded_db):
+    NoteService.update_note(seeded_db, 3, "bob", "v2", now=1_800_000_000)
+    NoteService.update_note(seeded_db, 3, "robert", "v3", now=1_800_000_100)
+    assert NoteService.get_note(seeded_db, 3).version == 3
+    history = NoteService.note_history(seeded_db, 3)
+    assert [(h.version, h.username, h.body) for h in history] == [
+        (2, "bob", "v2"),
+        (1, "bob", "second note"),
+    ]
+    assert history[0].updated_timestamp == 1_800_000_000
+
+
+def test_restoring_an_earlier_version_is_a_new_edit(seeded_db):
+    NoteService.update_note(seeded_db, 3, "bob", "v2")
+    restored = NoteService.restore_version(seeded_db, 3, 1, version=2)
+    assert (restored.version, restored.body) == (3, "second note")
+    assert [h.version for h in NoteService.note_history(seeded_db, 3)] == [2, 1]
+
+
+def test_a_deleted_note_goes_to_the_trash_and_restores_with_its_number_and_times(
+    seeded_db, db_path
+):
+    NoteService.update_note(seeded_db, 3, "bob", "edited before delete", now=1_800_000_000)
+    before = NoteService.get_note(seeded_db, 3)
+    NoteService.delete_note(seeded_db, 3)
+    assert 3 not in [row[0] for row in stored_rows(db_path)]
+    assert [n.rowid for n in NoteService.list_trash(seeded_db)] == [3]
+    assert NoteService.list_notes(seeded_db, search="edited") == []
+    assert NoteService.count_notes(seeded_db) == 2
+    assert NoteService.restore_note(seeded_db, 3) == before
+    assert NoteService.get_note(seeded_db, 3) == before
+    assert [n.rowid for n in NoteService.list_notes(seeded_db, search="edited")] == [3]
+    assert NoteService.count_notes(seeded_db) == 3
+    assert NoteService.list_trash(seeded_db) == []
+
+
+def test_a_restored_note_keeps_its_tags(empty_db):
+    note = NoteService.create_note(empty_db, "alice", "about #gardens")
+    NoteService.delete_note(empty_db, note.rowid)
+    assert NoteService.list_notes(empty_db, tag="gardens") == []
+    NoteService.restore_note(empty_db, note.rowid)
+    assert NoteService.list_notes(empty_db, tag="gardens") == [note]
+
+
+def test_purging_removes_a_note_and_its_history_for_good(seeded_db):
+    NoteService.update_note(seeded_db, 3, "bob", "v2")
+    NoteService.delete_note(seeded_db, 3)
+    assert NoteService.purge_note(seeded_db, 3) == 1
+    assert NoteService.note_history(seeded_db, 3) == []
+    with pytest.raises(NoteNotFoundError, match="is not in the trash"):
+        NoteService.restore_note(seeded_db, 3)
+    with pytest.raises(NoteNotFoundError):
+        NoteService.purge_note(seeded_db, 3)
+
+
+def test_emptying_the_trash_purges_every_trashed_note(seeded_db):
+    for rowid in (2, 3):
+        NoteService.delete_note(seeded_db, rowid)
+    assert NoteService.purge_note(seeded_db) == 2
+    assert NoteService.list_trash(seeded_db) == []
+    assert NoteService.count_notes(seeded_db) == 1
+
+
+def test_a_purged_number_is_never_reused(seeded_db):
+    NoteService.delete_note(seeded_db, 4)
+    NoteService.purge_note(seeded_db, 4)
+    assert NoteService.create_note(seeded_db, "carol", "new").rowid == 5
+
+
+def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(fresh_db, db_path):
+    before = stored_rows(db_path)
+    pages = fresh_db.execute("PRAGMA page_count").fetchone()[0]
+    fresh_db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StorageError, match=app.MSG_DB_FULL):
+        for i in range(200):
+            NoteService.create_note(fresh_db, "alice", f"filling the disk {i} " + "x" * 100)
+    assert not fresh_db.in_transaction
+    rows = stored_rows(db_path)
+    assert rows[: len(before)] == before
+    assert NoteService.count_notes(fresh_db) == len(rows)  # counts match what is stored
+    assert (
+        len(fresh_db.execute("SELECT * FROM notes_fts WHERE notes_fts MATCH 'filling'").fetchall())
+        == len(rows) - 1
+    )
+
+
+class NotesModel(RuleBasedStateMachine):
+    """Random create/update/delete/restore/purge against NoteService and a dict model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import tempfile
+        from pathlib import Path
+
+        self.folder = tempfile.TemporaryDirectory()
+        self.conn = app.connect(Path(self.folder.name) / "notes.db")
+        self.conn.execute("DELETE FROM notes")
+        self.live: dict[int, tuple[str, str, int]] = {}  # rowid -> (username, body, version)
+        self.trash: dict[int, tuple[str, str, int]] = {}
+        self.history: dict[int, int] = {}  # rowid -> number of earlier versions
+
+    def teardown(self) -> None:
+        self.conn.close()
+        self.folder.cleanup()
+
+    bodies = st.text(
+        st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=20
+    ).filter(lambda s: s.strip())
+
+    @rule(username=st.sampled_from(["ann", "ben", "cy"]), body=bodies)
+    def create(self, username, body):
+        note = NoteService.create_note(self.conn, username, body)
+        assert note.rowid not in self.live and note.rowid not in self.trash
+        self.live[note.rowid] = (note.username, note.body, 1)
+        self.history[note.rowid] = 0
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data(), body=bodies, stale=st.booleans())
+    def update(self, data, body, stale):
+        rowid = data.draw(st.sampled_from(sorted(self.live)))
+        username, _, version = self.live[rowid]
+        if stale:
+            with pytest.raises(ConflictError):
+                NoteService.update_note(self.conn, rowid, username, body, version=version - 1)
+            return
+        note = NoteService.update_note(self.conn, rowid, username, body, version=version)
+        self.live[rowid] = (note.username, note.body, version + 1)
+        self.history[rowid] += 1
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data())
+    def delete(self, data):
+        rowid = data.draw(st.sampled_from(sorted(self.live)))
+        NoteService.delete_note(self.conn, rowid, version=self.live[rowid][2])
+        self.trash[rowid] = self.live.pop(rowid)
+
+    @precondition(lambda self: self.trash)
+    @rule(data=st.data())
+    def undo_or_restore(self, data):
+        rowid = data.draw(st.sampled_from(sorted(self.trash)))
+        NoteService.restore_note(self.conn, rowid)
+        self.live[rowid] = self.trash.pop(rowid)
+
+    @precondition(lambda self: self.trash)
+    @rule(data=st.data())
+    def purge(self, data):
+        rowid = data.draw(st.sampled_from(sorted(self.trash)))
+        NoteService.purge_note(self.conn, rowid)
+        del self.trash[rowid]
+        del self.history[rowid]
+
+    @invariant()
+    def service_agrees_with_the_model(self):
+        notes = NoteService.list_all_notes(self.conn)
+        assert {n.rowid: (n.username, n.body, n.version) for n in notes} == self.live
+        trash = NoteService.list_trash(self.conn, limit=10_000)
+        assert {n.rowid: (n.username, n.body, n.version) for n in trash} == self.trash
+        assert NoteService.count_notes(self.conn) == len(self.live)
+        for rowid, earlier in self.history.items():
+            assert len(NoteService.note_history(self.conn, rowid)) == earlier
+
+
+NotesModel.TestCase.settings = settings(
+    max_examples=30,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_notes_service_agrees_with_a_model = NotesModel.TestCase
