@@ -742,7 +742,11 @@ class NoteService:
 MSG_NO_NOTES = "No notes yet. Write the first one on the **Create a Note** page."
 MSG_CREATED = "Note #{rowid} saved."
 MSG_UPDATED = "Note #{rowid} updated."
-MSG_DELETED = "Note #{rowid} deleted."
+MSG_DELETED = "Note #{rowid} deleted. It is in the Trash until purged."
+MSG_RESTORED = "Note #{rowid} restored."
+MSG_VERSION_RESTORED = "Note #{rowid} is back to version {old} (saved as version {new})."
+MSG_PURGED = "{count} note(s) deleted for good."
+MSG_TRASH_EMPTY = "The trash is empty."
 MSG_FEED_PAGE_EMPTY = "No notes on this page any more. Go back to the newest notes."
 MSG_NO_MATCHES = "No notes match. Try fewer or shorter words."
 MSG_NO_PICKS = "No notes match that search."
@@ -819,12 +823,18 @@ def _highlight(markdown: str, terms: list[str]) -> str:
     )
 
 
-def _render_note(note: Note, terms: list[str] | None = None) -> None:
+def _render_note(note: Note, terms: list[str] | None = None, links: bool = True) -> None:
     """Show one note: body as markdown (raw HTML escaped), author, times, number, tags."""
     with st.container(border=True, key=f"note_{note.rowid}"):
         body = _link_tags(note.body)
         # Default st.markdown: raw HTML is escaped and javascript: links neutralised.
         st.markdown(_highlight(body, terms) if terms else body)
+        if not links:  # a trashed or historical note: no links into the feed
+            st.caption(
+                f"{_escape_markdown(note.username)} · \\#{note.rowid} · "
+                f"{_format_time(note.updated_timestamp)}"
+            )
+            return
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             feed = _feed_page()
             st.page_link(
@@ -960,6 +970,20 @@ def _flash(prefix: str) -> None:
         st.success(message)
         if note is not None:
             _render_note(note)
+    elif kind == "deleted":  # a delete can be undone right away
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.success(message)
+        right.button("Undo", key=f"{prefix}_undo", on_click=_on_restore, args=(prefix, note.rowid))
+    elif kind == "conflict":
+        st.error(message)
+        theirs, yours = st.columns(2)
+        with theirs:
+            st.caption(f"Saved now (version {note.version})")
+            _render_note(note, links=False)
+        with yours:
+            st.caption("Your text (still in the form)")
+            with st.container(border=True):
+                st.markdown(st.session_state.get(f"{prefix}_body") or "")
     else:
         st.error(message)
 
@@ -1029,68 +1053,182 @@ def _set_state(key: str, value: object) -> None:
 
 
 def _on_update(rowid: int) -> None:
-    """Save the Update form for note rowid."""
+    """Save the Update form for note rowid, if it is still the version the person loaded."""
     state = st.session_state
     try:
         note = NoteService.update_note(
-            get_connection(), rowid, state.update_username, state.update_body
+            get_connection(),
+            rowid,
+            state.update_username,
+            state.update_body,
+            version=state.update_loaded_version,
         )
+    except ConflictError as error:
+        state.update_outcome = ("conflict", str(error), error.current)
+        # Saving again now is a deliberate choice to replace what is saved.
+        state.update_loaded_version = error.current.version
     except NotesError as error:
         state.update_outcome = ("error", str(error), None)
     else:
+        state.update_loaded_version = note.version
         state.update_outcome = ("success", MSG_UPDATED.format(rowid=rowid), note)
 
 
+def _on_restore_version(rowid: int, old_version: int) -> None:
+    """Make an earlier version of note rowid current again, and load it into the form."""
+    state = st.session_state
+    try:
+        note = NoteService.restore_version(
+            get_connection(), rowid, old_version, version=state.update_loaded_version
+        )
+    except ConflictError as error:
+        state.update_outcome = ("conflict", str(error), error.current)
+        state.update_loaded_version = error.current.version
+    except NotesError as error:
+        state.update_outcome = ("error", str(error), None)
+    else:
+        state.update_username, state.update_body = note.username, note.body
+        state.update_loaded_version = note.version
+        message = MSG_VERSION_RESTORED.format(rowid=rowid, old=old_version, new=note.version)
+        state.update_outcome = ("success", message, None)
+
+
+def _render_history(note: Note) -> None:
+    """Show the earlier versions of a note, each with a button to restore it."""
+    history = NoteService.note_history(get_connection(), note.rowid)
+    with st.expander(f"History: {len(history)} earlier version(s)"):
+        if not history:
+            st.caption("This note has not been edited.")
+        for old in history:
+            st.caption(
+                f"Version {old.version} · {_escape_markdown(old.username)} · "
+                f"{_format_time(old.updated_timestamp)}"
+            )
+            with st.container(border=True):
+                st.markdown(_link_tags(old.body))
+            st.button(
+                f"Restore version {old.version}",
+                key=f"update_restore_{old.version}",
+                on_click=_on_restore_version,
+                args=(note.rowid, old.version),
+            )
+
+
 def render_update() -> None:
-    """The Update page: choose a note, edit it, save."""
+    """The Update page: choose a note, edit it, save; see and restore earlier versions."""
     st.title("Update a Note")
     note = _pick_note("update")
     if note is None:
         _flash("update")
         return
+    state = st.session_state
     # Load the chosen note into the form when the choice changes (or the form was
     # cleared by visiting another page), never over what the person is typing.
-    if st.session_state.get("update_loaded") != note.rowid or "update_body" not in st.session_state:
-        st.session_state.update_username = note.username
-        st.session_state.update_body = note.body
-        st.session_state.update_loaded = note.rowid
+    if state.get("update_loaded_id") != note.rowid or "update_body" not in state:
+        state.update_username, state.update_body = note.username, note.body
+        state.update_loaded_id, state.update_loaded_version = note.rowid, note.version
     with st.form("update_form", enter_to_submit=False):
         _note_fields("update")
         st.form_submit_button(
             "Save changes", key="update_submit", on_click=_on_update, args=(note.rowid,)
         )
     _flash("update")
+    _render_history(note)
 
 
-def _on_delete(rowid: int) -> None:
-    """Delete note rowid, reset the confirmation and move the picker to the newest note."""
+def _on_delete(rowid: int, version: int) -> None:
+    """Move note rowid to the trash if it is still the version shown; offer Undo."""
     state = st.session_state
     state.delete_confirm = False
     try:
-        note = NoteService.delete_note(get_connection(), rowid)
-    except NotesError as error:
+        note = NoteService.delete_note(get_connection(), rowid, version=version)
+    except NotesError as error:  # gone, or changed since shown (shown again below)
         state.delete_outcome = ("error", str(error), None)
     else:
-        state.delete_outcome = ("success", MSG_DELETED.format(rowid=note.rowid), None)
+        state.delete_outcome = ("deleted", MSG_DELETED.format(rowid=note.rowid), note)
         state.delete_number = None  # _pick_note offers the newest remaining note
 
 
+def _on_restore(prefix: str, rowid: int) -> None:
+    """Bring note rowid back from the trash (Undo, or Restore on the Trash page)."""
+    try:
+        note = NoteService.restore_note(get_connection(), rowid)
+    except NotesError as error:
+        st.session_state[f"{prefix}_outcome"] = ("error", str(error), None)
+    else:
+        st.session_state[f"{prefix}_outcome"] = ("success", MSG_RESTORED.format(rowid=rowid), note)
+
+
 def render_delete() -> None:
-    """The Delete page: choose a note, see it, confirm, delete."""
+    """The Delete page: choose a note, see it, confirm, delete (to the trash)."""
     st.title("Delete a Note")
     _flash("delete")
     note = _pick_note("delete")
     if note is None:
         return
     _render_note(note)
-    confirmed = st.checkbox(f"Yes, delete note #{note.rowid} for good", key="delete_confirm")
+    confirmed = st.checkbox(
+        f"Yes, delete note #{note.rowid}",
+        key="delete_confirm",
+        help="It goes to the Trash, where it can be restored.",
+    )
     st.button(
         "Delete note",
         key="delete_submit",
         type="primary",
         disabled=not confirmed,
         on_click=_on_delete,
-        args=(note.rowid,),
+        args=(note.rowid, note.version),
+    )
+
+
+def _on_purge(rowid: int | None) -> None:
+    """Delete one trashed note (or, with None, the whole trash) for good."""
+    st.session_state.trash_confirm_empty = False
+    try:
+        count = NoteService.purge_note(get_connection(), rowid)
+    except NotesError as error:
+        st.session_state.trash_outcome = ("error", str(error), None)
+    else:
+        st.session_state.trash_outcome = ("success", MSG_PURGED.format(count=count), None)
+
+
+def render_trash() -> None:
+    """The Trash page: deleted notes, each restorable (same number) or purged for good."""
+    st.title("Trash")
+    _flash("trash")
+    notes = NoteService.list_trash(get_connection(), limit=RECENT_PICKS * 5)
+    if not notes:
+        st.info(MSG_TRASH_EMPTY)
+        return
+    for note in notes:
+        _render_note(note, links=False)
+        with st.container(horizontal=True, gap="small"):
+            st.button(
+                "Restore",
+                key=f"trash_restore_{note.rowid}",
+                on_click=_on_restore,
+                args=("trash", note.rowid),
+                icon=":material/restore_from_trash:",
+            )
+            st.button(
+                "Delete for good",
+                key=f"trash_purge_{note.rowid}",
+                on_click=_on_purge,
+                args=(note.rowid,),
+                icon=":material/delete_forever:",
+            )
+    st.divider()
+    confirmed = st.checkbox(
+        "Yes, delete every note in the trash for good", key="trash_confirm_empty"
+    )
+    st.button(
+        "Empty trash",
+        key="trash_empty",
+        type="primary",
+        disabled=not confirmed,
+        on_click=_on_purge,
+        args=(None,),
     )
 
 
@@ -1138,6 +1276,9 @@ def main() -> None:
             ),
             st.Page(
                 render_delete, title="Delete a Note", icon=":material/delete:", url_path="delete"
+            ),
+            st.Page(
+                render_trash, title="Trash", icon=":material/restore_from_trash:", url_path="trash"
             ),
             st.Page(render_about, title="About", icon=":material/info:", url_path="about"),
         ],

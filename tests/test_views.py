@@ -42,6 +42,7 @@ def test_the_sidebar_offers_every_page_at_its_own_url(app_test):
         "Create a Note": "create",
         "Update a Note": "update",
         "Delete a Note": "delete",
+        "Trash": "trash",
         "About": "about",
     }
 
@@ -243,7 +244,7 @@ def test_delete_shows_the_note_and_needs_a_confirmation(app_test, seeded_db, db_
     at.checkbox(key="delete_confirm").check().run()
     at.button(key="delete_submit").click().run()
     assert not at.exception
-    assert messages(at)["success"] == ["Note #4 deleted."]
+    assert messages(at)["success"] == ["Note #4 deleted. It is in the Trash until purged."]
     assert [row[0] for row in stored_rows(db_path)] == [2, 3]
     assert at.number_input(key="delete_number").value == 3
     assert at.checkbox(key="delete_confirm").value is False
@@ -363,3 +364,78 @@ def test_update_finds_a_note_by_search_and_picks_it_with_one_click(app_test, see
     at.button(key="update_pick_3").click().run()
     assert at.number_input(key="update_number").value == 3
     assert at.text_area(key="update_body").value == "second note"
+
+
+# ---------------------------------------------------------------- nothing is lost
+
+
+def test_two_people_editing_one_note_the_second_gets_a_conflict_and_the_first_text_survives(
+    app_test, seeded_db, db_path
+):
+    first, second = app_test("update"), app_test("update")
+    first = fill_note_form(first, "update", None, "first person's edit")
+    assert messages(first)["success"] == ["Note #4 updated."]
+    second = fill_note_form(second, "update", None, "second person's edit")
+    assert not second.exception
+    assert messages(second)["error"][0].startswith("Note #4 was changed by someone else")
+    assert "first person's edit" in bodies_shown(second)  # the saved text, beside theirs
+    assert second.text_area(key="update_body").value == "second person's edit"
+    assert stored_rows(db_path)[2][4] == "first person's edit"
+    second = fill_note_form(second, "update", None, "second person's edit, on purpose")
+    assert messages(second)["success"] == ["Note #4 updated."]
+    assert stored_rows(db_path)[2][4] == "second person's edit, on purpose"
+
+
+def test_deleting_a_note_changed_since_it_was_shown_is_refused(app_test, seeded_db, db_path):
+    at = app_test("delete")
+    at.checkbox(key="delete_confirm").check().run()
+    NoteService.update_note(seeded_db, 4, "alice", "changed meanwhile")
+    at.button(key="delete_submit").click().run()
+    assert messages(at)["error"][0].startswith("Note #4 was changed by someone else")
+    assert [row[0] for row in stored_rows(db_path)] == [2, 3, 4]
+
+
+def test_undo_right_after_a_delete_brings_the_note_back(app_test, seeded_db, db_path):
+    before = stored_rows(db_path)
+    at = app_test("delete")
+    at.checkbox(key="delete_confirm").check().run()
+    at.button(key="delete_submit").click().run()
+    at.button(key="delete_undo").click().run()
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #4 restored."]
+    assert stored_rows(db_path) == before
+
+
+def test_the_trash_page_restores_and_purges_notes(app_test, seeded_db, db_path):
+    NoteService.delete_note(seeded_db, 3)
+    NoteService.delete_note(seeded_db, 4)
+    at = app_test("trash")
+    assert bodies_shown(at)[:2] == ["third note", "second note"]
+    at.button(key="trash_restore_3").click().run()
+    assert messages(at)["success"] == ["Note #3 restored."]
+    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+    at.button(key="trash_purge_4").click().run()
+    assert messages(at)["success"] == ["1 note(s) deleted for good."]
+    assert messages(at)["info"] == [app.MSG_TRASH_EMPTY]
+    assert NoteService.list_trash(seeded_db) == []
+
+
+def test_emptying_the_trash_needs_a_confirmation(app_test, seeded_db):
+    NoteService.delete_note(seeded_db, 2)
+    at = app_test("trash")
+    assert at.button(key="trash_empty").disabled
+    at.checkbox(key="trash_confirm_empty").check().run()
+    at.button(key="trash_empty").click().run()
+    assert NoteService.list_trash(seeded_db) == []
+
+
+def test_the_update_page_shows_history_and_restores_an_earlier_version(
+    app_test, seeded_db, db_path
+):
+    NoteService.update_note(seeded_db, 4, "alice", "third note, edited")
+    at = app_test("update")
+    assert at.expander[0].label == "History: 1 earlier version(s)"
+    at.button(key="update_restore_1").click().run()
+    assert messages(at)["success"] == ["Note #4 is back to version 1 (saved as version 3)."]
+    assert at.text_area(key="update_body").value == "third note"
+    assert stored_rows(db_path)[2][4] == "third note"
