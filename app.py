@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -1350,6 +1350,34 @@ def seed_notes(conn: sqlite3.Connection, count: int, seed: int = 0) -> int:
     return count
 
 
+def backup_database(conn: sqlite3.Connection, target: Path) -> None:
+    """Copy the database to a new file with SQLite's online backup (safe while in use)."""
+    if target.exists():
+        raise StorageError(f"'{target}' already exists; back up to a new file.")
+    try:
+        with closing(sqlite3.connect(target)) as copy:
+            conn.backup(copy)
+    except sqlite3.Error as error:
+        raise _storage_error(error, str(target)) from error
+
+
+def check_database(conn: sqlite3.Connection) -> list[str]:
+    """Return what is wrong with the file, the search index or the counts (empty if nothing)."""
+    problems = [row[0] for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+    try:
+        conn.execute("INSERT INTO notes_fts (notes_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.Error as error:
+        problems.append(f"search index: {error}")
+    wrong = conn.execute(
+        "SELECT coalesce(c.username, n.username), c.notes, n.notes FROM note_counts c"
+        " FULL JOIN (SELECT username, count(*) notes FROM notes GROUP BY username"
+        "            UNION ALL SELECT '', count(*) FROM notes) n ON c.username = n.username"
+        " WHERE c.notes IS NOT n.notes"
+    ).fetchall()
+    problems += [f"count for {name!r}: stored {kept}, actual {real}" for name, kept, real in wrong]
+    return problems
+
+
 def cli(argv: list[str]) -> int:
     """The command line: `python app.py seed --count N`, `stats`, `vacuum`."""
     import argparse  # only the command line needs it
@@ -1365,6 +1393,9 @@ def cli(argv: list[str]) -> int:
     seed.add_argument("--seed", type=int, default=0, help="random seed (same seed, same notes)")
     commands.add_parser("stats", help="print note counts and the file size")
     commands.add_parser("vacuum", help="optimise the search index and compact the file")
+    backup = commands.add_parser("backup", help="copy the live database, consistently, to PATH")
+    backup.add_argument("path", type=Path)
+    commands.add_parser("check", help="check the file, the search index and the counts")
     args = parser.parse_args(argv)
     path = Path(args.db) if args.db else resolve_db_path(os.environ)
     try:
@@ -1381,6 +1412,13 @@ def cli(argv: list[str]) -> int:
             conn.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
             conn.execute("VACUUM")
             print(f"optimised and compacted {path}")
+        elif args.command == "backup":
+            backup_database(conn, args.path)
+            print(f"backed up {path} to {args.path}")
+        elif args.command == "check":
+            problems = check_database(conn)
+            print("\n".join(problems) if problems else f"ok: {path}")
+            return 1 if problems else 0
     except NotesError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -9,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import app
 from app import ConflictError, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import stored_rows
+from tests.conftest import APP_FILE, stored_rows
 
 
 def test_an_update_from_a_stale_version_is_refused_and_the_other_edit_survives(seeded_db):
@@ -206,3 +209,52 @@ NotesModel.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_notes_service_agrees_with_a_model = NotesModel.TestCase
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, APP_FILE, *args], capture_output=True, text=True)
+
+
+def test_backup_copies_a_live_database_and_check_says_ok(seeded_db, db_path, tmp_path):
+    NoteService.update_note(seeded_db, 3, "bob", "edited")
+    NoteService.delete_note(seeded_db, 2)
+    result = run_cli("--db", str(db_path), "backup", str(tmp_path / "copy.db"))
+    assert result.returncode == 0, result.stderr
+    assert stored_rows(tmp_path / "copy.db") == stored_rows(db_path)
+    check = run_cli("--db", str(tmp_path / "copy.db"), "check")
+    assert (check.returncode, check.stdout.strip()) == (0, f"ok: {tmp_path / 'copy.db'}")
+
+
+def test_backup_never_overwrites_a_file(fresh_db, db_path, tmp_path):
+    (tmp_path / "precious.db").write_text("keep me")
+    result = run_cli("--db", str(db_path), "backup", str(tmp_path / "precious.db"))
+    assert result.returncode == 1 and "already exists" in result.stderr
+    assert (tmp_path / "precious.db").read_text() == "keep me"
+
+
+def test_check_reports_counts_that_disagree_with_the_notes(fresh_db, db_path):
+    fresh_db.execute("UPDATE note_counts SET notes = 7 WHERE username = ''")
+    result = run_cli("--db", str(db_path), "check")
+    assert result.returncode == 1
+    assert result.stdout.strip() == "count for '': stored 7, actual 1"
+
+
+@pytest.fixture
+def immutable_db(seeded_db, db_path):
+    """The seeded database file made read-only even for root (chattr +i)."""
+    if subprocess.run(["chattr", "+i", str(db_path)], capture_output=True).returncode != 0:
+        pytest.skip("this file system cannot make a file immutable (chattr +i)")
+    try:
+        yield db_path
+    finally:
+        subprocess.run(["chattr", "-i", str(db_path)], check=True)
+
+
+def test_a_read_only_file_still_reads_and_refuses_writes_clearly(immutable_db):
+    conn = app.connect(immutable_db)
+    assert [n.rowid for n in NoteService.list_notes(conn)] == [4, 3, 2]
+    with pytest.raises(StorageError, match=app.MSG_DB_READ_ONLY):
+        NoteService.create_note(conn, "alice", "cannot be saved")
+    with pytest.raises(StorageError, match=app.MSG_DB_READ_ONLY):
+        NoteService.delete_note(conn, 4)
+    assert [n.rowid for n in NoteService.list_all_notes(conn)] == [4, 3, 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -439,3 +440,18 @@ def test_the_update_page_shows_history_and_restores_an_earlier_version(
     assert messages(at)["success"] == ["Note #4 is back to version 1 (saved as version 3)."]
     assert at.text_area(key="update_body").value == "third note"
     assert stored_rows(db_path)[2][4] == "third note"
+
+
+def test_a_read_only_database_shows_the_feed_and_refuses_a_new_note_clearly(
+    app_test, seeded_db, db_path
+):
+    if subprocess.run(["chattr", "+i", str(db_path)], capture_output=True).returncode != 0:
+        pytest.skip("this file system cannot make a file immutable (chattr +i)")
+    try:
+        assert bodies_shown(app_test("read")) == ["third note", "second note", "first **note**"]
+        at = create_note(app_test("create"), "alice", "not now")
+    finally:
+        subprocess.run(["chattr", "-i", str(db_path)], check=True)
+    assert messages(at)["error"] == [app.MSG_DB_READ_ONLY]
+    assert at.text_area(key="create_body").value == "not now"
+    assert len(stored_rows(db_path)) == 3
