@@ -1249,8 +1249,12 @@ It is a whole web app in one Python file, `app.py`:
 - **SQLite** (Python's `sqlite3`) keeps the notes in one file, `notes.db`, in WAL
   mode with one connection per server thread, so many people can write at once;
 - the database enforces the same rules as the app (length, no control characters),
-  and numbers of deleted notes are never reused.
+  and numbers of deleted notes are never reused;
+- SQLite's full-text index (FTS5) makes search, and keyset paging makes every page of
+  the feed, as fast at a million notes as at a hundred.
 
+Nothing is lost: an edit never overwrites someone else's newer edit unseen, every
+earlier version is kept in the note's history, and a deleted note waits in the Trash.
 Notes are rendered as markdown with raw HTML shown as text, never run.
 """
     )
