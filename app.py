@@ -12,7 +12,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -1055,43 +1055,45 @@ def _set_state(key: str, value: object) -> None:
     st.session_state[key] = value
 
 
-def _on_update(rowid: int) -> None:
-    """Save the Update form for note rowid, if it is still the version the person loaded."""
+def _save_edit(write: Callable[[int], Note]) -> Note | None:
+    """Run write(version the person loaded) for the Update page; on failure record why."""
     state = st.session_state
     try:
-        note = NoteService.update_note(
-            get_connection(),
-            rowid,
-            state.update_username,
-            state.update_body,
-            version=state.update_loaded_version,
-        )
+        note = write(state.update_loaded_version)
     except ConflictError as error:
         state.update_outcome = ("conflict", str(error), error.current)
         # Saving again now is a deliberate choice to replace what is saved.
         state.update_loaded_version = error.current.version
+        return None
     except NotesError as error:
         state.update_outcome = ("error", str(error), None)
-    else:
-        state.update_loaded_version = note.version
+        return None
+    state.update_loaded_version = note.version
+    return note
+
+
+def _on_update(rowid: int) -> None:
+    """Save the Update form for note rowid, if it is still the version the person loaded."""
+    state = st.session_state
+    note = _save_edit(
+        lambda version: NoteService.update_note(
+            get_connection(), rowid, state.update_username, state.update_body, version=version
+        )
+    )
+    if note is not None:
         state.update_outcome = ("success", MSG_UPDATED.format(rowid=rowid), note)
 
 
 def _on_restore_version(rowid: int, old_version: int) -> None:
     """Make an earlier version of note rowid current again, and load it into the form."""
     state = st.session_state
-    try:
-        note = NoteService.restore_version(
-            get_connection(), rowid, old_version, version=state.update_loaded_version
+    note = _save_edit(
+        lambda version: NoteService.restore_version(
+            get_connection(), rowid, old_version, version=version
         )
-    except ConflictError as error:
-        state.update_outcome = ("conflict", str(error), error.current)
-        state.update_loaded_version = error.current.version
-    except NotesError as error:
-        state.update_outcome = ("error", str(error), None)
-    else:
+    )
+    if note is not None:
         state.update_username, state.update_body = note.username, note.body
-        state.update_loaded_version = note.version
         message = MSG_VERSION_RESTORED.format(rowid=rowid, old=old_version, new=note.version)
         state.update_outcome = ("success", message, None)
 
