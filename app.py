@@ -129,8 +129,8 @@ class Note(BaseNote):
 
     @property
     def edited(self) -> bool:
-        """True if the note was changed after it was written."""
-        return self.updated_timestamp != self.created_timestamp
+        """True if the note was changed after it was written (even within the same second)."""
+        return self.version > 1 or self.updated_timestamp != self.created_timestamp
 
 
 _BODY_MESSAGES = (MSG_BODY_TYPE, MSG_BODY_EMPTY, MSG_BODY_TOO_LONG, MSG_BODY_CONTROL)
@@ -622,17 +622,20 @@ class NoteService:
         stamp = now_timestamp() if now is None else now
         with _write(conn):
             row = conn.execute(
-                "UPDATE notes SET username = ?, body = ?, version = version + 1,"
-                " updated_timestamp = max(?, created_timestamp)"
-                f" WHERE id = ? AND version = coalesce(?, version) RETURNING {_NOTE_COLUMNS}",
+                "UPDATE notes SET username = ?1, body = ?2, version = version + 1,"
+                " updated_timestamp = max(?3, created_timestamp)"
+                " WHERE id = ?4 AND version = coalesce(?5, version)"
+                f" AND (username <> ?1 OR body <> ?2) RETURNING {_NOTE_COLUMNS}",
                 (clean_username, clean_body, stamp, rowid, version),
             ).fetchone()
             if row is not None:
                 _store_tags(conn, rowid, clean_body)
-        if row is None:
-            current = NoteService.get_note(conn, rowid)  # raises NoteNotFoundError if gone
+        if row is not None:
+            return _note(row)
+        current = NoteService.get_note(conn, rowid)  # raises NoteNotFoundError if gone
+        if version is not None and current.version != version:
             raise ConflictError(MSG_CONFLICT.format(rowid=rowid, version=current.version), current)
-        return _note(row)
+        return current  # the same text again: nothing to save, no new version
 
     @staticmethod
     def note_history(conn: sqlite3.Connection, rowid: int) -> list[NoteVersion]:
@@ -957,7 +960,7 @@ def _note_fields(prefix: str) -> None:
     st.text_area(
         "Note",
         key=f"{prefix}_body",
-        height=120,
+        height=170,
         placeholder=f"Up to {CHAR_LIMIT} characters. Markdown works: **bold**, - lists, [links](https://…)",
     )
     st.caption(f"Up to {CHAR_LIMIT} characters of markdown.")

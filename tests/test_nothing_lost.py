@@ -258,3 +258,15 @@ def test_a_read_only_file_still_reads_and_refuses_writes_clearly(immutable_db):
     with pytest.raises(StorageError, match=app.MSG_DB_READ_ONLY):
         NoteService.delete_note(conn, 4)
     assert [n.rowid for n in NoteService.list_all_notes(conn)] == [4, 3, 2]
+
+
+def test_an_edit_within_the_same_second_is_still_marked_edited(empty_db):
+    note = NoteService.create_note(empty_db, "alice", "draft", now=1_700_000_000)
+    edited = NoteService.update_note(empty_db, note.rowid, "alice", "final", now=1_700_000_000)
+    assert not note.edited and edited.edited
+
+
+def test_saving_the_same_text_again_makes_no_new_version(seeded_db):
+    same = NoteService.update_note(seeded_db, 3, "bob", "second note", version=1)
+    assert same.version == 1 and not same.edited
+    assert NoteService.note_history(seeded_db, 3) == []

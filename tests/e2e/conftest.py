@@ -1,0 +1,161 @@
+"""Browser tests of Littlest Notes: a real `streamlit run` server and headless Chromium.
+
+Each test module gets its own server on a free port with its own fresh database
+file (NOTES_DB), so modules never see each other's notes. The tests drive the
+pages as a person would and then read the SQLite file directly to check what
+was stored.
+
+NOTES_APP (optional) points the server at another copy of app.py; the suite
+uses it to prove that it fails against a deliberately broken app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from notes_e2e import ARTIFACTS, REPO_ROOT, Server
+from playwright.sync_api import expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_HINT = "apt-get update && apt-get install -y chromium"
+SERVER_START_TIMEOUT_S = 30.0
+
+# Streamlit's first page load and a rerun after a click each take well under a
+# second here; 15 s leaves room for a busy 2-core CI machine without hiding a hang.
+expect.set_options(timeout=15_000)
+
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
+for _old in ARTIFACTS.glob("failed-*.png"):  # keep only this run's failure screenshots
+    _old.unlink()
+
+
+###############################################################################
+# Browser ######################################################################
+###############################################################################
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Launch Debian's Chromium (Playwright cannot download its own browser here)."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing; the browser tests need it. Install it: {INSTALL_HINT}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.exit(message, returncode=1)
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """When a test that uses `page` fails, save what the page showed (artifacts/failed-*.png)."""
+    report = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and page is not None:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)
+        with contextlib.suppress(Exception):  # the page may be gone; the test's error says why
+            page.screenshot(path=ARTIFACTS / f"failed-{name}.png")
+    return report
+
+
+###############################################################################
+# Server #######################################################################
+###############################################################################
+
+
+def _free_port() -> int:
+    """Return a TCP port that was free a moment ago (bind to port 0 and ask)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    """Poll /_stcore/health until it answers "ok"; fail with the log if it never does."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"streamlit exited with code {process.returncode} before it was healthy:\n"
+                + log_path.read_text(errors="replace"),
+                pytrace=False,
+            )
+        try:
+            with urllib.request.urlopen(base_url + "/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)  # polling a server that is starting, not waiting in a test
+    pytest.fail(
+        f"streamlit did not answer 'ok' on /_stcore/health within {SERVER_START_TIMEOUT_S:g} s:\n"
+        + log_path.read_text(errors="replace"),
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """Run `streamlit run app.py` for this test module on a free port with a fresh database."""
+    app = Path(os.environ.get("NOTES_APP") or REPO_ROOT / "app.py").resolve()
+    db_path = tmp_path_factory.mktemp("notes-db") / "notes.db"
+    port = _free_port()
+    log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
+    env = {**os.environ, "NOTES_DB": str(db_path), "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            _wait_healthy(base_url, process, log_path)
+            yield Server(base_url=base_url, db_path=db_path, log_path=log_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

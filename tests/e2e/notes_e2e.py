@@ -1,0 +1,222 @@
+"""Helpers for the browser tests: read the database file, open pages, wait for reruns.
+
+Imported by conftest.py and the test modules (a plain module, so that its name
+cannot clash with another folder's conftest).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, WebSocket, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running app: where to open it and which database file it writes."""
+
+    base_url: str
+    db_path: Path
+    log_path: Path
+
+    def url(self, path: str = "/") -> str:
+        """Return the full address of a page, e.g. url("/create")."""
+        return self.base_url + path
+
+
+###############################################################################
+# Database #####################################################################
+###############################################################################
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the notes table, as stored."""
+
+    id: int
+    created_timestamp: int
+    updated_timestamp: int
+    username: str
+    body: str
+
+
+def db_rows(db_path: Path) -> list[Row]:
+    """Return every row of the notes table, oldest first, read straight from the file."""
+    # Read-only URI: the test must never create or change the file by looking at it.
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute(
+            "SELECT id, created_timestamp, updated_timestamp, username, body FROM notes ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [Row(*row) for row in rows]
+
+
+def db_row(db_path: Path, rowid: int) -> Row | None:
+    """Return note rowid as stored, or None if the table has no such row."""
+    return next((row for row in db_rows(db_path) if row.id == rowid), None)
+
+
+###############################################################################
+# Driving the app ##############################################################
+###############################################################################
+
+PAGES = {  # url path -> the page's title (its h1 and its sidebar link)
+    "/": "Read Note Feed",
+    "/create": "Create a Note",
+    "/update": "Update a Note",
+    "/delete": "Delete a Note",
+    "/about": "About",
+}
+
+# The app's websocket of each open page, to see when a script run has finished.
+_SOCKETS: weakref.WeakKeyDictionary[Page, WebSocket | None] = weakref.WeakKeyDictionary()
+
+
+def _is_end_of_run(payload: str | bytes) -> bool:
+    """True if a message from the server says a script run finished (not cut short by a rerun)."""
+    if not isinstance(payload, bytes):
+        return False
+    message = ForwardMsg.FromString(payload)
+    return (
+        message.WhichOneof("type") == "script_finished"
+        and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+    )
+
+
+def _watch_socket(page: Page) -> None:
+    """Remember the app's websocket of page, now and after every reload."""
+    if page not in _SOCKETS:
+        _SOCKETS[page] = None
+        page.on("websocket", lambda socket: _SOCKETS.__setitem__(page, socket))
+
+
+def wait_for_idle(page: Page) -> None:
+    """Wait until the app is connected and no script run is going on."""
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning")
+
+
+def rerun(page: Page, action: Callable[[], object]) -> None:
+    """Do action (a click, an Enter) and wait until the script run it starts has finished.
+
+    The page's data-test-script-state is no good for this: a quick run can go from
+    "notRunning" to "running" and back within one React render, so the DOM never
+    shows it. The server's "script finished" message on the websocket is certain.
+    (The DOM may be drawn a moment later: assert on what it shows with expect().)
+    """
+    socket = _SOCKETS.get(page)
+    assert socket is not None, "open the page with open_page() before rerun()"
+    with socket.expect_event("framereceived", predicate=_is_end_of_run):
+        action()
+
+
+def open_page(page: Page, server: Server, path: str = "/") -> None:
+    """Open a page by its URL and wait until its first script run has finished."""
+    _watch_socket(page)
+    page.goto(server.url(path))
+    expect(title(page)).to_have_text(PAGES[path])
+    wait_for_idle(page)
+
+
+def title(page: Page) -> Locator:
+    """The page's h1 (st.title)."""
+    return page.get_by_role("heading", level=1)
+
+
+def note_box(page: Page, rowid: int) -> Locator:
+    """The bordered container that shows note rowid (key note_<rowid>)."""
+    return page.locator(f".st-key-note_{rowid}")
+
+
+def note_body(page: Page, rowid: int) -> Locator:
+    """The rendered markdown body of note rowid (the first markdown block in its box)."""
+    return note_box(page, rowid).get_by_test_id("stMarkdownContainer").first
+
+
+def alert(page: Page, text: str) -> Locator:
+    """A success/info/warning/error message with exactly this text."""
+    return page.get_by_test_id("stAlertContainer").filter(
+        has_text=re.compile("^" + re.escape(text) + "$")
+    )
+
+
+def fill_note_form(page: Page, prefix: str, username: str | None, body: str | None) -> None:
+    """Type into the Username and Note fields of the Create or Update form."""
+    if username is not None:
+        page.locator(f".st-key-{prefix}_username input").fill(username)
+    if body is not None:
+        page.locator(f".st-key-{prefix}_body textarea").fill(body)
+
+
+def create_note(page: Page, server: Server, username: str, body: str) -> int:
+    """Write a note on the Create page as a person would; return its number.
+
+    Opens the Create page unless the page is on it already (a person writing
+    several notes stays there: the form is cleared after each save).
+    """
+    if page.url != server.url("/create"):
+        open_page(page, server, "/create")
+    success = page.get_by_test_id("stAlertContainer").filter(
+        has_text=re.compile(r"^Note #\d+ saved\.$")
+    )
+    previous = success.inner_text() if success.count() else None
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Note", exact=True).fill(body)
+    rerun(page, page.get_by_role("button", name="Save note").click)
+    if previous is not None:
+        expect(success).not_to_have_text(previous)
+    expect(success).to_be_visible()
+    rowid = int(re.search(r"#(\d+)", success.inner_text()).group(1))
+    # The form is cleared for the next note; the saved note is shown below it.
+    expect(page.get_by_label("Note", exact=True)).to_have_value("")
+    expect(note_box(page, rowid)).to_be_visible()
+    return rowid
+
+
+def choose_note(page: Page, server: Server, number: int) -> None:
+    """Type a number into "Note number" (Update and Delete pages) and press Enter.
+
+    Call it on a freshly opened page. The picker first shows its minimum (1) and
+    then the newest note's number, a moment after the run has finished, so wait
+    for it to settle on the newest note before typing, or that late update could
+    overwrite what was typed.
+    """
+    field = page.get_by_label("Note number")
+    newest = str(db_rows(server.db_path)[-1].id)
+    expect(field).to_have_value(newest)
+    if newest != str(number):  # an unchanged value would start no run
+        field.fill(str(number))
+        rerun(page, lambda: field.press("Enter"))
+    expect(field).to_have_value(str(number))
+
+
+def update_note(page: Page, server: Server, rowid: int, username: str, body: str) -> None:
+    """Change note rowid on the Update page as a person would."""
+    open_page(page, server, "/update")
+    choose_note(page, server, rowid)
+    # The form is loaded with the chosen note before the person edits it.
+    expect(page.locator(".st-key-update_body textarea")).to_have_value(
+        db_row(server.db_path, rowid).body
+    )
+    fill_note_form(page, "update", username, body)
+    rerun(page, page.get_by_role("button", name="Save changes").click)
+    expect(alert(page, f"Note #{rowid} updated.")).to_be_visible()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save what the page shows now as artifacts/<name>.png and return the path."""
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=path)
+    return path
