@@ -287,29 +287,56 @@ def _read(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[tuple]
         raise _storage_error(error, _db_name(conn)) from error
 
 
+class _Connection(sqlite3.Connection):
+    """A sqlite3 connection that carries the in-process write queue of its database file."""
+
+    write_queue: threading.Lock | None = None
+
+
+_write_queues: dict[str, threading.Lock] = {}
+_write_queues_guard = threading.Lock()
+
+
+def _write_queue(path: str | os.PathLike) -> threading.Lock:
+    """Return the one lock that the threads of this process take to write to path."""
+    key = os.path.realpath(path)
+    with _write_queues_guard:
+        return _write_queues.setdefault(key, threading.Lock())
+
+
 @contextmanager
 def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run the block as one transaction: all of it is committed, or none of it.
 
-    BEGIN IMMEDIATE takes the write lock up front, so a second writer waits its
-    busy timeout instead of failing halfway when a read lock cannot be upgraded.
-    Raises StorageError if the database refuses.
+    Threads of this process queue on a lock first: SQLite's busy handler polls
+    with growing sleeps, so under load a writer that waited longest could wait
+    past the timeout while newer ones went first (seen by bench/stress.py).
+    BEGIN IMMEDIATE then takes SQLite's write lock up front (other processes wait
+    their busy timeout), so no writer fails halfway upgrading a read lock.
+    Raises StorageError if the database refuses or stays locked.
     """
+    queue = getattr(conn, "write_queue", None)
+    if queue is not None and not queue.acquire(timeout=BUSY_TIMEOUT_S):
+        raise StorageError(MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S))
     try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as error:
-        raise _storage_error(error, _db_name(conn)) from error
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException as error:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if isinstance(error, sqlite3.IntegrityError):
-            raise InvalidNoteError(f"The database refused the note: {error}.") from error
-        if isinstance(error, sqlite3.Error):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
             raise _storage_error(error, _db_name(conn)) from error
-        raise
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.IntegrityError):
+                raise InvalidNoteError(f"The database refused the note: {error}.") from error
+            if isinstance(error, sqlite3.Error):
+                raise _storage_error(error, _db_name(conn)) from error
+            raise
+    finally:
+        if queue is not None:
+            queue.release()
 
 
 def _fts_query(terms: list[str]) -> str:
@@ -486,9 +513,12 @@ def connect(path: str | os.PathLike) -> sqlite3.Connection:
     """
     try:
         # isolation_level=None: no implicit transactions; _write() issues BEGIN/COMMIT.
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=_Connection
+        )
     except sqlite3.Error as error:
         raise _storage_error(error, str(path)) from error
+    conn.write_queue = _write_queue(path)
     try:
         # WAL: readers never block the writer and the writer never blocks readers.
         conn.execute("PRAGMA journal_mode = WAL")

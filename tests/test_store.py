@@ -251,3 +251,19 @@ def test_a_failed_write_leaves_no_open_transaction(fresh_db):
     with pytest.raises(StorageError):
         NoteService.delete_note(fresh_db, 1)
     assert not fresh_db.in_transaction
+
+
+def test_threads_of_one_process_queue_for_writes_on_one_lock_per_file(db_path, tmp_path):
+    assert app.connect(db_path).write_queue is app.connect(db_path).write_queue
+    assert app.connect(db_path).write_queue is not app.connect(tmp_path / "other.db").write_queue
+
+
+def test_a_write_queued_past_the_timeout_is_a_clear_error(fresh_db, db_path, monkeypatch):
+    monkeypatch.setattr(app, "BUSY_TIMEOUT_S", 0.2)
+    fresh_db.write_queue.acquire()  # another thread of this process is writing, for too long
+    try:
+        with pytest.raises(StorageError, match="The database is busy"):
+            NoteService.create_note(fresh_db, "alice", "waiting")
+    finally:
+        fresh_db.write_queue.release()
+    assert len(stored_rows(db_path)) == 1
