@@ -30,7 +30,7 @@ CHAR_LIMIT = 140  # longest note body, in characters (code points)
 USERNAME_LIMIT = 140  # longest username, the seed's limit
 FEED_PAGE_SIZE = 25  # notes on one page of the feed
 RECENT_PICKS = 8  # recent notes (or matches) offered on the Update and Delete pages
-SEARCH_MAX_TERMS = 16  # words of a search that are used; the rest is ignored
+SEARCH_MAX_TERMS = 8  # words of a search that are used; the rest is ignored
 BUSY_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
 APP_DIR = Path(__file__).resolve().parent
 DEFAULT_DB_PATH = APP_DIR / "notes.db"
@@ -190,7 +190,8 @@ def extract_tags(body: str) -> list[str]:
 
 def search_terms(text: str) -> list[str]:
     """Return the words of a search (letters and digits), at most SEARCH_MAX_TERMS of them."""
-    return re.findall(r"\w+", text)[:SEARCH_MAX_TERMS]
+    # Split as the search index does: "_" separates words there too.
+    return re.findall(r"[^\W_]+", text)[:SEARCH_MAX_TERMS]
 
 
 def now_timestamp() -> int:
@@ -218,11 +219,10 @@ MSG_DB_NOT_A_DATABASE = (
 MSG_DB_FULL = "The disk is full, so nothing was saved."
 MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
 
-# SQL fragments shared by the schema's CHECK constraints: C0 controls and DEL.
-_SQL_CONTROLS_EXCEPT_LF_TAB = (
-    "char(" + ",".join(str(c) for c in [*range(1, 9), 11, 12, *range(14, 32), 127]) + ")"
-)
-_SQL_ALL_CONTROLS = "char(" + ",".join(str(c) for c in [*range(1, 32), 127]) + ")"
+# GLOB character classes for the CHECK constraints: C0 controls and DEL, as ranges
+# (a range is several times faster to check than a list of thirty characters).
+_SQL_CONTROLS_EXCEPT_LF_TAB = "char(1) || '-' || char(8, 11) || '-' || char(31, 127)"
+_SQL_ALL_CONTROLS = "char(1) || '-' || char(31, 127)"
 
 # The rules of validate_note, enforced by the database as well, so that no writer
 # (a future script, a bug, a hand-edit in the sqlite3 shell) can store a bad note.
@@ -342,7 +342,7 @@ def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def _fts_query(terms: list[str]) -> str:
     """Return an FTS5 query for all terms, the last matched as a prefix (it may be half-typed).
 
-    Terms are \\w+ only, so quoting them leaves no FTS5 syntax for a person to break.
+    Terms are letters and digits only, so quoting them leaves no FTS5 syntax to break.
     """
     *whole, last = terms
     return " ".join([*(f'"{term}"' for term in whole), f'"{last}"*'])
@@ -401,9 +401,10 @@ _V2_STATEMENTS = [
     # Notes by one author, newest first, by keyset on id.
     "CREATE INDEX notes_by_author ON notes (username, id)",
     # Full-text index over body and username; the triggers below keep it in sync.
-    # prefix='1 2 3': a word typed so far is matched by prefix without a scan.
+    # prefix='1 2 3 4 5 6': a word typed so far (up to 6 letters) is matched by prefix
+    # from its own index instead of merging the lists of every word it starts.
     "CREATE VIRTUAL TABLE notes_fts USING fts5(body, username, content='notes',"
-    " content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3')",
+    " content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3 4 5 6')",
     # #tags of each note (written by NoteService in the note's own transaction).
     "CREATE TABLE note_tags (tag TEXT NOT NULL, note_id INTEGER NOT NULL,"
     " PRIMARY KEY (tag, note_id)) WITHOUT ROWID",
@@ -1367,6 +1368,9 @@ def seed_notes(conn: sqlite3.Connection, count: int, seed: int = 0) -> int:
             stamp = int(start + n * step)
             yield stamp, stamp, rng.choice(authors), " ".join(words)[:CHAR_LIMIT], first + n
 
+    # The generated rows are valid by construction: skipping the CHECK constraints
+    # halves the load (they are per-connection, so only this bulk load skips them).
+    conn.execute("PRAGMA ignore_check_constraints = ON")
     with _write(conn):
         # Bulk load: with the triggers off, then the index and counts rebuilt once,
         # a million notes load about three times faster than row by row.
@@ -1389,6 +1393,7 @@ def seed_notes(conn: sqlite3.Connection, count: int, seed: int = 0) -> int:
             conn.execute(statement)
         for _, sql in triggers:
             conn.execute(sql)
+    conn.execute("PRAGMA ignore_check_constraints = OFF")
     return count
 
 

@@ -127,6 +127,10 @@ def test_timestamps_are_utc_epoch_seconds_whatever_the_hosts_time_zone(empty_db,
         ("alice", " padded "),
         ("alice", "nul\x00"),
         ("alice", "bell\x07"),
+        ("alice", "lone\rreturn"),
+        ("alice", "escape\x1b"),
+        ("alice", "delete\x7f"),
+        ("tab\tname", "hello"),
         ("", "hello"),
         ("two\nlines", "hello"),
         ("u" * 141, "hello"),
@@ -267,3 +271,11 @@ def test_a_write_queued_past_the_timeout_is_a_clear_error(fresh_db, db_path, mon
     finally:
         fresh_db.write_queue.release()
     assert len(stored_rows(db_path)) == 1
+
+
+def test_the_schema_accepts_tabs_and_newlines_inside_a_body(fresh_db):
+    fresh_db.execute(
+        "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
+        " VALUES (1, 1, 'zoë', ?)",
+        ("- one\n- two\n\tindented é🙂",),
+    )
