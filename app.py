@@ -10,6 +10,7 @@ import os
 import re
 import sqlite3
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -860,37 +861,69 @@ def _highlight(markdown: str, terms: list[str]) -> str:
     )
 
 
-def _render_note(note: Note, terms: list[str] | None = None, links: bool = True) -> None:
-    """Show one note: body as markdown (raw HTML escaped), author, times, number, tags."""
+def _show_in_feed(**params: str) -> None:
+    """Show the feed with exactly these query parameters (and no search): a callback."""
+    st.query_params.from_dict(params)
+    st.session_state.q = ""
+
+
+def _feed_link(label: str, params: dict[str, str], key: str, icon: str, help: str, here: bool):
+    """A link to the feed with query params; from the feed itself, a button that sets them.
+
+    A page_link to the page already shown runs it but leaves the address bar as it was
+    (Streamlit 1.67), so the view could not be reloaded, shared or left with Back.
+    """
+    if here:
+        st.button(
+            label,
+            key=key,
+            icon=icon,
+            help=help,
+            type="tertiary",
+            on_click=_show_in_feed,
+            kwargs=params,
+        )
+    else:
+        st.page_link(_feed_page(), label=label, query_params=params, icon=icon, help=help)
+
+
+def _render_note(note: Note, terms: list[str] | None = None, links: str | None = "page") -> None:
+    """Show one note: body as markdown (raw HTML escaped), author, times, number, tags.
+
+    links: "feed" on the feed itself, "page" on other pages, None for no links at all
+    (a trashed or historical note).
+    """
     with st.container(border=True, key=f"note_{note.rowid}"):
         body = _link_tags(note.body)
         # Default st.markdown: raw HTML is escaped and javascript: links neutralised.
         st.markdown(_highlight(body, terms) if terms else body)
-        if not links:  # a trashed or historical note: no links into the feed
+        if links is None:
             st.caption(
                 f"{_escape_markdown(note.username)} · \\#{note.rowid} · "
                 f"{_format_time(note.updated_timestamp)}"
             )
             return
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            feed = _feed_page()
-            st.page_link(
-                feed,
-                label=_escape_markdown(note.username),
-                query_params={"author": note.username},
-                icon=":material/person:",
-                help="All notes by this author",
+            here = links == "feed"
+            _feed_link(
+                _escape_markdown(note.username),
+                {"author": note.username},
+                f"author_of_{note.rowid}",
+                ":material/person:",
+                "All notes by this author",
+                here,
             )
             when = _format_time(note.created_timestamp)
             if note.edited:
                 when += f" · edited {_format_time(note.updated_timestamp)}"
             st.caption(when)
-            st.page_link(
-                feed,
-                label=f"\\#{note.rowid}",
-                query_params={"note": str(note.rowid)},
-                icon=":material/link:",
-                help="Link to this note alone",
+            _feed_link(
+                f"\\#{note.rowid}",
+                {"note": str(note.rowid)},
+                f"permalink_{note.rowid}",
+                ":material/link:",
+                "Link to this note alone",
+                here,
             )
 
 
@@ -915,22 +948,15 @@ def _go_to_page(direction: str | None = None, rowid: int | None = None) -> None:
         st.query_params[direction] = str(rowid)
 
 
-def _clear_filters() -> None:
-    """Show the whole feed again: no search, author or tag, newest page."""
-    _go_to_page()
-    for name in ("author", "tag"):
-        if name in st.query_params:
-            del st.query_params[name]
-    st.session_state.q = ""
-
-
 def _render_permalink(conn: sqlite3.Connection, rowid: int) -> None:
     """Show note rowid alone (the target of its permalink)."""
     try:
-        _render_note(NoteService.get_note(conn, rowid))
+        _render_note(NoteService.get_note(conn, rowid), links="feed")
     except NoteNotFoundError as error:
         st.warning(str(error))
-    st.page_link(_feed_page(), label="All notes", icon=":material/arrow_back:")
+    st.button(
+        "All notes", key="feed_all_notes", icon=":material/arrow_back:", on_click=_show_in_feed
+    )
 
 
 def render_read() -> None:
@@ -954,7 +980,7 @@ def render_read() -> None:
         count = f" ({NoteService.count_notes(conn, author)} in all)" if author and not tag else ""
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.markdown(f"Notes {what.strip()}{count}")
-        right.button("Show all", key="feed_show_all", on_click=_clear_filters)
+        right.button("Show all", key="feed_show_all", on_click=_show_in_feed)
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
     before, after = _query_int("before"), _query_int("after")
     notes = NoteService.list_notes(conn, before=before, after=after, **filters)
@@ -967,7 +993,7 @@ def render_read() -> None:
         return
     terms = search_terms(search or "")
     for note in notes:
-        _render_note(note, terms)
+        _render_note(note, terms, links="feed")
     newer = NoteService.list_notes(conn, limit=1, after=notes[0].rowid, **filters)
     older = NoteService.list_notes(conn, limit=1, before=notes[-1].rowid, **filters)
     left, right = st.columns(2)
@@ -1016,7 +1042,7 @@ def _flash(prefix: str) -> None:
         theirs, yours = st.columns(2)
         with theirs:
             st.caption(f"Saved now (version {note.version})")
-            _render_note(note, links=False)
+            _render_note(note, links=None)
         with yours:
             st.caption("Your text (still in the form)")
             with st.container(border=True):
@@ -1067,8 +1093,9 @@ def _pick_note(prefix: str) -> Note | None:
         st.caption(MSG_NO_PICKS)
     with st.container(horizontal=True, gap="small"):
         for note in candidates:
+            excerpt = textwrap.shorten(note.body, 32, placeholder=" …")  # whole words only
             label = f"\\#{note.rowid} {_escape_markdown(note.username)}: "
-            label += _escape_markdown(" ".join(note.body.split())[:30])
+            label += _escape_markdown(excerpt)
             st.button(
                 label,
                 key=f"{prefix}_pick_{note.rowid}",
@@ -1166,12 +1193,12 @@ def render_update() -> None:
     if state.get("update_loaded_id") != note.rowid or "update_body" not in state:
         state.update_username, state.update_body = note.username, note.body
         state.update_loaded_id, state.update_loaded_version = note.rowid, note.version
+    _flash("update")  # above the form, where the person who pressed Save is looking
     with st.form("update_form", enter_to_submit=False):
         _note_fields("update")
         st.form_submit_button(
             "Save changes", key="update_submit", on_click=_on_update, args=(note.rowid,)
         )
-    _flash("update")
     _render_history(note)
 
 
@@ -1241,7 +1268,7 @@ def render_trash() -> None:
         st.info(MSG_TRASH_EMPTY)
         return
     for note in notes:
-        _render_note(note, links=False)
+        _render_note(note, links=None)
         with st.container(horizontal=True, gap="small"):
             st.button(
                 "Restore",

@@ -24,6 +24,11 @@ def links_shown(at) -> list[tuple[str, str]]:
     return [(link.proto.label, link.proto.query_string) for link in at.get("page_link")]
 
 
+def note_buttons(at) -> list[tuple[str, str]]:
+    """The (label, key) of the feed's links under notes (buttons that set the URL)."""
+    return [(b.label, b.key) for b in at.button if b.key.startswith(("author_of_", "permalink_"))]
+
+
 # ---------------------------------------------------------------- the whole app
 
 
@@ -32,7 +37,7 @@ def test_the_app_opens_on_the_feed_with_the_welcome_note(app_test):
     assert not at.exception
     assert at.title[0].value == "Read Note Feed"
     assert bodies_shown(at) == [app.WELCOME_BODY]
-    assert links_shown(at) == [("Littlest Notes", "author=Littlest+Notes"), ("\\#1", "note=1")]
+    assert note_buttons(at) == [("Littlest Notes", "author_of_1"), ("\\#1", "permalink_1")]
 
 
 def test_the_sidebar_offers_every_page_at_its_own_url(app_test):
@@ -69,7 +74,7 @@ def test_the_feed_shows_author_time_edited_marker_and_number(app_test, seeded_db
     NoteService.update_note(seeded_db, 3, "bob", "second note, edited", now=1_800_000_000)
     at = app_test("read")
     assert bodies_shown(at) == ["third note", "second note, edited", "first **note**"]
-    assert links_shown(at)[:2] == [("alice", "author=alice"), ("\\#4", "note=4")]
+    assert note_buttons(at)[:2] == [("alice", "author_of_4"), ("\\#4", "permalink_4")]
     captions = [c.value for c in at.caption]
     assert captions[0] == "14 Nov 2023, 22:13 UTC"
     assert captions[1] == "14 Nov 2023, 22:13 UTC · edited 15 Jan 2027, 08:00 UTC"
@@ -78,7 +83,7 @@ def test_the_feed_shows_author_time_edited_marker_and_number(app_test, seeded_db
 def test_the_feed_escapes_markdown_in_usernames(app_test, empty_db):
     NoteService.create_note(empty_db, "[x](javascript:alert(1)) **me**", "hi")
     at = app_test("read")
-    assert links_shown(at)[0][0] == "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\*\\*me\\*\\*"
+    assert note_buttons(at)[0][0] == "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\*\\*me\\*\\*"
 
 
 def test_an_empty_feed_says_so(app_test, empty_db):
@@ -96,7 +101,8 @@ def test_the_feed_pages_older_and_newer_through_the_url(app_test, empty_db):
     at.button(key="feed_older").click().run()
     assert bodies_shown(at) == [f"note {i}" for i in range(4, -1, -1)]
     assert at.query_params == {"before": "7"}
-    assert [b.key for b in at.button] == ["feed_newer"]  # the oldest page has no "Older"
+    paging = [b.key for b in at.button if b.key.startswith("feed_")]
+    assert paging == ["feed_newer"]  # the oldest page has no "Older"
     at.button(key="feed_newer").click().run()
     assert len(bodies_shown(at)) == app.FEED_PAGE_SIZE
     assert at.query_params == {"after": "6"}
@@ -346,7 +352,9 @@ def test_a_permalink_opens_the_note_alone(app_test, seeded_db):
     at.query_params["note"] = "3"
     at.run()
     assert bodies_shown(at) == ["second note"]
-    assert links_shown(at)[-1] == ("All notes", "")
+    at.button(key="feed_all_notes").click().run()
+    assert at.query_params == {}
+    assert bodies_shown(at) == ["third note", "second note", "first **note**"]
 
 
 def test_a_permalink_to_a_deleted_note_says_so(app_test, seeded_db):
@@ -455,3 +463,17 @@ def test_a_read_only_database_shows_the_feed_and_refuses_a_new_note_clearly(
     assert messages(at)["error"] == [app.MSG_DB_READ_ONLY]
     assert at.text_area(key="create_body").value == "not now"
     assert len(stored_rows(db_path)) == 3
+
+
+def test_clicking_an_author_or_a_number_on_the_feed_puts_it_in_the_url(app_test, seeded_db):
+    at = app_test("read")
+    at.button(key="author_of_3").click().run()
+    assert at.query_params == {"author": "bob"}
+    assert bodies_shown(at) == ["Notes by **bob** (1 in all)", "second note"]
+    at.button(key="permalink_3").click().run()
+    assert at.query_params == {"note": "3"}
+    assert bodies_shown(at) == ["second note"]
+
+
+def test_links_under_a_note_on_other_pages_lead_to_the_feed(app_test, seeded_db):
+    assert links_shown(app_test("delete"))[:2] == [("alice", "author=alice"), ("\\#4", "note=4")]

@@ -6,12 +6,16 @@ cannot clash with another folder's conftest).
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import sqlite3
+import sys
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from playwright.sync_api import Locator, Page, WebSocket, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -220,3 +224,88 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=path)
     return path
+
+
+###############################################################################
+# Search, deep links and the trash (added for test_e2e_search, _nothing_lost) #
+###############################################################################
+
+# Every note box on the page, in order: the bordered containers keyed note_<number>
+# (not other elements whose key merely starts with "note_").
+NOTE_BOXES = "[data-testid='stVerticalBlock'][class*='st-key-note_']"
+
+
+def open_url(page: Page, server: Server, path: str, page_title: str) -> None:
+    """Open any address of the app (a query string, a page PAGES does not list) and wait.
+
+    Like open_page(), for addresses such as "/?q=coffee" or "/trash".
+    """
+    _watch_socket(page)
+    page.goto(server.url(path))
+    expect(title(page)).to_have_text(page_title)
+    wait_for_idle(page)
+
+
+def expect_notes(page: Page, rowids: list[int]) -> None:
+    """Wait until the page shows exactly these notes, in this order (and no others)."""
+    expect(page.locator(NOTE_BOXES)).to_have_class(
+        [re.compile(rf"\bst-key-note_{rowid}\b") for rowid in rowids]
+    )
+
+
+def db_query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one read-only query on the database file and return its rows."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def db_trash_ids(db_path: Path) -> list[int]:
+    """Return the numbers of the notes in the trash table, lowest first."""
+    return [rowid for (rowid,) in db_query(db_path, "SELECT id FROM trash ORDER BY id")]
+
+
+_APP_MODULES: dict[Path, ModuleType] = {}
+
+
+def load_app() -> ModuleType:
+    """Return the module of the app.py the server runs (NOTES_APP, else the repo's app.py).
+
+    For setting up many notes at once through the app's own NoteService, which
+    is much faster than typing them and writes exactly what the app would.
+    """
+    path = Path(os.environ.get("NOTES_APP") or REPO_ROOT / "app.py").resolve()
+    if path not in _APP_MODULES:
+        name = f"notes_app_under_test_{len(_APP_MODULES)}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while it loads
+        spec.loader.exec_module(module)
+        _APP_MODULES[path] = module
+    return _APP_MODULES[path]
+
+
+def store_notes(db_path: Path, notes: list[tuple[str, str]]) -> list[int]:
+    """Write (username, body) notes straight into the database with the app's NoteService.
+
+    Returns their numbers, in order. Setup only: tests of writing use the pages.
+    """
+    app = load_app()
+    conn = app.connect(db_path)
+    try:
+        return [app.NoteService.create_note(conn, user, body).rowid for user, body in notes]
+    finally:
+        conn.close()
+
+
+def trash_notes(db_path: Path, rowids: list[int]) -> None:
+    """Move notes to the trash straight in the database with the app's NoteService (setup)."""
+    app = load_app()
+    conn = app.connect(db_path)
+    try:
+        for rowid in rowids:
+            app.NoteService.delete_note(conn, rowid)
+    finally:
+        conn.close()

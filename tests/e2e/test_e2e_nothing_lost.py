@@ -1,0 +1,160 @@
+"""Nothing is lost: an edit never silently replaces another, and a deleted note comes back.
+
+Each test writes the note it needs straight into the database with the app's own
+NoteService (setup), then does what a person would on the pages, and checks both
+the page and the database file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from notes_e2e import (
+    Server,
+    alert,
+    choose_note,
+    db_query,
+    db_row,
+    db_trash_ids,
+    expect_notes,
+    note_body,
+    note_box,
+    open_page,
+    open_url,
+    rerun,
+    screenshot,
+    store_notes,
+    trash_notes,
+)
+from playwright.sync_api import Browser, Page, expect
+
+
+def stored(server: Server, rowid: int) -> tuple[str, int] | None:
+    """Note rowid's body and version as stored, or None if it is not in the notes table."""
+    rows = db_query(server.db_path, "SELECT body, version FROM notes WHERE id = ?", (rowid,))
+    return rows[0] if rows else None
+
+
+def test_when_two_people_save_the_same_note_the_second_sees_the_firsts_text_and_keeps_their_own(
+    browser: Browser, server: Server
+) -> None:
+    original, ada_text, bob_text = (
+        "Team lunch on Friday at noon",
+        "Team lunch on Friday at **one**",
+        "Team lunch moved to Thursday",
+    )
+    [rowid] = store_notes(server.db_path, [("ada", original)])
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in "ab"]
+    try:
+        ada, bob = (context.new_page() for context in contexts)
+        for person in (ada, bob):  # both open the note to edit it
+            open_page(person, server, "/update")
+            choose_note(person, server, rowid)
+            expect(person.get_by_label("Note", exact=True)).to_have_value(original)
+
+        ada.get_by_label("Note", exact=True).fill(ada_text)
+        rerun(ada, ada.get_by_role("button", name="Save changes").click)
+        expect(alert(ada, f"Note #{rowid} updated.")).to_be_visible()
+        assert stored(server, rowid) == (ada_text, 2)
+
+        bob_box = bob.get_by_label("Note", exact=True)
+        bob_box.fill(bob_text)
+        rerun(bob, bob.get_by_role("button", name="Save changes").click)
+        conflict = bob.get_by_test_id("stAlertContainer").filter(
+            has_text=re.compile(rf"^Note #{rowid} was changed by someone else")
+        )
+        expect(conflict).to_be_visible()
+        expect(conflict).to_contain_text("Nothing was saved")
+        columns = bob.get_by_test_id("stColumn")
+        theirs = columns.filter(has_text="Saved now (version 2)")
+        yours = columns.filter(has_text="Your text (still in the form)")
+        expect(theirs.locator(f".st-key-note_{rowid}")).to_contain_text(
+            "Team lunch on Friday at one"
+        )
+        expect(theirs.locator("strong")).to_have_text("one")  # Ada's markdown, rendered
+        expect(yours).to_contain_text(bob_text)
+        expect(bob_box).to_have_value(bob_text)  # nothing Bob typed was lost
+        assert stored(server, rowid) == (ada_text, 2)  # and nothing of Ada's was overwritten
+        # The comparison is below the form: a taller window shows all of it (Streamlit
+        # scrolls its main area itself, so a "full page" screenshot would not).
+        bob.set_viewport_size({"width": 1280, "height": 1500})
+        expect(yours).to_be_in_viewport()
+        bob.evaluate("document.fonts.ready")
+        screenshot(bob, "conflict")
+
+        # Having seen Ada's text, Bob saves again on purpose: now his text is stored.
+        rerun(bob, bob.get_by_role("button", name="Save changes").click)
+        expect(alert(bob, f"Note #{rowid} updated.")).to_be_visible()
+        expect(conflict).to_have_count(0)
+        expect(bob_box).to_have_value(bob_text)
+        assert stored(server, rowid) == (bob_text, 3)
+        history = db_query(
+            server.db_path,
+            "SELECT version, body FROM note_history WHERE note_id = ? ORDER BY version",
+            (rowid,),
+        )
+        assert history == [(1, original), (2, ada_text)]  # Ada's text is kept in the history
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_deleted_note_comes_back_with_the_same_number_when_undo_is_clicked(
+    page: Page, server: Server
+) -> None:
+    body = "Buy milk and #bread on the way home"
+    [rowid] = store_notes(server.db_path, [("bob", body)])
+    before = db_row(server.db_path, rowid)
+
+    open_page(page, server, "/delete")
+    choose_note(page, server, rowid)
+    rerun(page, page.get_by_text(f"Yes, delete note #{rowid}").click)
+    rerun(page, page.get_by_role("button", name="Delete note", exact=True).click)
+    expect(alert(page, f"Note #{rowid} deleted. It is in the Trash until purged.")).to_be_visible()
+    assert db_row(server.db_path, rowid) is None
+    assert rowid in db_trash_ids(server.db_path)
+
+    rerun(page, page.get_by_role("button", name="Undo").click)
+    expect(alert(page, f"Note #{rowid} restored.")).to_be_visible()
+    expect(note_body(page, rowid)).to_have_text(body)
+    assert db_row(server.db_path, rowid) == before  # same number, text and times
+    assert rowid not in db_trash_ids(server.db_path)
+
+
+def test_the_trash_lists_deleted_notes_and_restores_one_to_the_feed_and_deletes_one_for_good(
+    page: Page, server: Server
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    keep, drop = store_notes(
+        server.db_path,
+        [("carol", "Plan for the **garden**: tomatoes, beans"), ("carol", "Typo-ridden draft")],
+    )
+    trash_notes(server.db_path, [keep, drop])
+    trashed = db_trash_ids(server.db_path)
+    assert keep in trashed and drop in trashed
+
+    open_url(page, server, "/trash", "Trash")
+    expect_notes(page, trashed[::-1])  # highest number first
+    expect(note_body(page, keep)).to_have_text("Plan for the garden: tomatoes, beans")
+    expect(note_box(page, keep).get_by_test_id("stCaptionContainer")).to_contain_text(
+        f"carol · #{keep}"
+    )
+    page.evaluate("document.fonts.ready")
+    screenshot(page, "trash")
+
+    rerun(page, page.locator(f".st-key-trash_restore_{keep}").get_by_role("button").click)
+    expect(alert(page, f"Note #{keep} restored.")).to_be_visible()
+    expect(page.locator(f".st-key-trash_restore_{keep}")).to_have_count(0)
+    assert db_row(server.db_path, keep).body == "Plan for the **garden**: tomatoes, beans"
+    assert keep not in db_trash_ids(server.db_path)
+
+    rerun(page, page.locator(f".st-key-trash_purge_{drop}").get_by_role("button").click)
+    expect(alert(page, "1 note(s) deleted for good.")).to_be_visible()
+    expect(page.locator(f".st-key-trash_purge_{drop}")).to_have_count(0)
+    assert drop not in db_trash_ids(server.db_path)
+    assert db_row(server.db_path, drop) is None
+    assert db_query(server.db_path, "SELECT * FROM note_history WHERE note_id = ?", (drop,)) == []
+
+    open_page(page, server, "/")
+    expect(note_body(page, keep)).to_have_text("Plan for the garden: tomatoes, beans")
+    expect(note_box(page, drop)).to_have_count(0)
