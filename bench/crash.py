@@ -6,7 +6,7 @@ the database with app.connect(), rebuilds from the log which of its notes are li
 (with body and version), prints "ready", then loops: create a note (70%), update a live
 note (20%) or delete one (10%), with a unique body and, for update and delete, the
 version it last saw. Before each call it appends an "intent" line to the log; only after
-the call RETURNED does it append an "ack" line (rowid, body, returned version). Each
+the call RETURNED does it append an "ack" line (note_id, body, returned version). Each
 line is one os.write() on an O_APPEND file; an ack is then fsynced, so the log is never
 ahead of the database. (An intent is not fsynced: a SIGKILL cannot undo a finished
 write(), and skipping it lets more kills land inside the database call.)
@@ -53,7 +53,7 @@ def append(log: Path | int, record: dict, sync: bool = True) -> None:
 
 
 def replay(log: Path) -> tuple[dict, dict, dict | None, int]:
-    """Return (live, trashed, in-flight intent or None, acks); rowid -> [body, version]."""
+    """Return (live, trashed, in-flight intent or None, acks); note_id -> [body, version]."""
     live: dict[int, list] = {}
     trashed: dict[int, list] = {}
     pending, acks = None, 0
@@ -79,26 +79,26 @@ def writer(args: argparse.Namespace) -> None:
     for n in range(10**9):
         roll = rng.random()
         op = "create" if roll < 0.7 or not live else ("update" if roll < 0.9 else "delete")
-        rowid = rng.choice(list(live)) if op != "create" else None
+        note_id = rng.choice(list(live)) if op != "create" else None
         body = f"round {args.round} write {n} {op} #crash"
-        append(fd, {"t": "intent", "op": op, "id": rowid, "body": body}, sync=False)
+        append(fd, {"t": "intent", "op": op, "id": note_id, "body": body}, sync=False)
         try:
             if op == "create":
                 note = app.NoteService.create_note(conn, "crash", body)
             elif op == "update":
                 note = app.NoteService.update_note(
-                    conn, rowid, "crash", body, version=live[rowid][1]
+                    conn, note_id, "crash", body, version=live[note_id][1]
                 )
             else:
-                note = app.NoteService.delete_note(conn, rowid, version=live.pop(rowid)[1])
+                note = app.NoteService.delete_note(conn, note_id, version=live.pop(note_id)[1])
         except app.NotesError as error:
-            append(fd, {"t": "error", "op": op, "id": rowid, "error": repr(error)})
+            append(fd, {"t": "error", "op": op, "id": note_id, "error": repr(error)})
             continue
         append(
-            fd, {"t": "ack", "op": op, "id": note.rowid, "body": note.body, "version": note.version}
+            fd, {"t": "ack", "op": op, "id": note.id, "body": note.body, "version": note.version}
         )
         if op != "delete":
-            live[note.rowid] = [note.body, note.version]
+            live[note.id] = [note.body, note.version]
 
 
 def verify(db: Path, log: Path) -> dict:
@@ -109,7 +109,7 @@ def verify(db: Path, log: Path) -> dict:
     live, trashed, pending, acks = replay(log)
     conn = app.connect(db)
     integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-    problems = app.check_database(conn)
+    problems = app.check_database(conn).problems
     notes = {r: [b, v] for r, b, v in conn.execute("SELECT id, body, version FROM notes")}
     trash = {r: [b, v] for r, b, v in conn.execute("SELECT id, body, version FROM trash")}
     conn.close()
@@ -117,20 +117,20 @@ def verify(db: Path, log: Path) -> dict:
     missing += [r for r, state in trashed.items() if r in notes or trash.get(r) != state]
     extra = sorted((set(notes) | set(trash)) - set(live) - set(trashed) - {1})
     done = None  # the in-flight write, as an ack, if the database shows that it happened
-    op, rowid = (pending["op"], pending["id"]) if pending else (None, None)
+    op, note_id = (pending["op"], pending["id"]) if pending else (None, None)
     if op == "create":
         found = [r for r in extra if notes.get(r, [None])[0] == pending["body"]]
         if len(found) == 1:
             done = {"op": op, "id": found[0], "body": pending["body"], "version": 1}
             extra.remove(found[0])
-    elif op and rowid in missing:
-        body, version = live[rowid]
-        if op == "update" and notes.get(rowid) == [pending["body"], version + 1]:
-            done = {"op": op, "id": rowid, "body": pending["body"], "version": version + 1}
-        elif op == "delete" and rowid not in notes and trash.get(rowid) == [body, version]:
-            done = {"op": op, "id": rowid, "body": body, "version": version}
+    elif op and note_id in missing:
+        body, version = live[note_id]
+        if op == "update" and notes.get(note_id) == [pending["body"], version + 1]:
+            done = {"op": op, "id": note_id, "body": pending["body"], "version": version + 1}
+        elif op == "delete" and note_id not in notes and trash.get(note_id) == [body, version]:
+            done = {"op": op, "id": note_id, "body": body, "version": version}
         if done:
-            missing.remove(rowid)
+            missing.remove(note_id)
     append(log, {"t": "ack", "recovered": True, **done} if done else {"t": "kill"})
     landed = "between writes" if not op else "in a write, " + ("applied" if done else "not applied")
     return {"integrity": integrity, "check_database": problems, "acks": acks,

@@ -7,8 +7,8 @@ operations: 60% create, 25% update, 15% delete, stopping early at --seconds (120
 A worker updates and deletes only notes it created itself, always passing the version
 it last saw, so the expected final state follows from each worker's own log with no
 ordering across workers. Every ACKNOWLEDGED write (the call returned) is logged: a
-create's rowid and unique body, an update's rowid, body and returned version, a
-delete's rowid. Failed calls are counted by exception type; any whose message says
+create's note_id and unique body, an update's note_id, body and returned version, a
+delete's note_id. Failed calls are counted by exception type; any whose message says
 "locked" or "busy" is a lock error.
 
 Afterwards the database is compared with the logs: every acknowledged, undeleted note
@@ -68,7 +68,7 @@ def run_worker(path: str, wid: int, ops: int, deadline: float, seed: int) -> dic
             began.append(time.perf_counter())  # first statement after BEGIN: lock taken
 
     conn.set_trace_callback(trace)
-    live: dict[int, int] = {}  # my undeleted notes: rowid -> version
+    live: dict[int, int] = {}  # my undeleted notes: note_id -> version
     log: list[list] = []
     errors: Counter = Counter()
     latency, wait, hold, failed = [], [], [], []
@@ -78,21 +78,21 @@ def run_worker(path: str, wid: int, ops: int, deadline: float, seed: int) -> dic
             break
         roll = rng.random()
         op = "create" if roll < 0.60 or not live else ("update" if roll < 0.85 else "delete")
-        rowid = rng.choice(list(live)) if op != "create" else None
+        note_id = rng.choice(list(live)) if op != "create" else None
         body, user = f"w{wid} n{count} {op} #bench{rng.randrange(5)}", f"worker{wid}"
         start, began[:] = time.perf_counter(), []
         try:
             if op == "create":
                 note = app.NoteService.create_note(conn, user, body)
-                live[note.rowid] = note.version
-                entry = ["create", note.rowid, body, note.version]
+                live[note.id] = note.version
+                entry = ["create", note.id, body, note.version]
             elif op == "update":
-                note = app.NoteService.update_note(conn, rowid, user, body, version=live[rowid])
-                live[rowid] = note.version
-                entry = ["update", rowid, body, note.version]
+                note = app.NoteService.update_note(conn, note_id, user, body, version=live[note_id])
+                live[note_id] = note.version
+                entry = ["update", note_id, body, note.version]
             else:
-                app.NoteService.delete_note(conn, rowid, version=live.pop(rowid))
-                entry = ["delete", rowid]
+                app.NoteService.delete_note(conn, note_id, version=live.pop(note_id))
+                entry = ["delete", note_id]
         except app.NotesError as error:
             text = str(error).lower()
             kind = "lock" if "locked" in text or "busy" in text else type(error).__name__
@@ -113,7 +113,7 @@ def run_worker(path: str, wid: int, ops: int, deadline: float, seed: int) -> dic
 
 
 def check(path: str, logs: list[list]) -> dict:
-    """Compare the database with the acknowledged writes; return lost and phantom rowids."""
+    """Compare the database with the acknowledged writes; return lost and phantom note_ids."""
     expected: dict[int, tuple] = {}  # live note -> (body, version)
     deleted: dict[int, tuple] = {}
     for entry in (entry for log in logs for entry in log):
@@ -122,9 +122,9 @@ def check(path: str, logs: list[list]) -> dict:
         else:
             expected[entry[1]] = (entry[2], entry[3])
     conn = app.connect(path)
-    notes = {n.rowid: (n.body, n.version) for n in app.NoteService.list_all_notes(conn)}
+    notes = {n.id: (n.body, n.version) for n in app.NoteService.list_all_notes(conn)}
     trash = {r: (b, v) for r, b, v in conn.execute("SELECT id, body, version FROM trash")}
-    problems = app.check_database(conn)
+    problems = app.check_database(conn).problems
     conn.close()
     lost = [r for r, state in expected.items() if notes.get(r) != state]
     lost += [r for r, state in deleted.items() if r in notes or trash.get(r) != state]

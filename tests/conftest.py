@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,72 @@ def seeded_db(empty_db: sqlite3.Connection) -> sqlite3.Connection:
     ):
         app.NoteService.create_note(empty_db, username, body, now=1_700_000_000 + stamp)
     return empty_db
+
+
+SEED_SCHEMA = (
+    "CREATE TABLE notes (created_timestamp INTEGER, updated_timestamp INTEGER,"
+    " username TEXT, body TEXT)"
+)
+
+
+@pytest.fixture
+def seed_schema_db(db_path):
+    """A database as the seed app left it: implicit rowids with a gap where #2 was deleted."""
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(SEED_SCHEMA)
+        conn.executemany(
+            "INSERT INTO notes (rowid, created_timestamp, updated_timestamp, username, body)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (1, 1_600_000_000, 1_600_000_000, "Littlest Notes", "Welcome!"),
+                (3, 1_600_000_100, 1_600_000_500, "alice", "edited **once**"),
+                (7, 1_600_000_200.75, 1_600_000_200.75, "bob", "float stamps\nsecond line"),
+            ],
+        )
+    return db_path
+
+
+@pytest.fixture
+def immutable_db(seeded_db, db_path):
+    """The seeded database file made read-only even for root (chattr +i)."""
+    if subprocess.run(["chattr", "+i", str(db_path)], capture_output=True).returncode != 0:
+        pytest.skip("this file system cannot make a file immutable (chattr +i)")
+    try:
+        yield db_path
+    finally:
+        subprocess.run(["chattr", "-i", str(db_path)], check=True)
+
+
+def run_cli(*args: str, **popen) -> subprocess.CompletedProcess:
+    """Run `python app.py ARGS` and return what it printed and its exit code."""
+    return subprocess.run(
+        [sys.executable, APP_FILE, *args], capture_output=True, text=True, **popen
+    )
+
+
+def statements_of(conn: sqlite3.Connection, action) -> list[tuple[str, tuple]]:
+    """Run action() and return the SELECTs it sent on conn, as (sql, ()) with values inlined.
+
+    The trace shows each statement exactly as SQLite ran it (parameters expanded), so a
+    plan test checks what the store really sends, not a copy of its SQL.
+    """
+    sent: list[str] = []
+    conn.set_trace_callback(sent.append)
+    try:
+        action()
+    finally:
+        conn.set_trace_callback(None)
+    # FTS5 reads its shadow tables with statements of its own, named 'main'.'notes_fts_*'.
+    return [
+        (sql, ())
+        for sql in sent
+        if sql.lstrip().upper().startswith("SELECT") and "'main'." not in sql
+    ]
+
+
+def query_plan(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> str:
+    """Return SQLite's query plan for sql, its steps joined by spaces."""
+    return " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 
 
 def stored_rows(path: Path) -> list[tuple]:

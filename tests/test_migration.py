@@ -4,46 +4,22 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
-
 import app
 from app import NoteService
 from tests.conftest import stored_rows
 
-SEED_SCHEMA = (
-    "CREATE TABLE notes (created_timestamp INTEGER, updated_timestamp INTEGER,"
-    " username TEXT, body TEXT)"
-)
 
-
-@pytest.fixture
-def seed_db(db_path):
-    """A database as the seed app left it: implicit rowids with a gap where #2 was deleted."""
-    with sqlite3.connect(db_path) as conn:
-        conn.execute(SEED_SCHEMA)
-        conn.executemany(
-            "INSERT INTO notes (rowid, created_timestamp, updated_timestamp, username, body)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [
-                (1, 1_600_000_000, 1_600_000_000, "Littlest Notes", "Welcome!"),
-                (3, 1_600_000_100, 1_600_000_500, "alice", "edited **once**"),
-                (7, 1_600_000_200.75, 1_600_000_200.75, "bob", "float stamps\nsecond line"),
-            ],
-        )
-    return db_path
-
-
-def test_every_seed_row_and_rowid_is_kept(seed_db):
-    app.connect(seed_db).close()
-    assert stored_rows(seed_db) == [
+def test_every_seed_row_and_rowid_is_kept(seed_schema_db):
+    app.connect(seed_schema_db).close()
+    assert stored_rows(seed_schema_db) == [
         (1, 1_600_000_000, 1_600_000_000, "Littlest Notes", "Welcome!"),
         (3, 1_600_000_100, 1_600_000_500, "alice", "edited **once**"),
         (7, 1_600_000_200, 1_600_000_200, "bob", "float stamps\nsecond line"),
     ]
 
 
-def test_an_upgraded_database_gets_no_welcome_note_and_the_current_schema(seed_db):
-    conn = app.connect(seed_db)
+def test_an_upgraded_database_gets_no_welcome_note_and_the_current_schema(seed_schema_db):
+    conn = app.connect(seed_schema_db)
     assert NoteService.count_notes(conn) == 3
     assert conn.execute("PRAGMA user_version").fetchone() == (app.SCHEMA_VERSION,)
     columns = [row[1] for row in conn.execute("PRAGMA table_info(notes)")]
@@ -57,21 +33,21 @@ def test_an_upgraded_database_gets_no_welcome_note_and_the_current_schema(seed_d
     ]
 
 
-def test_new_notes_after_the_upgrade_never_reuse_an_old_number(seed_db):
-    conn = app.connect(seed_db)
+def test_new_notes_after_the_upgrade_never_reuse_an_old_number(seed_schema_db):
+    conn = app.connect(seed_schema_db)
     NoteService.delete_note(conn, 7)
-    assert NoteService.create_note(conn, "carol", "after the upgrade").rowid == 8
+    assert NoteService.create_note(conn, "carol", "after the upgrade").id == 8
 
 
-def test_a_seed_row_that_breaks_todays_rules_is_kept_aside_not_dropped(seed_db):
-    with sqlite3.connect(seed_db) as conn:
+def test_a_seed_row_that_breaks_todays_rules_is_kept_aside_not_dropped(seed_schema_db):
+    with sqlite3.connect(seed_schema_db) as conn:
         conn.execute(
             "INSERT INTO notes (rowid, created_timestamp, updated_timestamp, username, body)"
             " VALUES (9, 1600000300, 1600000300, 'eve', ?)",
             ("z" * 300,),
         )
-    conn = app.connect(seed_db)
-    assert [row[0] for row in stored_rows(seed_db)] == [1, 3, 7]
+    conn = app.connect(seed_schema_db)
+    assert [row[0] for row in stored_rows(seed_schema_db)] == [1, 3, 7]
     rejected = conn.execute(
         "SELECT rowid_was, username, body, reason FROM legacy_rejected_notes"
     ).fetchall()
@@ -80,8 +56,8 @@ def test_a_seed_row_that_breaks_todays_rules_is_kept_aside_not_dropped(seed_db):
     ]
 
 
-def test_opening_an_upgraded_database_again_changes_nothing(seed_db):
-    app.connect(seed_db).close()
-    before = stored_rows(seed_db)
-    app.connect(seed_db).close()
-    assert stored_rows(seed_db) == before
+def test_opening_an_upgraded_database_again_changes_nothing(seed_schema_db):
+    app.connect(seed_schema_db).close()
+    before = stored_rows(seed_schema_db)
+    app.connect(seed_schema_db).close()
+    assert stored_rows(seed_schema_db) == before

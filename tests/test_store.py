@@ -6,17 +6,18 @@ import re
 import sqlite3
 import threading
 import time
+from contextlib import closing
 
 import pytest
 
 import app
 from app import InvalidNoteError, Note, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import stored_rows
+from tests.conftest import query_plan, statements_of, stored_rows
 
 
 def test_a_new_database_holds_the_welcome_note_only(fresh_db, db_path):
     [note] = NoteService.list_all_notes(fresh_db)
-    assert (note.rowid, note.username, note.body) == (1, app.WELCOME_USERNAME, app.WELCOME_BODY)
+    assert (note.id, note.username, note.body) == (1, app.WELCOME_USERNAME, app.WELCOME_BODY)
     assert stored_rows(db_path) == [
         (1, note.created_timestamp, note.created_timestamp, app.WELCOME_USERNAME, app.WELCOME_BODY)
     ]
@@ -47,9 +48,9 @@ def test_list_all_notes_is_newest_first(seeded_db):
 
 
 def test_list_notes_pages_by_keyset(seeded_db):
-    assert [n.rowid for n in NoteService.list_notes(seeded_db, limit=2)] == [4, 3]
-    assert [n.rowid for n in NoteService.list_notes(seeded_db, limit=2, before=3)] == [2]
-    assert [n.rowid for n in NoteService.list_notes(seeded_db, limit=2, after=2)] == [4, 3]
+    assert [n.id for n in NoteService.list_notes(seeded_db, limit=2)] == [4, 3]
+    assert [n.id for n in NoteService.list_notes(seeded_db, limit=2, before=3)] == [2]
+    assert [n.id for n in NoteService.list_notes(seeded_db, limit=2, after=2)] == [4, 3]
     assert NoteService.list_notes(seeded_db, limit=2, before=2) == []
 
 
@@ -105,16 +106,17 @@ def test_count_notes_counts_every_note(seeded_db):
 
 def test_a_deleted_notes_number_is_never_reused(seeded_db):
     NoteService.delete_note(seeded_db, 4)
-    assert NoteService.create_note(seeded_db, "carol", "new").rowid == 5
+    assert NoteService.create_note(seeded_db, "carol", "new").id == 5
 
 
 def test_timestamps_are_utc_epoch_seconds_whatever_the_hosts_time_zone(empty_db, monkeypatch):
     for zone in ["Pacific/Kiritimati", "America/St_Johns", "UTC"]:
         monkeypatch.setenv("TZ", zone)
         time.tzset()
-        expected = int(time.time())
         note = NoteService.create_note(empty_db, "alice", f"written in {zone}")
-        assert abs(note.created_timestamp - expected) <= 2
+        # SQLite's own clock, read independently of Python's time module, in UTC.
+        [(sqlite_now,)] = empty_db.execute("SELECT unixepoch()").fetchall()
+        assert abs(note.created_timestamp - sqlite_now) <= 2
     monkeypatch.undo()
     time.tzset()
 
@@ -122,7 +124,7 @@ def test_timestamps_are_utc_epoch_seconds_whatever_the_hosts_time_zone(empty_db,
 @pytest.mark.parametrize(
     ("username", "body"),
     [
-        ("alice", "x" * 141),
+        ("alice", "x" * (app.CODE_POINT_LIMIT + 1)),
         ("alice", ""),
         ("alice", " padded "),
         ("alice", "nul\x00"),
@@ -133,7 +135,9 @@ def test_timestamps_are_utc_epoch_seconds_whatever_the_hosts_time_zone(empty_db,
         ("tab\tname", "hello"),
         ("", "hello"),
         ("two\nlines", "hello"),
-        ("u" * 141, "hello"),
+        ("u" * (app.CODE_POINT_LIMIT + 1), "hello"),
+        ("alice", "Invoice \u202efdp.exe"),
+        ("ev\u2066e", "hello"),
         ("alice", b"a blob, not text"),
     ],
 )
@@ -158,12 +162,8 @@ def test_the_database_is_in_wal_mode_with_a_busy_timeout_and_current_schema(fres
 
 
 def test_newest_first_listing_needs_no_sort(fresh_db):
-    plan = " ".join(
-        row[-1]
-        for row in fresh_db.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM notes WHERE id < ? ORDER BY id DESC LIMIT 25", (9,)
-        )
-    )
+    [(sql, params)] = statements_of(fresh_db, lambda: NoteService.list_notes(fresh_db, before=9))
+    plan = query_plan(fresh_db, sql, params)
     assert "USING INTEGER PRIMARY KEY" in plan and "TEMP B-TREE" not in plan
 
 
@@ -181,12 +181,12 @@ def test_eight_threads_writing_at_once_lose_nothing(db_path, monkeypatch):
             try:
                 note = NoteService.create_note(conn, f"writer{n}", f"note {n}-{i}")
                 if i % 4 == 0:
-                    NoteService.update_note(conn, note.rowid, f"writer{n}", f"note {n}-{i}!")
+                    NoteService.update_note(conn, note.id, f"writer{n}", f"note {n}-{i}!")
             except Exception as error:  # collected, then asserted empty
                 errors.append(error)
             else:
                 with lock:
-                    acknowledged.append(note.rowid)
+                    acknowledged.append(note.id)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -240,7 +240,7 @@ def test_a_database_locked_past_the_timeout_is_a_clear_error_and_nothing_is_writ
     finally:
         holder.execute("ROLLBACK")
     assert [row[4] for row in stored_rows(db_path)] == [app.WELCOME_BODY]
-    assert NoteService.create_note(conn, "alice", "after the lock").rowid == 2
+    assert NoteService.create_note(conn, "alice", "after the lock").id == 2
 
 
 def test_a_read_only_database_is_a_clear_error_and_reads_still_work(fresh_db):
@@ -273,9 +273,90 @@ def test_a_write_queued_past_the_timeout_is_a_clear_error(fresh_db, db_path, mon
     assert len(stored_rows(db_path)) == 1
 
 
-def test_the_schema_accepts_tabs_and_newlines_inside_a_body(fresh_db):
+def test_the_schema_accepts_tabs_newlines_and_emoji_inside_a_body(fresh_db, db_path):
+    body = "- one\n- two\n\tindented é🙂 \U0001f469\u200d\U0001f4bb"
     fresh_db.execute(
         "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
         " VALUES (1, 1, 'zoë', ?)",
-        ("- one\n- two\n\tindented é🙂",),
+        (body,),
     )
+    assert stored_rows(db_path)[-1] == (2, 1, 1, "zoë", body)
+
+
+def test_a_listing_takes_before_or_after_not_both(seeded_db):
+    for kwargs in ({}, {"search": "note"}, {"search": "!!"}, {"author": "bob"}, {"tag": "x"}):
+        with pytest.raises(ValueError, match="not both"):
+            NoteService.list_notes(seeded_db, before=4, after=2, **kwargs)
+    with pytest.raises(ValueError, match="not both"):
+        NoteService.list_trash(seeded_db, before=4, after=2)
+
+
+def test_notes_are_read_by_column_name_not_position(seeded_db):
+    [row] = app._read(
+        seeded_db,
+        "SELECT version, body, id, username, updated_timestamp, created_timestamp"
+        " FROM notes WHERE id = 3",
+    )
+    assert app._note(row) == NoteService.get_note(seeded_db, 3)
+
+
+def test_tags_follow_a_note_whatever_writes_it(fresh_db):
+    """Triggers keep the tags, so an INSERT that bypasses NoteService still files them."""
+    fresh_db.execute(
+        "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
+        " VALUES (1, 1, 'script', 'from a #Script with #tags')"
+    )
+    assert [n.id for n in NoteService.list_notes(fresh_db, tag="script")] == [2]
+    fresh_db.execute("UPDATE notes SET body = 'no tags now' WHERE id = 2")
+    assert NoteService.list_notes(fresh_db, tag="script") == []
+
+
+def test_a_database_from_a_newer_app_is_refused_and_not_written(fresh_db, db_path):
+    fresh_db.execute(f"PRAGMA user_version = {app.SCHEMA_VERSION + 1}")
+    fresh_db.close()
+    before = stored_rows(db_path)
+    with pytest.raises(StorageError, match="written by a newer Littlest Notes"):
+        app.connect(db_path)
+    assert stored_rows(db_path) == before
+
+
+def test_another_apps_sqlite_file_is_refused_and_left_alone(tmp_path):
+    other = tmp_path / "other.db"
+    with closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        conn.commit()
+    before = other.read_bytes()
+    with pytest.raises(StorageError, match="is not a notes database"):
+        app.connect(other)
+    assert other.read_bytes() == before
+
+
+def test_a_read_only_connection_never_creates_or_migrates(tmp_path, seed_schema_db):
+    with pytest.raises(StorageError, match="There is no notes database"):
+        app.connect(tmp_path / "missing.db", read_only=True)
+    assert not (tmp_path / "missing.db").exists()
+    with pytest.raises(StorageError, match="older Littlest Notes"):
+        app.connect(seed_schema_db, read_only=True)
+    with closing(sqlite3.connect(seed_schema_db)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (0,)
+
+
+def test_upgrading_to_version_4_keeps_ids_the_number_high_water_mark_and_tags(db_path):
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    for step in app._MIGRATIONS[:3]:
+        step(conn)
+    conn.execute(
+        "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
+        " VALUES (5, 5, 'bob', 'about #cats')"
+    )
+    conn.execute("DELETE FROM notes WHERE id = 2")  # the highest number, gone before v4
+    conn.execute("INSERT INTO note_history VALUES (1, 1, 'x', 'old', 1)")
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    upgraded = app.connect(db_path)
+    assert [n.id for n in NoteService.list_all_notes(upgraded)] == [1]
+    assert NoteService.note_history(upgraded, 1)[0].body == "old"
+    note = NoteService.create_note(upgraded, "carol", "new #cats")
+    assert note.id == 3  # 2 was used once, so it is never given again
+    assert [n.id for n in NoteService.list_notes(upgraded, tag="cats")] == [3]
+    assert NoteService.create_note(upgraded, "dan", "🙂" * 140).body == "🙂" * 140

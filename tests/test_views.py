@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -40,17 +41,27 @@ def test_the_app_opens_on_the_feed_with_the_welcome_note(app_test):
     assert note_buttons(at) == [("Littlest Notes", "author_of_1"), ("\\#1", "permalink_1")]
 
 
-def test_the_sidebar_offers_every_page_at_its_own_url(app_test):
-    at = app_test()
-    pages = {info["page_name"]: info["url_pathname"] for info in at._registered_pages.values()}
-    assert pages == {
-        "Read Note Feed": "",
-        "Create a Note": "create",
-        "Update a Note": "update",
-        "Delete a Note": "delete",
-        "Trash": "trash",
-        "About": "about",
-    }
+def _list_pages() -> None:
+    """AppTest script: write each of the app's pages as "title -> /url" (a Page needs a run)."""
+    import streamlit as st
+
+    import app as notes_app
+
+    for page in notes_app.pages():
+        st.text(f"{page.title} -> /{page.url_path}")
+
+
+def test_the_sidebar_offers_every_page_at_its_own_url():
+    at = AppTest.from_function(_list_pages, default_timeout=30).run()
+    assert not at.exception
+    assert [text.value for text in at.text] == [
+        "Read Note Feed -> /",
+        "Create a Note -> /create",
+        "Update a Note -> /update",
+        "Delete a Note -> /delete",
+        "Trash -> /trash",
+        "About -> /about",
+    ]
 
 
 def test_a_database_fault_is_a_message_in_the_page_not_a_traceback(app_test, db_path):
@@ -78,12 +89,14 @@ def test_the_feed_shows_author_time_edited_marker_and_number(app_test, seeded_db
     captions = [c.value for c in at.caption]
     assert captions[0] == "14 Nov 2023, 22:13 UTC"
     assert captions[1] == "14 Nov 2023, 22:13 UTC · edited 15 Jan 2027, 08:00 UTC"
+    assert not at.exception
 
 
 def test_the_feed_escapes_markdown_in_usernames(app_test, empty_db):
     NoteService.create_note(empty_db, "[x](javascript:alert(1)) **me**", "hi")
     at = app_test("read")
     assert note_buttons(at)[0][0] == "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\*\\*me\\*\\*"
+    assert not at.exception
 
 
 def test_an_empty_feed_says_so(app_test, empty_db):
@@ -106,6 +119,7 @@ def test_the_feed_pages_older_and_newer_through_the_url(app_test, empty_db):
     at.button(key="feed_newer").click().run()
     assert len(bodies_shown(at)) == app.FEED_PAGE_SIZE
     assert at.query_params == {"after": "6"}
+    assert not at.exception
 
 
 def test_a_feed_page_whose_notes_were_deleted_offers_the_newest(app_test, seeded_db):
@@ -115,13 +129,15 @@ def test_a_feed_page_whose_notes_were_deleted_offers_the_newest(app_test, seeded
     assert messages(at)["info"] == [app.MSG_FEED_PAGE_EMPTY]
     at.button(key="feed_newest").click().run()
     assert bodies_shown(at)[0] == "third note"
+    assert not at.exception
 
 
 def test_the_raw_table_shows_the_stored_rows(app_test, seeded_db):
     at = app_test("read")
     frame = at.dataframe[0].value
-    assert list(frame["rowid"]) == [4, 3, 2]
+    assert list(frame["id"]) == [4, 3, 2]
     assert list(frame["body"]) == ["third note", "second note", "first **note**"]
+    assert not at.exception
 
 
 # ---------------------------------------------------------------- create
@@ -166,6 +182,7 @@ def test_trimming_an_over_long_note_then_saving_works(app_test, db_path):
     at = fill_note_form(at, "create", None, "y" * 140)
     assert messages(at)["success"] == ["Note #2 saved."]
     assert stored_rows(db_path)[-1][4] == "y" * 140
+    assert not at.exception
 
 
 def test_create_on_a_locked_database_says_so_and_keeps_the_text(
@@ -182,6 +199,7 @@ def test_create_on_a_locked_database_says_so_and_keeps_the_text(
     assert messages(at)["error"] == [app.MSG_DB_LOCKED.format(seconds=app.BUSY_TIMEOUT_S)]
     assert at.text_area(key="create_body").value == "patience"
     assert len(stored_rows(db_path)) == 1
+    assert not at.exception
 
 
 # ---------------------------------------------------------------- update
@@ -205,6 +223,7 @@ def test_choosing_another_number_loads_that_note(app_test, seeded_db):
     at.number_input(key="update_number").set_value(2).run()
     assert at.text_input(key="update_username").value == "alice"
     assert at.text_area(key="update_body").value == "first **note**"
+    assert not at.exception
 
 
 def test_update_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
@@ -215,16 +234,24 @@ def test_update_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
     assert len(at.text_area) == 0
 
 
-def test_update_of_a_note_deleted_meanwhile_says_so_and_keeps_the_text(
+def test_saving_an_edit_of_a_note_deleted_meanwhile_keeps_the_text_on_the_page_once(
     app_test, seeded_db, db_path
 ):
     at = app_test("update")
+    at.text_input(key="update_username").set_value("alicia")
     at.text_area(key="update_body").set_value("my careful edit")
     NoteService.delete_note(seeded_db, 4)  # someone else, meanwhile
     at.button(key="update_submit").click().run()
     assert not at.exception
-    assert "Note #4 does not exist" in " ".join(messages(at)["error"] + messages(at)["warning"])
+    assert messages(at)["error"] == [app.MSG_EDIT_GONE.format(id=4)]
+    assert messages(at)["warning"] == []  # said once, not again by the picker
+    assert [code.value for code in at.code] == ["my careful edit"]
     assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+    at.button(key="update_save_as_new").click().run()
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #5 saved."]
+    note_id, _, _, username, body = stored_rows(db_path)[-1]
+    assert (note_id, username, body) == (5, "alicia", "my careful edit")
 
 
 def test_an_invalid_edit_is_refused_and_the_note_is_unchanged(app_test, seeded_db, db_path):
@@ -233,6 +260,7 @@ def test_an_invalid_edit_is_refused_and_the_note_is_unchanged(app_test, seeded_d
     assert messages(at)["error"] == ["Note is 141 characters; the limit is 140 (1 over)."]
     assert at.text_area(key="update_body").value == "x" * 141
     assert stored_rows(db_path) == before
+    assert not at.exception
 
 
 def test_update_on_an_empty_database_says_there_are_no_notes(app_test, empty_db):
@@ -272,6 +300,7 @@ def test_delete_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
     at.number_input(key="delete_number").set_value(12345).run()
     assert messages(at)["warning"] == ["Note #12345 does not exist. It may have been deleted."]
     assert [b.key for b in at.button] == ["delete_pick_4", "delete_pick_3", "delete_pick_2"]
+    assert not at.exception
 
 
 # ---------------------------------------------------------------- about
@@ -281,6 +310,7 @@ def test_about_says_what_the_app_is(app_test, seeded_db):
     at = app_test("about")
     assert "Littlest Notes" in at.markdown[0].value
     assert at.caption[0].value == "3 notes stored."
+    assert not at.exception
 
 
 # ---------------------------------------------------------------- configuration
@@ -314,6 +344,8 @@ def test_searching_the_feed_highlights_matches_and_opens_from_the_url(app_test, 
     bookmarked = app_test("read", {"q": "thi"})
     assert bookmarked.text_input(key="q").value == "thi"
     assert bodies_shown(bookmarked) == [":orange-background[third] note"]
+    assert not bookmarked.exception
+    assert not at.exception
 
 
 def test_a_search_that_matches_nothing_says_so(app_test, seeded_db):
@@ -332,6 +364,7 @@ def test_the_author_filter_shows_their_notes_and_count_and_can_be_cleared(app_te
     at.button(key="feed_show_all").click().run()
     assert bodies_shown(at) == ["third note", "second note", "first **note**"]
     assert at.query_params == {}
+    assert not at.exception
 
 
 def test_tags_in_a_body_link_to_the_tag_filter(app_test, empty_db):
@@ -345,6 +378,7 @@ def test_tags_in_a_body_link_to_the_tag_filter(app_test, empty_db):
         "Notes tagged **\\#python**",
         "learning [#Python](./?tag=python) today",
     ]
+    assert not at.exception
 
 
 def test_a_permalink_opens_the_note_alone(app_test, seeded_db):
@@ -355,6 +389,7 @@ def test_a_permalink_opens_the_note_alone(app_test, seeded_db):
     at.button(key="feed_all_notes").click().run()
     assert at.query_params == {}
     assert bodies_shown(at) == ["third note", "second note", "first **note**"]
+    assert not at.exception
 
 
 def test_a_permalink_to_a_deleted_note_says_so(app_test, seeded_db):
@@ -373,6 +408,7 @@ def test_update_finds_a_note_by_search_and_picks_it_with_one_click(app_test, see
     at.button(key="update_pick_3").click().run()
     assert at.number_input(key="update_number").value == 3
     assert at.text_area(key="update_body").value == "second note"
+    assert not at.exception
 
 
 # ---------------------------------------------------------------- nothing is lost
@@ -402,6 +438,7 @@ def test_deleting_a_note_changed_since_it_was_shown_is_refused(app_test, seeded_
     at.button(key="delete_submit").click().run()
     assert messages(at)["error"][0].startswith("Note #4 was changed by someone else")
     assert [row[0] for row in stored_rows(db_path)] == [2, 3, 4]
+    assert not at.exception
 
 
 def test_undo_right_after_a_delete_brings_the_note_back(app_test, seeded_db, db_path):
@@ -427,6 +464,7 @@ def test_the_trash_page_restores_and_purges_notes(app_test, seeded_db, db_path):
     assert messages(at)["success"] == ["1 note(s) deleted for good."]
     assert messages(at)["info"] == [app.MSG_TRASH_EMPTY]
     assert NoteService.list_trash(seeded_db) == []
+    assert not at.exception
 
 
 def test_emptying_the_trash_needs_a_confirmation(app_test, seeded_db):
@@ -436,6 +474,7 @@ def test_emptying_the_trash_needs_a_confirmation(app_test, seeded_db):
     at.checkbox(key="trash_confirm_empty").check().run()
     at.button(key="trash_empty").click().run()
     assert NoteService.list_trash(seeded_db) == []
+    assert not at.exception
 
 
 def test_the_update_page_shows_history_and_restores_an_earlier_version(
@@ -448,6 +487,7 @@ def test_the_update_page_shows_history_and_restores_an_earlier_version(
     assert messages(at)["success"] == ["Note #4 is back to version 1 (saved as version 3)."]
     assert at.text_area(key="update_body").value == "third note"
     assert stored_rows(db_path)[2][4] == "third note"
+    assert not at.exception
 
 
 def test_a_read_only_database_shows_the_feed_and_refuses_a_new_note_clearly(
@@ -463,6 +503,7 @@ def test_a_read_only_database_shows_the_feed_and_refuses_a_new_note_clearly(
     assert messages(at)["error"] == [app.MSG_DB_READ_ONLY]
     assert at.text_area(key="create_body").value == "not now"
     assert len(stored_rows(db_path)) == 3
+    assert not at.exception
 
 
 def test_clicking_an_author_or_a_number_on_the_feed_puts_it_in_the_url(app_test, seeded_db):
@@ -473,7 +514,118 @@ def test_clicking_an_author_or_a_number_on_the_feed_puts_it_in_the_url(app_test,
     at.button(key="permalink_3").click().run()
     assert at.query_params == {"note": "3"}
     assert bodies_shown(at) == ["second note"]
+    assert not at.exception
 
 
 def test_links_under_a_note_on_other_pages_lead_to_the_feed(app_test, seeded_db):
-    assert links_shown(app_test("delete"))[:2] == [("alice", "author=alice"), ("\\#4", "note=4")]
+    at = app_test("delete")
+    assert links_shown(at)[:2] == [("alice", "author=alice"), ("\\#4", "note=4")]
+    assert not at.exception
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"note": "²"},
+        {"note": "①"},
+        {"note": "٣"},
+        {"before": "²"},
+        {"after": "①"},
+        {"note": "99999999999999999999"},
+        {"before": "-1"},
+        {"note": "0"},
+        {"before": "3", "after": "2"},
+    ],
+)
+def test_a_crafted_number_in_the_address_bar_never_breaks_the_feed(app_test, seeded_db, query):
+    at = app_test("read", query)
+    assert not at.exception
+    assert at.title[0].value == "Read Note Feed"
+
+
+def browser_time_zone(monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
+    """Make st.context.timezone report zone, as a browser (or a crafted request) would."""
+    monkeypatch.setattr(type(app.st.context), "timezone", property(lambda self: zone))
+
+
+@pytest.mark.parametrize("zone", ["America", "x" * 5000, "../../etc/passwd", "Europe/Nowhere", ""])
+def test_a_crafted_browser_time_zone_falls_back_to_utc(app_test, seeded_db, monkeypatch, zone):
+    browser_time_zone(monkeypatch, zone)
+    at = app_test("read")
+    assert not at.exception
+    assert at.caption[0].value == "14 Nov 2023, 22:13 UTC"
+
+
+def test_the_browsers_time_zone_is_used_when_it_is_real(app_test, seeded_db, monkeypatch):
+    browser_time_zone(monkeypatch, "Asia/Tokyo")
+    at = app_test("read")
+    assert not at.exception
+    assert at.caption[0].value == "15 Nov 2023, 07:13 JST"
+
+
+def test_a_double_clicked_save_writes_one_note(app_test, db_path):
+    at = app_test("create")
+    at = create_note(at, "alice", "only once")
+    # The second click left the browser before the box was cleared: same text again.
+    at = create_note(at, "alice", "only once")
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #2 saved."]
+    assert [row[4] for row in stored_rows(db_path)].count("only once") == 1
+    assert at.text_area(key="create_body").value == ""
+
+
+def test_the_same_text_saved_again_later_is_a_new_note(app_test, db_path, monkeypatch):
+    at = create_note(app_test("create"), "alice", "good morning")
+    clock = time.monotonic() + app.DOUBLE_SUBMIT_S + 1
+    monkeypatch.setattr(app.time, "monotonic", lambda: clock)
+    at = create_note(at, "alice", "good morning")
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #3 saved."]
+    assert [row[4] for row in stored_rows(db_path)].count("good morning") == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Invoice \u202efdp.exe", "text-direction control (U+202E)"),
+        ("\u200b\u200b", "Note has no visible character"),
+    ],
+)
+def test_hostile_unicode_is_refused_in_the_page_and_kept_in_the_box(
+    app_test, db_path, body, message
+):
+    at = create_note(app_test("create"), "mallory", body)
+    assert not at.exception
+    assert len(messages(at)["error"]) == 1 and message in messages(at)["error"][0]
+    assert at.text_area(key="create_body").value == body
+    assert len(stored_rows(db_path)) == 1
+
+
+def test_a_name_that_impersonates_the_app_is_refused(app_test, db_path):
+    at = create_note(app_test("create"), "Littlest Notes\u200b", "official news")
+    assert not at.exception
+    assert "invisible character (U+200B)" in messages(at)["error"][0]
+    assert len(stored_rows(db_path)) == 1
+
+
+# ---------------------------------------------------------------- trash paging
+
+
+def test_the_trash_pages_so_every_trashed_note_can_be_restored(app_test, empty_db, db_path):
+    ids = [NoteService.create_note(empty_db, "alice", f"note {i}").id for i in range(41)]
+    for note_id in ids:
+        NoteService.delete_note(empty_db, note_id)
+    at = app_test("trash")
+    shown = [b.key for b in at.button if b.key.startswith("trash_restore_")]
+    assert len(shown) == app.FEED_PAGE_SIZE
+    at.button(key="trash_older").click().run()
+    shown = [b.key for b in at.button if b.key.startswith("trash_restore_")]
+    assert shown[-1] == f"trash_restore_{ids[0]}"  # the 41st, oldest, trashed note
+    at.button(key=f"trash_restore_{ids[0]}").click().run()
+    assert not at.exception
+    assert messages(at)["success"] == [f"Note #{ids[0]} restored."]
+    assert [row[0] for row in stored_rows(db_path)] == [ids[0]]
+    assert at.button(key="trash_newer")  # and back towards the newest

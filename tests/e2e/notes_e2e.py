@@ -66,9 +66,9 @@ def db_rows(db_path: Path) -> list[Row]:
     return [Row(*row) for row in rows]
 
 
-def db_row(db_path: Path, rowid: int) -> Row | None:
-    """Return note rowid as stored, or None if the table has no such row."""
-    return next((row for row in db_rows(db_path) if row.id == rowid), None)
+def db_row(db_path: Path, note_id: int) -> Row | None:
+    """Return note as stored, or None if the table has no such row."""
+    return next((row for row in db_rows(db_path) if row.id == note_id), None)
 
 
 ###############################################################################
@@ -139,14 +139,14 @@ def title(page: Page) -> Locator:
     return page.get_by_role("heading", level=1)
 
 
-def note_box(page: Page, rowid: int) -> Locator:
-    """The bordered container that shows note rowid (key note_<rowid>)."""
-    return page.locator(f".st-key-note_{rowid}")
+def note_box(page: Page, note_id: int) -> Locator:
+    """The bordered container that shows note (key note_<id>)."""
+    return page.locator(f".st-key-note_{note_id}")
 
 
-def note_body(page: Page, rowid: int) -> Locator:
-    """The rendered markdown body of note rowid (the first markdown block in its box)."""
-    return note_box(page, rowid).get_by_test_id("stMarkdownContainer").first
+def note_body(page: Page, note_id: int) -> Locator:
+    """The rendered markdown body of note (the first markdown block in its box)."""
+    return note_box(page, note_id).get_by_test_id("stMarkdownContainer").first
 
 
 def alert(page: Page, text: str) -> Locator:
@@ -182,11 +182,11 @@ def create_note(page: Page, server: Server, username: str, body: str) -> int:
     if previous is not None:
         expect(success).not_to_have_text(previous)
     expect(success).to_be_visible()
-    rowid = int(re.search(r"#(\d+)", success.inner_text()).group(1))
+    note_id = int(re.search(r"#(\d+)", success.inner_text()).group(1))
     # The form is cleared for the next note; the saved note is shown below it.
     expect(page.get_by_label("Note", exact=True)).to_have_value("")
-    expect(note_box(page, rowid)).to_be_visible()
-    return rowid
+    expect(note_box(page, note_id)).to_be_visible()
+    return note_id
 
 
 def choose_note(page: Page, server: Server, number: int) -> None:
@@ -206,17 +206,17 @@ def choose_note(page: Page, server: Server, number: int) -> None:
     expect(field).to_have_value(str(number))
 
 
-def update_note(page: Page, server: Server, rowid: int, username: str, body: str) -> None:
-    """Change note rowid on the Update page as a person would."""
+def update_note(page: Page, server: Server, note_id: int, username: str, body: str) -> None:
+    """Change note on the Update page as a person would."""
     open_page(page, server, "/update")
-    choose_note(page, server, rowid)
+    choose_note(page, server, note_id)
     # The form is loaded with the chosen note before the person edits it.
     expect(page.locator(".st-key-update_body textarea")).to_have_value(
-        db_row(server.db_path, rowid).body
+        db_row(server.db_path, note_id).body
     )
     fill_note_form(page, "update", username, body)
     rerun(page, page.get_by_role("button", name="Save changes").click)
-    expect(alert(page, f"Note #{rowid} updated.")).to_be_visible()
+    expect(alert(page, f"Note #{note_id} updated.")).to_be_visible()
 
 
 def screenshot(page: Page, name: str) -> Path:
@@ -246,10 +246,10 @@ def open_url(page: Page, server: Server, path: str, page_title: str) -> None:
     wait_for_idle(page)
 
 
-def expect_notes(page: Page, rowids: list[int]) -> None:
+def expect_notes(page: Page, note_ids: list[int]) -> None:
     """Wait until the page shows exactly these notes, in this order (and no others)."""
     expect(page.locator(NOTE_BOXES)).to_have_class(
-        [re.compile(rf"\bst-key-note_{rowid}\b") for rowid in rowids]
+        [re.compile(rf"\bst-key-note_{note_id}\b") for note_id in note_ids]
     )
 
 
@@ -264,7 +264,7 @@ def db_query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
 
 def db_trash_ids(db_path: Path) -> list[int]:
     """Return the numbers of the notes in the trash table, lowest first."""
-    return [rowid for (rowid,) in db_query(db_path, "SELECT id FROM trash ORDER BY id")]
+    return [note_id for (note_id,) in db_query(db_path, "SELECT id FROM trash ORDER BY id")]
 
 
 _APP_MODULES: dict[Path, ModuleType] = {}
@@ -295,17 +295,17 @@ def store_notes(db_path: Path, notes: list[tuple[str, str]]) -> list[int]:
     app = load_app()
     conn = app.connect(db_path)
     try:
-        return [app.NoteService.create_note(conn, user, body).rowid for user, body in notes]
+        return [app.NoteService.create_note(conn, user, body).id for user, body in notes]
     finally:
         conn.close()
 
 
-def trash_notes(db_path: Path, rowids: list[int]) -> None:
+def trash_notes(db_path: Path, note_ids: list[int]) -> None:
     """Move notes to the trash straight in the database with the app's NoteService (setup)."""
     app = load_app()
     conn = app.connect(db_path)
     try:
-        for rowid in rowids:
-            app.NoteService.delete_note(conn, rowid)
+        for note_id in note_ids:
+            app.NoteService.delete_note(conn, note_id)
     finally:
         conn.close()

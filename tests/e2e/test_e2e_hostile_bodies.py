@@ -68,27 +68,27 @@ def test_hostile_note_bodies_are_shown_as_text_and_never_run(
     page: Page, context: BrowserContext, server: Server
 ) -> None:
     detector = XssDetector(context)
-    rowids = {body: create_note(page, server, "mallory", body) for body in HOSTILE}
+    note_ids = {body: create_note(page, server, "mallory", body) for body in HOSTILE}
 
     open_page(page, server, "/")
-    for rowid in rowids.values():
-        expect(note_box(page, rowid)).to_be_visible()
+    for note_id in note_ids.values():
+        expect(note_box(page, note_id)).to_be_visible()
     problems: list[str] = []
     for body, shown in HOSTILE.items():
-        rowid = rowids[body]
-        if db_row(server.db_path, rowid).body != body:
-            problems.append(f"#{rowid}: stored body is not {body!r}")
-        text = note_body(page, rowid).inner_text().strip()
+        note_id = note_ids[body]
+        if db_row(server.db_path, note_id).body != body:
+            problems.append(f"#{note_id}: stored body is not {body!r}")
+        text = note_body(page, note_id).inner_text().strip()
         if text != shown:
-            problems.append(f"#{rowid}: shows {text!r}, expected the literal text {shown!r}")
+            problems.append(f"#{note_id}: shows {text!r}, expected the literal text {shown!r}")
 
     # The markdown link is still a link, but clicking it runs nothing.
-    link = note_box(page, rowids["[x](javascript:alert(3))"]).get_by_role("link", name="x")
+    link = note_box(page, note_ids["[x](javascript:alert(3))"]).get_by_role("link", name="x")
     expect(link).to_have_count(1)
     link.click()
     expect(title(page)).to_have_text("Read Note Feed")  # still on the feed
     # The markdown image is an image whose source is not a script.
-    image = note_box(page, rowids["![x](javascript:alert(4))"]).locator("img")
+    image = note_box(page, note_ids["![x](javascript:alert(4))"]).locator("img")
     expect(image).to_have_count(1)
     problems += XssDetector.dangerous_dom(page)
 
@@ -101,7 +101,7 @@ def test_hostile_note_bodies_are_shown_as_text_and_never_run(
                  const box = document.querySelector(selector);
                  box.insertAdjacentHTML("beforeend", '<img src=x onerror=alert("control")>');
                }""",
-            f".st-key-note_{rowids['<script>alert(2)</script>']}",
+            f".st-key-note_{note_ids['<script>alert(2)</script>']}",
         )
     assert "alert(control)" in detector.dialogs, detector.dialogs
     control_findings = XssDetector.dangerous_dom(page)

@@ -29,9 +29,9 @@ from notes_e2e import (
 from playwright.sync_api import Browser, Page, expect
 
 
-def stored(server: Server, rowid: int) -> tuple[str, int] | None:
-    """Note rowid's body and version as stored, or None if it is not in the notes table."""
-    rows = db_query(server.db_path, "SELECT body, version FROM notes WHERE id = ?", (rowid,))
+def stored(server: Server, note_id: int) -> tuple[str, int] | None:
+    """Note note_id's body and version as stored, or None if it is not in the notes table."""
+    rows = db_query(server.db_path, "SELECT body, version FROM notes WHERE id = ?", (note_id,))
     return rows[0] if rows else None
 
 
@@ -43,38 +43,38 @@ def test_when_two_people_save_the_same_note_the_second_sees_the_firsts_text_and_
         "Team lunch on Friday at **one**",
         "Team lunch moved to Thursday",
     )
-    [rowid] = store_notes(server.db_path, [("ada", original)])
+    [note_id] = store_notes(server.db_path, [("ada", original)])
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in "ab"]
     try:
         ada, bob = (context.new_page() for context in contexts)
         for person in (ada, bob):  # both open the note to edit it
             open_page(person, server, "/update")
-            choose_note(person, server, rowid)
+            choose_note(person, server, note_id)
             expect(person.get_by_label("Note", exact=True)).to_have_value(original)
 
         ada.get_by_label("Note", exact=True).fill(ada_text)
         rerun(ada, ada.get_by_role("button", name="Save changes").click)
-        expect(alert(ada, f"Note #{rowid} updated.")).to_be_visible()
-        assert stored(server, rowid) == (ada_text, 2)
+        expect(alert(ada, f"Note #{note_id} updated.")).to_be_visible()
+        assert stored(server, note_id) == (ada_text, 2)
 
         bob_box = bob.get_by_label("Note", exact=True)
         bob_box.fill(bob_text)
         rerun(bob, bob.get_by_role("button", name="Save changes").click)
         conflict = bob.get_by_test_id("stAlertContainer").filter(
-            has_text=re.compile(rf"^Note #{rowid} was changed by someone else")
+            has_text=re.compile(rf"^Note #{note_id} was changed by someone else")
         )
         expect(conflict).to_be_visible()
         expect(conflict).to_contain_text("Nothing was saved")
         columns = bob.get_by_test_id("stColumn")
         theirs = columns.filter(has_text="Saved now (version 2)")
         yours = columns.filter(has_text="Your text (still in the form)")
-        expect(theirs.locator(f".st-key-note_{rowid}")).to_contain_text(
+        expect(theirs.locator(f".st-key-note_{note_id}")).to_contain_text(
             "Team lunch on Friday at one"
         )
         expect(theirs.locator("strong")).to_have_text("one")  # Ada's markdown, rendered
         expect(yours).to_contain_text(bob_text)
         expect(bob_box).to_have_value(bob_text)  # nothing Bob typed was lost
-        assert stored(server, rowid) == (ada_text, 2)  # and nothing of Ada's was overwritten
+        assert stored(server, note_id) == (ada_text, 2)  # and nothing of Ada's was overwritten
         # The comparison is below the form: a taller window shows all of it (Streamlit
         # scrolls its main area itself, so a "full page" screenshot would not).
         bob.set_viewport_size({"width": 1280, "height": 1500})
@@ -84,14 +84,14 @@ def test_when_two_people_save_the_same_note_the_second_sees_the_firsts_text_and_
 
         # Having seen Ada's text, Bob saves again on purpose: now his text is stored.
         rerun(bob, bob.get_by_role("button", name="Save changes").click)
-        expect(alert(bob, f"Note #{rowid} updated.")).to_be_visible()
+        expect(alert(bob, f"Note #{note_id} updated.")).to_be_visible()
         expect(conflict).to_have_count(0)
         expect(bob_box).to_have_value(bob_text)
-        assert stored(server, rowid) == (bob_text, 3)
+        assert stored(server, note_id) == (bob_text, 3)
         history = db_query(
             server.db_path,
             "SELECT version, body FROM note_history WHERE note_id = ? ORDER BY version",
-            (rowid,),
+            (note_id,),
         )
         assert history == [(1, original), (2, ada_text)]  # Ada's text is kept in the history
     finally:
@@ -103,22 +103,24 @@ def test_a_deleted_note_comes_back_with_the_same_number_when_undo_is_clicked(
     page: Page, server: Server
 ) -> None:
     body = "Buy milk and #bread on the way home"
-    [rowid] = store_notes(server.db_path, [("bob", body)])
-    before = db_row(server.db_path, rowid)
+    [note_id] = store_notes(server.db_path, [("bob", body)])
+    before = db_row(server.db_path, note_id)
 
     open_page(page, server, "/delete")
-    choose_note(page, server, rowid)
-    rerun(page, page.get_by_text(f"Yes, delete note #{rowid}").click)
+    choose_note(page, server, note_id)
+    rerun(page, page.get_by_text(f"Yes, delete note #{note_id}").click)
     rerun(page, page.get_by_role("button", name="Delete note", exact=True).click)
-    expect(alert(page, f"Note #{rowid} deleted. It is in the Trash until purged.")).to_be_visible()
-    assert db_row(server.db_path, rowid) is None
-    assert rowid in db_trash_ids(server.db_path)
+    expect(
+        alert(page, f"Note #{note_id} deleted. It is in the Trash until purged.")
+    ).to_be_visible()
+    assert db_row(server.db_path, note_id) is None
+    assert note_id in db_trash_ids(server.db_path)
 
     rerun(page, page.get_by_role("button", name="Undo").click)
-    expect(alert(page, f"Note #{rowid} restored.")).to_be_visible()
-    expect(note_body(page, rowid)).to_have_text(body)
-    assert db_row(server.db_path, rowid) == before  # same number, text and times
-    assert rowid not in db_trash_ids(server.db_path)
+    expect(alert(page, f"Note #{note_id} restored.")).to_be_visible()
+    expect(note_body(page, note_id)).to_have_text(body)
+    assert db_row(server.db_path, note_id) == before  # same number, text and times
+    assert note_id not in db_trash_ids(server.db_path)
 
 
 def test_the_trash_lists_deleted_notes_and_restores_one_to_the_feed_and_deletes_one_for_good(

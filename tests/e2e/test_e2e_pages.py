@@ -52,7 +52,7 @@ def test_every_page_opens_directly_from_its_own_url(page: Page, server: Server) 
 
 def test_the_feed_create_and_update_pages_are_photographed(page: Page, server: Server) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
-    rowid = create_note(
+    note_id = create_note(
         page,
         server,
         "ada",
@@ -60,7 +60,7 @@ def test_the_feed_create_and_update_pages_are_photographed(page: Page, server: S
     )
     # Screenshots show the page after fonts and icons have loaded, not half-drawn.
     open_page(page, server, "/")
-    expect(note_body(page, rowid)).to_contain_text("Shipped the markdown feed")
+    expect(note_body(page, note_id)).to_contain_text("Shipped the markdown feed")
     page.evaluate("document.fonts.ready")
     feed = screenshot(page, "feed")
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
@@ -74,7 +74,7 @@ def test_the_feed_create_and_update_pages_are_photographed(page: Page, server: S
     screenshot(page, "create")
 
     open_page(page, server, "/update")
-    expect(page.get_by_label("Note number")).to_have_value(str(rowid))
+    expect(page.get_by_label("Note number")).to_have_value(str(note_id))
     expect(page.get_by_label("Note", exact=True)).to_have_value(re.compile("^Shipped the"))
     page.evaluate("document.fonts.ready")
     screenshot(page, "update")

@@ -79,9 +79,9 @@ def matching(server: Server, *prefixes: str) -> list[int]:
     ]
 
 
-def highlights(page: Page, rowid: int) -> Locator:
-    """The highlighted words in note rowid (:orange-background[...] in the markdown)."""
-    return note_body(page, rowid).locator("span.stMarkdownColoredBackground")
+def highlights(page: Page, note_id: int) -> Locator:
+    """The highlighted words in note (:orange-background[...] in the markdown)."""
+    return note_body(page, note_id).locator("span.stMarkdownColoredBackground")
 
 
 def feed_link(scope: Page | Locator, name: str) -> Locator:
@@ -202,11 +202,11 @@ def test_a_notes_number_opens_it_alone_and_a_deleted_notes_number_says_it_may_be
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
     open_url(page, server, "/", FEED)
-    rowid = notes["bread"]
-    link = feed_link(note_box(page, rowid), f"#{rowid}")
+    note_id = notes["bread"]
+    link = feed_link(note_box(page, note_id), f"#{note_id}")
     rerun(page, link.click)
-    expect_notes(page, [rowid])
-    expect(note_body(page, rowid)).to_have_text("Bread recipe: flour, water, salt #food")
+    expect_notes(page, [note_id])
+    expect(note_body(page, note_id)).to_have_text("Bread recipe: flour, water, salt #food")
     expect(feed_link(page, "All notes")).to_be_visible()
     expect(search_box(page)).to_have_count(0)
 
@@ -236,7 +236,7 @@ def test_a_tag_in_a_note_is_a_link_that_opens_the_notes_with_that_tag_in_a_new_t
     tagged = db_query(
         server.db_path, "SELECT note_id FROM note_tags WHERE tag = 'food' ORDER BY note_id DESC"
     )
-    assert [rowid for (rowid,) in tagged] == [notes["walk"], notes["bread"]]
+    assert [note_id for (note_id,) in tagged] == [notes["walk"], notes["bread"]]
     expect_notes(tab, [notes["walk"], notes["bread"]])
     expect(page).to_have_url(server.url("/"))  # the first tab stays where it was
     tab.close()

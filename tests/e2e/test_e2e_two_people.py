@@ -13,19 +13,19 @@ def test_two_people_see_each_others_new_and_edited_notes_after_a_reload(
     try:
         ada, bob = ada_context.new_page(), bob_context.new_page()
         open_page(bob, server, "/")  # Bob is reading the feed ...
-        rowid = create_note(ada, server, "ada", "Lunch at *noon*?")  # ... while Ada writes.
+        note_id = create_note(ada, server, "ada", "Lunch at *noon*?")  # ... while Ada writes.
 
         bob.reload()
         expect(title(bob)).to_have_text("Read Note Feed")
-        expect(note_body(bob, rowid)).to_have_text("Lunch at noon?")
+        expect(note_body(bob, note_id)).to_have_text("Lunch at noon?")
 
         open_page(ada, server, "/")  # Ada is reading the feed ...
-        update_note(bob, server, rowid, "ada", "Lunch at *one*, not noon.")  # ... Bob edits.
+        update_note(bob, server, note_id, "ada", "Lunch at *one*, not noon.")  # ... Bob edits.
         ada.reload()
         expect(title(ada)).to_have_text("Read Note Feed")
-        expect(note_body(ada, rowid)).to_have_text("Lunch at one, not noon.")
+        expect(note_body(ada, note_id)).to_have_text("Lunch at one, not noon.")
 
-        row = db_row(server.db_path, rowid)
+        row = db_row(server.db_path, note_id)
         assert (row.username, row.body) == ("ada", "Lunch at *one*, not noon.")
     finally:
         ada_context.close()
