@@ -18,6 +18,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import uuid
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
@@ -1263,14 +1264,19 @@ def get_connection() -> sqlite3.Connection:
     return local.conn
 
 
-class Kind(enum.Enum):
-    """How a store call a person asked for turned out."""
+class Kind(enum.StrEnum):
+    """How a store call a person asked for turned out.
 
-    SAVED = enum.auto()  # written; the note (if any) is shown
-    DELETED = enum.auto()  # moved to the trash; Undo is offered
-    CONFLICT = enum.auto()  # someone else changed the note first; both texts are shown
-    GONE = enum.auto()  # the note no longer exists; the person's text (if any) is kept
-    FAILED = enum.auto()  # refused or a database fault; the message says why
+    A StrEnum, compared with ==: `streamlit run` executes this file again on every
+    rerun, so an Outcome left by a callback holds a member of the previous run's
+    class, which `is` (and a plain Enum's ==) would find different.
+    """
+
+    SAVED = "saved"  # written; the note (if any) is shown
+    DELETED = "deleted"  # moved to the trash; Undo is offered
+    CONFLICT = "conflict"  # someone else changed the note first; both texts are shown
+    GONE = "gone"  # the note no longer exists; the person's text (if any) is kept
+    FAILED = "failed"  # refused or a database fault; the message says why
 
 
 @dataclass(frozen=True)
@@ -1294,6 +1300,50 @@ def _attempt(action: Callable[[], Note], success: Callable[[Note], Outcome]) -> 
     except NotesError as error:
         return Outcome(Kind.FAILED, str(error))
     return success(note)
+
+
+@dataclass(frozen=True)
+class _Recent:
+    """Each browser session's last done Outcome per page, and locks to act on it alone."""
+
+    outcomes: dict[tuple[str, str], tuple[Outcome, float]]  # (token, page) -> (it, monotonic)
+    locks: tuple[threading.Lock, ...]  # a session's lock: locks[hash(token) % len(locks)]
+
+
+@st.cache_resource(show_spinner=False)
+def _recent() -> _Recent:
+    """Hold what each session did last, for the whole process.
+
+    Not in session state, and behind a lock: three clicks 8 ms apart ran their three
+    callbacks before any of them had recorded its save (seen in Chromium), so a guard
+    against double clicks must check and act as one step, where every run can see it.
+    """
+    return _Recent({}, tuple(threading.Lock() for _ in range(64)))
+
+
+def _session_token() -> str:
+    """Return this browser session's random token (made on its first page run)."""
+    return st.session_state.setdefault("session_token", uuid.uuid4().hex)
+
+
+def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
+    """Return act()'s Outcome, unless it repeats what this session did on page within
+    DOUBLE_SUBMIT_S (is_repeat says so): then return that Outcome and do nothing."""
+    recent, token = _recent(), _session_token()
+    key = (token, page)
+    with recent.locks[hash(token) % len(recent.locks)]:
+        last = recent.outcomes.get(key)
+        fresh = last is not None and time.monotonic() - last[1] < DOUBLE_SUBMIT_S
+        if fresh and is_repeat(last[0]):
+            return last[0]
+        outcome = act()
+        if outcome.kind in (Kind.SAVED, Kind.DELETED):
+            now = time.monotonic()
+            for other, (_, when) in list(recent.outcomes.items()):  # forget the old ones
+                if now - when >= DOUBLE_SUBMIT_S:
+                    recent.outcomes.pop(other, None)
+            recent.outcomes[key] = (outcome, now)
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -1480,22 +1530,37 @@ def _on_save_as_new(keys: _PageKeys, username: str, body: str) -> None:
     )
 
 
+def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Decorate a page that shows its callbacks' Outcomes: each is forgotten once a run of
+    the page has finished showing it, not when a run that a new click cut short began to."""
+
+    def decorate(render: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(render)
+        def page() -> None:
+            render()
+            st.session_state.pop(keys.outcome, None)  # only reached by a finished run
+
+        return page
+
+    return decorate
+
+
 def _show_outcome(keys: _PageKeys) -> None:
-    """Show (once) the Outcome a callback left for this page."""
-    outcome: Outcome | None = st.session_state.pop(keys.outcome, None)
+    """Show the Outcome a callback left for this page (see _shows_outcomes)."""
+    outcome: Outcome | None = st.session_state.get(keys.outcome)
     if outcome is None:
         return
-    if outcome.kind is Kind.SAVED:
+    if outcome.kind == Kind.SAVED:
         st.success(outcome.message)
         if outcome.note is not None:
             _render_note(outcome.note)
-    elif outcome.kind is Kind.DELETED:
+    elif outcome.kind == Kind.DELETED:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.success(outcome.message)
         right.button("Undo", key=keys.undo, on_click=_on_restore, args=(keys, outcome.note.id))
     else:
         st.error(outcome.message)
-    if outcome.kind is Kind.CONFLICT:
+    if outcome.kind == Kind.CONFLICT:
         theirs, yours = st.columns(2)
         with theirs:
             st.caption(f"Saved now (version {outcome.note.version})")
@@ -1504,7 +1569,7 @@ def _show_outcome(keys: _PageKeys) -> None:
             st.caption("Your text (still in the form)")
             with st.container(border=True):
                 st.markdown(outcome.draft[1] if outcome.draft else "")
-    elif outcome.kind is Kind.GONE and outcome.draft is not None:
+    elif outcome.kind == Kind.GONE and outcome.draft is not None:
         username, body = outcome.draft
         st.caption(f"Your text, as {_escape_markdown(username)} wrote it:")
         st.code(body, language=None, wrap_lines=True)  # as typed, ready to copy
@@ -1659,7 +1724,6 @@ def render_read() -> None:
 
 _CREATE_FORM = _FormKeys(username="create_username", body="create_body", submit="create_submit")
 _CREATE = _PageKeys(outcome="create_outcome", undo="create_undo", save_as_new="create_save_as_new")
-_CREATE_LAST = "create_last_saved"  # (note, time.monotonic()) of this session's last save
 
 
 def _is_text_of(note: Note, username: object, body: object) -> bool:
@@ -1679,28 +1743,24 @@ def _on_create() -> None:
     """
     state = st.session_state
     username, body = state[_CREATE_FORM.username], state[_CREATE_FORM.body]
-    last = state.get(_CREATE_LAST)
-    if (
-        last
-        and time.monotonic() - last[1] < DOUBLE_SUBMIT_S
-        and _is_text_of(last[0], username, body)
-    ):
-        outcome = Outcome(Kind.SAVED, MSG_CREATED.format(id=last[0].id), last[0])
-    else:
-        outcome = _attempt(
+    outcome = _once(
+        "create",
+        lambda last: last.note is not None and _is_text_of(last.note, username, body),
+        lambda: _attempt(
             lambda: NoteService.create_note(get_connection(), username, body),
             lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
-        )
-        if outcome.kind is Kind.SAVED:
-            state[_CREATE_LAST] = (outcome.note, time.monotonic())
-    if outcome.kind is Kind.SAVED:
+        ),
+    )
+    if outcome.kind == Kind.SAVED:
         state[_CREATE_FORM.body] = ""
     state[_CREATE.outcome] = outcome
 
 
+@_shows_outcomes(_CREATE)
 def render_create() -> None:
     """The Create page: a form for a new note."""
     st.title("Create a Note")
+    _session_token()  # before any click, so that every click of this session shares it
     with st.form("create_form", clear_on_submit=False, enter_to_submit=False):
         _note_fields(_CREATE_FORM)
         st.form_submit_button("Save note", key=_CREATE_FORM.submit, on_click=_on_create)
@@ -1729,10 +1789,10 @@ def _save_edit(id: int, write: Callable[[int], Note], success: Callable[[Note], 
         return success(note)
 
     outcome = _attempt(lambda: write(state[_UPDATE_LOADED][1]), saved)
-    if outcome.kind is Kind.CONFLICT:
+    if outcome.kind == Kind.CONFLICT:
         state[_UPDATE_LOADED] = (id, outcome.note.version)
         outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
-    elif outcome.kind is Kind.GONE:
+    elif outcome.kind == Kind.GONE:
         _forget_pick(_UPDATE_PICKER)
         outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
     state[_UPDATE.outcome] = outcome
@@ -1793,6 +1853,7 @@ def _render_history(note: Note) -> None:
             )
 
 
+@_shows_outcomes(_UPDATE)
 def render_update() -> None:
     """The Update page: choose a note, edit it, save; see and restore earlier versions."""
     st.title("Update a Note")
@@ -1827,20 +1888,18 @@ def _on_delete(id: int, version: int) -> None:
     """Move note id to the trash if it is still the version shown; offer Undo."""
     state = st.session_state
     state[_DELETE_CONFIRM] = False
-    previous: Outcome | None = state.get(_DELETE.outcome)
-    if previous and previous.kind is Kind.DELETED and previous.note.id == id:
-        return  # a second click that left the browser before the first was answered
     outcome = _attempt(
         lambda: NoteService.delete_note(get_connection(), id, version=version),
         lambda note: Outcome(Kind.DELETED, MSG_DELETED.format(id=note.id), note),
     )
-    if outcome.kind is Kind.DELETED:
+    if outcome.kind == Kind.DELETED:
         _forget_pick(_DELETE_PICKER)  # offer the newest remaining note
-    elif outcome.kind is Kind.CONFLICT:  # the page shows the note as it is now, below
+    elif outcome.kind == Kind.CONFLICT:  # the page shows the note as it is now, below
         outcome = Outcome(Kind.FAILED, outcome.message)
     state[_DELETE.outcome] = outcome
 
 
+@_shows_outcomes(_DELETE)
 def render_delete() -> None:
     """The Delete page: choose a note, see it, confirm, delete (to the trash)."""
     st.title("Delete a Note")
@@ -1887,6 +1946,7 @@ def _on_empty_trash() -> None:
     )
 
 
+@_shows_outcomes(_TRASH)
 def render_trash() -> None:
     """The Trash page: deleted notes, a page at a time, each restorable or purged for good."""
     st.title("Trash")

@@ -53,17 +53,20 @@ class Row:
     body: str
 
 
-def db_rows(db_path: Path) -> list[Row]:
-    """Return every row of the notes table, oldest first, read straight from the file."""
+def db_query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one query on the database file, read-only, and return its rows."""
     # Read-only URI: the test must never create or change the file by looking at it.
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
     try:
-        rows = conn.execute(
-            "SELECT id, created_timestamp, updated_timestamp, username, body FROM notes ORDER BY id"
-        ).fetchall()
+        return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
-    return [Row(*row) for row in rows]
+
+
+def db_rows(db_path: Path) -> list[Row]:
+    """Return every row of the notes table, oldest first, read straight from the file."""
+    sql = "SELECT id, created_timestamp, updated_timestamp, username, body FROM notes ORDER BY id"
+    return [Row(*row) for row in db_query(db_path, sql)]
 
 
 def db_row(db_path: Path, note_id: int) -> Row | None:
@@ -80,6 +83,7 @@ PAGES = {  # url path -> the page's title (its h1 and its sidebar link)
     "/create": "Create a Note",
     "/update": "Update a Note",
     "/delete": "Delete a Note",
+    "/trash": "Trash",
     "/about": "About",
 }
 
@@ -127,16 +131,24 @@ def rerun(page: Page, action: Callable[[], object]) -> None:
 
 
 def open_page(page: Page, server: Server, path: str = "/") -> None:
-    """Open a page by its URL and wait until its first script run has finished."""
+    """Open an address of the app (a page, with or without a query string) and wait.
+
+    Waits until the page's title is drawn and its first script run has finished.
+    """
     _watch_socket(page)
     page.goto(server.url(path))
-    expect(title(page)).to_have_text(PAGES[path])
+    expect(title(page)).to_have_text(PAGES[path.split("?", 1)[0]])
     wait_for_idle(page)
 
 
 def title(page: Page) -> Locator:
     """The page's h1 (st.title)."""
     return page.get_by_role("heading", level=1)
+
+
+# Every note box on the page, in order: the bordered containers keyed note_<number>
+# (not other elements whose key merely starts with "note_").
+NOTE_BOXES = "[data-testid='stVerticalBlock'][class*='st-key-note_']"
 
 
 def note_box(page: Page, note_id: int) -> Locator:
@@ -227,23 +239,8 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 ###############################################################################
-# Search, deep links and the trash (added for test_e2e_search, _nothing_lost) #
+# Lists of notes, and setup through the app's own store ########################
 ###############################################################################
-
-# Every note box on the page, in order: the bordered containers keyed note_<number>
-# (not other elements whose key merely starts with "note_").
-NOTE_BOXES = "[data-testid='stVerticalBlock'][class*='st-key-note_']"
-
-
-def open_url(page: Page, server: Server, path: str, page_title: str) -> None:
-    """Open any address of the app (a query string, a page PAGES does not list) and wait.
-
-    Like open_page(), for addresses such as "/?q=coffee" or "/trash".
-    """
-    _watch_socket(page)
-    page.goto(server.url(path))
-    expect(title(page)).to_have_text(page_title)
-    wait_for_idle(page)
 
 
 def expect_notes(page: Page, note_ids: list[int]) -> None:
@@ -251,15 +248,6 @@ def expect_notes(page: Page, note_ids: list[int]) -> None:
     expect(page.locator(NOTE_BOXES)).to_have_class(
         [re.compile(rf"\bst-key-note_{note_id}\b") for note_id in note_ids]
     )
-
-
-def db_query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    """Run one read-only query on the database file and return its rows."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def db_trash_ids(db_path: Path) -> list[int]:

@@ -7,7 +7,7 @@ detector is itself proven with a positive control that does fire.
 
 from __future__ import annotations
 
-from notes_e2e import Server, create_note, db_row, note_body, note_box, open_page, title
+from notes_e2e import NOTE_BOXES, Server, create_note, db_row, note_body, note_box, open_page, title
 from playwright.sync_api import BrowserContext, Page, expect
 
 # body -> the text a reader must see instead (None: markdown, checked separately)
@@ -18,8 +18,6 @@ HOSTILE = {
     "![x](javascript:alert(4))": "",
     '<a href="javascript:alert(5)">a</a>': '<a href="javascript:alert(5)">a</a>',
 }
-NOTE_BOXES = "[class*='st-key-note_']"
-
 _DANGEROUS_DOM_JS = """(selector) => {
   const found = [];
   for (const box of document.querySelectorAll(selector)) {

@@ -15,16 +15,17 @@ from notes_e2e import (
     choose_note,
     db_query,
     db_row,
+    db_rows,
     db_trash_ids,
     expect_notes,
     note_body,
     note_box,
     open_page,
-    open_url,
     rerun,
     screenshot,
     store_notes,
     trash_notes,
+    wait_for_idle,
 )
 from playwright.sync_api import Browser, Page, expect
 
@@ -90,7 +91,7 @@ def test_when_two_people_save_the_same_note_the_second_sees_the_firsts_text_and_
         assert stored(server, note_id) == (bob_text, 3)
         history = db_query(
             server.db_path,
-            "SELECT version, body FROM note_history WHERE note_id = ? ORDER BY version",
+            "SELECT version, body FROM note_history WHERE id = ? ORDER BY version",
             (note_id,),
         )
         assert history == [(1, original), (2, ada_text)]  # Ada's text is kept in the history
@@ -135,7 +136,7 @@ def test_the_trash_lists_deleted_notes_and_restores_one_to_the_feed_and_deletes_
     trashed = db_trash_ids(server.db_path)
     assert keep in trashed and drop in trashed
 
-    open_url(page, server, "/trash", "Trash")
+    open_page(page, server, "/trash")
     expect_notes(page, trashed[::-1])  # highest number first
     expect(note_body(page, keep)).to_have_text("Plan for the garden: tomatoes, beans")
     expect(note_box(page, keep).get_by_test_id("stCaptionContainer")).to_contain_text(
@@ -155,8 +156,71 @@ def test_the_trash_lists_deleted_notes_and_restores_one_to_the_feed_and_deletes_
     expect(page.locator(f".st-key-trash_purge_{drop}")).to_have_count(0)
     assert drop not in db_trash_ids(server.db_path)
     assert db_row(server.db_path, drop) is None
-    assert db_query(server.db_path, "SELECT * FROM note_history WHERE note_id = ?", (drop,)) == []
+    assert db_query(server.db_path, "SELECT * FROM note_history WHERE id = ?", (drop,)) == []
 
     open_page(page, server, "/")
     expect(note_body(page, keep)).to_have_text("Plan for the garden: tomatoes, beans")
     expect(note_box(page, drop)).to_have_count(0)
+
+
+def test_three_quick_clicks_on_save_write_one_note(page: Page, server: Server) -> None:
+    body = "Pressed save three times, impatiently"
+    open_page(page, server, "/create")
+    page.get_by_label("Username").fill("quinn")
+    page.get_by_label("Note", exact=True).fill(body)
+    save = page.get_by_role("button", name="Save note")
+    for _ in range(3):  # three clicks, each sent before the first save is answered
+        save.click(no_wait_after=True)
+    saved = page.get_by_test_id("stAlertContainer").filter(
+        has_text=re.compile(r"^Note #\d+ saved\.$")
+    )
+    expect(saved).to_be_visible()
+    expect(page.get_by_label("Note", exact=True)).to_have_value("")
+    wait_for_idle(page)
+    assert [row.body for row in db_rows(server.db_path)].count(body) == 1
+
+
+def test_an_edit_saved_after_someone_deleted_the_note_keeps_the_text_to_save_as_new(
+    page: Page, server: Server
+) -> None:
+    [note_id] = store_notes(server.db_path, [("ada", "Meeting moved to *Tuesday*")])
+    open_page(page, server, "/update")
+    choose_note(page, server, note_id)
+    mine = "Meeting moved to *Wednesday*, room 4"
+    page.locator(".st-key-update_body textarea").fill(mine)
+    trash_notes(server.db_path, [note_id])  # someone else deletes it meanwhile
+    rerun(page, page.get_by_role("button", name="Save changes").click)
+    gone = (
+        f"Note #{note_id} was deleted by someone else before you saved, so nothing was "
+        "saved. Your text is below: copy it, or save it as a new note."
+    )
+    expect(alert(page, gone)).to_have_count(1)  # said once
+    expect(page.get_by_text(f"Note #{note_id} does not exist")).to_have_count(0)
+    expect(page.get_by_test_id("stCode")).to_contain_text(mine)
+    rerun(page, page.get_by_role("button", name="Save as a new note").click)
+    saved = page.get_by_test_id("stAlertContainer").filter(
+        has_text=re.compile(r"^Note #\d+ saved\.$")
+    )
+    expect(saved).to_be_visible()
+    new_id = int(re.search(r"#(\d+)", saved.inner_text()).group(1))
+    assert db_row(server.db_path, new_id).body == mine
+    assert new_id != note_id and note_id in db_trash_ids(server.db_path)
+
+
+def test_a_double_clicked_delete_deletes_once_and_still_offers_undo(
+    page: Page, server: Server
+) -> None:
+    [note_id] = store_notes(server.db_path, [("bob", "Delete me, twice over")])
+    open_page(page, server, "/delete")
+    choose_note(page, server, note_id)
+    rerun(page, page.get_by_text(f"Yes, delete note #{note_id}").click)
+    delete = page.get_by_role("button", name="Delete note", exact=True)
+    delete.dblclick()  # the second click is sent before the first is answered
+    expect(
+        alert(page, f"Note #{note_id} deleted. It is in the Trash until purged.")
+    ).to_be_visible()
+    wait_for_idle(page)
+    # The second click's outcome does not replace the first's: no error, Undo still there.
+    expect(page.locator("[data-testid='stAlertContentError']")).to_have_count(0)
+    expect(page.get_by_role("button", name="Undo")).to_be_visible()
+    assert db_trash_ids(server.db_path).count(note_id) == 1

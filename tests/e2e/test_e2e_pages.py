@@ -21,14 +21,14 @@ from notes_e2e import (
 from playwright.sync_api import Page, expect
 
 
-def test_the_feed_opens_with_the_welcome_note_and_a_sidebar_of_five_pages(
+def test_the_feed_opens_with_the_welcome_note_and_a_sidebar_of_every_page(
     page: Page, server: Server
 ) -> None:
     open_page(page, server, "/")
 
     expect(note_body(page, 1)).to_have_text(re.compile(r"^Welcome to Littlest Notes"))
     links = page.get_by_test_id("stSidebarNavLink")
-    # All five, in this order (a page added later may stand between them).
+    # All six, in this order (a page added later may stand between them).
     expect(links.get_by_test_id("stMarkdownContainer")).to_contain_text(list(PAGES.values()))
     # A person can move between pages with the sidebar.
     links.filter(has_text="About").click()

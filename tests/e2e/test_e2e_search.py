@@ -22,7 +22,7 @@ from notes_e2e import (
     expect_notes,
     note_body,
     note_box,
-    open_url,
+    open_page,
     rerun,
     screenshot,
     store_notes,
@@ -110,7 +110,7 @@ def test_a_search_link_opens_with_the_word_in_the_box_and_only_matching_notes_hi
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
-    open_url(page, server, "/?q=coffee", FEED)
+    open_page(page, server, "/?q=coffee")
 
     expect(search_box(page)).to_have_value("coffee")
     expected = matching(server, "coffee")
@@ -132,7 +132,7 @@ def test_a_search_link_opens_with_the_word_in_the_box_and_only_matching_notes_hi
 def test_typing_a_search_and_pressing_enter_puts_it_in_the_address_bar_and_symbols_never_break_it(
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
-    open_url(page, server, "/", FEED)
+    open_page(page, server, "/")
     box = search_box(page)
     found: dict[str, list[int]] = {}
     for text in ["bread", *HOSTILE_SEARCHES]:
@@ -162,7 +162,7 @@ def test_typing_a_search_and_pressing_enter_puts_it_in_the_address_bar_and_symbo
 def test_an_authors_name_under_a_note_shows_only_their_notes_and_show_all_brings_the_feed_back(
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
-    open_url(page, server, "/", FEED)
+    open_page(page, server, "/")
     first_page = feed_ids(server)[:PAGE_SIZE]
     expect_notes(page, first_page)
 
@@ -185,7 +185,7 @@ def test_an_authors_name_under_a_note_shows_only_their_notes_and_show_all_brings
 def test_the_address_bar_names_the_author_after_clicking_an_authors_name(
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
-    open_url(page, server, "/", FEED)
+    open_page(page, server, "/")
     rerun(page, feed_link(note_box(page, notes["bread"]), "bob").click)
     expect(feed_heading(page, "Notes by bob (1 in all)")).to_be_visible()
     expect(page).to_have_url(re.compile(r"[?&]author=bob(&|$)"), timeout=2_000)
@@ -201,7 +201,7 @@ def test_the_address_bar_names_the_author_after_clicking_an_authors_name(
 def test_a_notes_number_opens_it_alone_and_a_deleted_notes_number_says_it_may_be_deleted(
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
-    open_url(page, server, "/", FEED)
+    open_page(page, server, "/")
     note_id = notes["bread"]
     link = feed_link(note_box(page, note_id), f"#{note_id}")
     rerun(page, link.click)
@@ -211,7 +211,7 @@ def test_a_notes_number_opens_it_alone_and_a_deleted_notes_number_says_it_may_be
     expect(search_box(page)).to_have_count(0)
 
     gone = notes["gone"]
-    open_url(page, server, f"/?note={gone}", FEED)
+    open_page(page, server, f"/?note={gone}")
     expect(alert(page, f"Note #{gone} does not exist. It may have been deleted.")).to_be_visible()
     expect(page.locator(NOTE_BOXES)).to_have_count(0)
     assert gone in db_trash_ids(server.db_path)
@@ -221,7 +221,7 @@ def test_a_notes_number_opens_it_alone_and_a_deleted_notes_number_says_it_may_be
 def test_a_tag_in_a_note_is_a_link_that_opens_the_notes_with_that_tag_in_a_new_tab(
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
-    open_url(page, server, "/", FEED)
+    open_page(page, server, "/")
     tag = note_body(page, notes["bread"]).get_by_role("link", name="#food")
     expect(tag).to_have_attribute("href", "./?tag=food")
     expect(tag).to_have_attribute("target", "_blank")  # every markdown link opens a new tab
@@ -234,7 +234,7 @@ def test_a_tag_in_a_note_is_a_link_that_opens_the_notes_with_that_tag_in_a_new_t
     wait_for_idle(tab)
     expect(feed_heading(tab, "Notes tagged #food")).to_be_visible()
     tagged = db_query(
-        server.db_path, "SELECT note_id FROM note_tags WHERE tag = 'food' ORDER BY note_id DESC"
+        server.db_path, "SELECT id FROM note_tags WHERE tag = 'food' ORDER BY id DESC"
     )
     assert [note_id for (note_id,) in tagged] == [notes["walk"], notes["bread"]]
     expect_notes(tab, [notes["walk"], notes["bread"]])
@@ -247,7 +247,7 @@ def test_older_shows_the_next_page_of_the_feed_and_the_back_button_returns_to_th
 ) -> None:
     ids = feed_ids(server)
     assert len(ids) > PAGE_SIZE and notes["walk"] == ids[0]
-    open_url(page, server, "/", FEED)
+    open_page(page, server, "/")
     expect_notes(page, ids[:PAGE_SIZE])
 
     rerun(page, page.get_by_role("button", name="Older →").click)
