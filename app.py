@@ -2012,8 +2012,9 @@ It is a whole web app in one Python file, `app.py`:
 - **Streamlit** draws every page and runs the server;
 - **SQLite** (Python's `sqlite3`) keeps the notes in one file, `notes.db`, in WAL
   mode with one connection per server thread, so many people can write at once;
-- the database enforces the same rules as the app (length, no control characters),
-  and numbers of deleted notes are never reused;
+- the database enforces the app's rules as well (a length cap, no control or
+  text-direction characters), keeps search, counts, tags and history by triggers, and
+  never reuses the number of a deleted note;
 - SQLite's full-text index (FTS5) makes search, and keyset paging makes every page of
   the feed, as fast at a million notes as at a hundred.
 

@@ -176,6 +176,18 @@ def fill_note_form(page: Page, prefix: str, username: str | None, body: str | No
         page.locator(f".st-key-{prefix}_body textarea").fill(body)
 
 
+def saved_alert(page: Page) -> Locator:
+    """The "Note #N saved." message of the Create page (or of Save as a new note)."""
+    return page.get_by_test_id("stAlertContainer").filter(
+        has_text=re.compile(r"^Note #\d+ saved\.$")
+    )
+
+
+def saved_number(page: Page) -> int:
+    """The N of the "Note #N saved." message shown now."""
+    return int(re.search(r"#(\d+)", saved_alert(page).inner_text()).group(1))
+
+
 def create_note(page: Page, server: Server, username: str, body: str) -> int:
     """Write a note on the Create page as a person would; return its number.
 
@@ -184,9 +196,7 @@ def create_note(page: Page, server: Server, username: str, body: str) -> int:
     """
     if page.url != server.url("/create"):
         open_page(page, server, "/create")
-    success = page.get_by_test_id("stAlertContainer").filter(
-        has_text=re.compile(r"^Note #\d+ saved\.$")
-    )
+    success = saved_alert(page)
     previous = success.inner_text() if success.count() else None
     page.get_by_label("Username").fill(username)
     page.get_by_label("Note", exact=True).fill(body)
@@ -194,7 +204,7 @@ def create_note(page: Page, server: Server, username: str, body: str) -> int:
     if previous is not None:
         expect(success).not_to_have_text(previous)
     expect(success).to_be_visible()
-    note_id = int(re.search(r"#(\d+)", success.inner_text()).group(1))
+    note_id = saved_number(page)
     # The form is cleared for the next note; the saved note is shown below it.
     expect(page.get_by_label("Note", exact=True)).to_have_value("")
     expect(note_box(page, note_id)).to_be_visible()

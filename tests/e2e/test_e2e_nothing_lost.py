@@ -22,6 +22,8 @@ from notes_e2e import (
     note_box,
     open_page,
     rerun,
+    saved_alert,
+    saved_number,
     screenshot,
     store_notes,
     trash_notes,
@@ -171,10 +173,7 @@ def test_three_quick_clicks_on_save_write_one_note(page: Page, server: Server) -
     save = page.get_by_role("button", name="Save note")
     for _ in range(3):  # three clicks, each sent before the first save is answered
         save.click(no_wait_after=True)
-    saved = page.get_by_test_id("stAlertContainer").filter(
-        has_text=re.compile(r"^Note #\d+ saved\.$")
-    )
-    expect(saved).to_be_visible()
+    expect(saved_alert(page)).to_be_visible()
     expect(page.get_by_label("Note", exact=True)).to_have_value("")
     wait_for_idle(page)
     assert [row.body for row in db_rows(server.db_path)].count(body) == 1
@@ -198,11 +197,8 @@ def test_an_edit_saved_after_someone_deleted_the_note_keeps_the_text_to_save_as_
     expect(page.get_by_text(f"Note #{note_id} does not exist")).to_have_count(0)
     expect(page.get_by_test_id("stCode")).to_contain_text(mine)
     rerun(page, page.get_by_role("button", name="Save as a new note").click)
-    saved = page.get_by_test_id("stAlertContainer").filter(
-        has_text=re.compile(r"^Note #\d+ saved\.$")
-    )
-    expect(saved).to_be_visible()
-    new_id = int(re.search(r"#(\d+)", saved.inner_text()).group(1))
+    expect(saved_alert(page)).to_be_visible()
+    new_id = saved_number(page)
     assert db_row(server.db_path, new_id).body == mine
     assert new_id != note_id and note_id in db_trash_ids(server.db_path)
 
