@@ -301,8 +301,8 @@ MSG_DB_NEWER = (
     "knows up to {known}). Nothing was changed: run the newer app."
 )
 MSG_DB_OLDER = (
-    "The file '{name}' is from an older Littlest Notes (schema {version}). Open it with "
-    "the app once to upgrade it, then try again."
+    "The file '{name}' is from an older Littlest Notes (schema {version}). Upgrade it "
+    "with `python app.py migrate` (or by opening it with the app), then try again."
 )
 MSG_DB_FULL = "The disk is full, so nothing was saved."
 MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
@@ -2079,7 +2079,7 @@ def _seed_number(text: str) -> int:
 
 
 def cli(argv: list[str]) -> int:
-    """The command line: seed, stats, backup, check, vacuum (see README).
+    """The command line: seed, stats, backup, check, vacuum, migrate (see README).
 
     Every failure is one line on stderr and a non-zero exit code, never a traceback.
     """
@@ -2098,6 +2098,7 @@ def cli(argv: list[str]) -> int:
     )
     commands.add_parser("stats", help="print note counts and the file size (read-only)")
     commands.add_parser("vacuum", help="optimise the search index and compact the file")
+    commands.add_parser("migrate", help="upgrade an existing database to this app's schema")
     backup = commands.add_parser("backup", help="copy the live database, consistently, to PATH")
     backup.add_argument("path", type=Path)
     commands.add_parser("check", help="check the file, search index and counts (read-only)")
@@ -2113,6 +2114,9 @@ def cli(argv: list[str]) -> int:
             with closing(connect(path, create=False)) as conn:
                 vacuum_database(conn)
             print(f"optimised and compacted {path}")
+        elif args.command == "migrate":
+            connect(path, create=False).close()  # connect() upgrades the schema
+            print(f"{path}: schema version {SCHEMA_VERSION}")
         else:
             with closing(connect(path, read_only=True)) as conn:
                 if args.command == "stats":

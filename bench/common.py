@@ -17,8 +17,8 @@ RESULTS_DIR = BENCH_DIR / "results"  # git-ignored (.gitignore)
 def prepare_db(n: int) -> Path:
     """Return the cached database of n notes: seeded if missing, migrated to app.py's schema.
 
-    `app.py stats` opens the file with app.connect(), which migrates an older schema, so a
-    migration never lands inside a measurement (or its peak RSS).
+    `app.py migrate` brings an older schema up to date first, so a migration never lands
+    inside a measurement (or its peak RSS).
     """
     path = DATA_DIR / f"notes-{n}.db"
     if not path.exists():
@@ -30,7 +30,7 @@ def prepare_db(n: int) -> Path:
         cmd = [sys.executable, "app.py", "--db", str(partial), "seed", "--count", str(n - 1)]
         subprocess.run(cmd, cwd=APP_DIR, check=True)
         partial.rename(path)
-    cmd = [sys.executable, "app.py", "--db", str(path), "stats"]
+    cmd = [sys.executable, "app.py", "--db", str(path), "migrate"]
     subprocess.run(cmd, cwd=APP_DIR, check=True, stdout=subprocess.DEVNULL)
     return path
 

@@ -86,7 +86,9 @@ def test_seed_refuses_a_count_out_of_range_and_writes_nothing(db_path, count):
 # ---------------------------------------------------------------- read-only commands
 
 
-@pytest.mark.parametrize("command", [["stats"], ["check"], ["backup", "copy.db"], ["vacuum"]])
+@pytest.mark.parametrize(
+    "command", [["stats"], ["check"], ["backup", "copy.db"], ["vacuum"], ["migrate"]]
+)
 def test_a_mistyped_path_is_refused_and_no_database_is_created(tmp_path, command):
     missing = tmp_path / "notse.db"
     result = run_cli("--db", str(missing), *command, cwd=tmp_path)
@@ -232,3 +234,14 @@ def test_a_bad_database_is_reported_without_a_traceback(tmp_path):
     bad.write_bytes(b"garbage" * 1000)
     result = run_cli("--db", str(bad), "stats")
     assert_one_line_error(result, app.MSG_DB_NOT_A_DATABASE.format(name="notes.db"))
+
+
+def test_migrate_upgrades_an_old_database_so_the_read_only_commands_accept_it(seed_schema_db):
+    before = run_cli("--db", str(seed_schema_db), "stats")
+    assert_one_line_error(before)
+    assert "python app.py migrate" in before.stderr
+    result = run_cli("--db", str(seed_schema_db), "migrate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{seed_schema_db}: schema version {app.SCHEMA_VERSION}"
+    stats = run_cli("--db", str(seed_schema_db), "stats")
+    assert stats.stdout.startswith(f"{seed_schema_db}: 3 notes, 0 in the trash")
