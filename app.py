@@ -1348,11 +1348,10 @@ def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Out
 
 @dataclass(frozen=True)
 class _PageKeys:
-    """The session-state keys of one page's outcome and its buttons (stable, like all keys)."""
+    """The session-state keys of one page's outcome and of its Undo button (if it has one)."""
 
     outcome: str
-    undo: str
-    save_as_new: str
+    undo: str | None = None
 
 
 def _reader_zone() -> zoneinfo.ZoneInfo:
@@ -1441,7 +1440,7 @@ def _render_note(note: Note, terms: list[str] | None = None, links: str | None =
     (a trashed or historical note).
     """
     with st.container(border=True, key=f"note_{note.id}"):
-        body = _link_tags(note.body)
+        body = _link_tags(note.body) if links else note.body
         # Default st.markdown: raw HTML is escaped and javascript: links neutralised.
         st.markdown(_highlight(body, terms) if terms else body)
         if links is None:
@@ -1522,14 +1521,6 @@ def _on_restore(keys: _PageKeys, id: int) -> None:
     )
 
 
-def _on_save_as_new(keys: _PageKeys, username: str, body: str) -> None:
-    """Save the text of a note that vanished under its writer as a new note."""
-    st.session_state[keys.outcome] = _attempt(
-        lambda: NoteService.create_note(get_connection(), username, body),
-        lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
-    )
-
-
 def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[[], None]]:
     """Decorate a page that shows its callbacks' Outcomes: each is forgotten once a run of
     the page has finished showing it, not when a run that a new click cut short began to."""
@@ -1573,13 +1564,6 @@ def _show_outcome(keys: _PageKeys) -> None:
         username, body = outcome.draft
         st.caption(f"Your text, as {_escape_markdown(username)} wrote it:")
         st.code(body, language=None, wrap_lines=True)  # as typed, ready to copy
-        st.button(
-            "Save as a new note",
-            key=keys.save_as_new,
-            icon=":material/note_add:",
-            on_click=_on_save_as_new,
-            args=(keys, username, body),
-        )
 
 
 @dataclass(frozen=True)
@@ -1625,7 +1609,7 @@ def _pick_note(keys: _PickerKeys) -> Note | None:
     find = st.text_input(
         "Find a note",
         key=keys.find,
-        placeholder="Words from the note or its author, or type its number below",
+        placeholder="Words from a note, or its author",
     )
     candidates = NoteService.list_notes(conn, limit=RECENT_PICKS, search=find or "")
     if st.session_state.get(keys.number) is None:
@@ -1723,7 +1707,7 @@ def render_read() -> None:
 # Views: Create a Note ---------------------------------------------------------
 
 _CREATE_FORM = _FormKeys(username="create_username", body="create_body", submit="create_submit")
-_CREATE = _PageKeys(outcome="create_outcome", undo="create_undo", save_as_new="create_save_as_new")
+_CREATE = _PageKeys(outcome="create_outcome")
 
 
 def _is_text_of(note: Note, username: object, body: object) -> bool:
@@ -1770,7 +1754,7 @@ def render_create() -> None:
 # Views: Update a Note ---------------------------------------------------------
 
 _UPDATE_FORM = _FormKeys(username="update_username", body="update_body", submit="update_submit")
-_UPDATE = _PageKeys(outcome="update_outcome", undo="update_undo", save_as_new="update_save_as_new")
+_UPDATE = _PageKeys(outcome="update_outcome")
 _UPDATE_PICKER = _PickerKeys(find="update_find", number="update_number", pick_prefix="update_pick_")
 _UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the form
 
@@ -1832,6 +1816,17 @@ def _on_restore_version(id: int, old_version: int) -> None:
     )
 
 
+def _on_save_as_new(username: str, body: str) -> None:
+    """Save the text of a note that vanished under its writer as a new note, and edit it."""
+    outcome = _attempt(
+        lambda: NoteService.create_note(get_connection(), username, body),
+        lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
+    )
+    if outcome.kind == Kind.SAVED:
+        st.session_state[_UPDATE_PICKER.number] = outcome.note.id
+    st.session_state[_UPDATE.outcome] = outcome
+
+
 def _render_history(note: Note) -> None:
     """Show the earlier versions of a note, each with a button to restore it."""
     history = NoteService.note_history(get_connection(), note.id)
@@ -1858,10 +1853,22 @@ def render_update() -> None:
     """The Update page: choose a note, edit it, save; see and restore earlier versions."""
     st.title("Update a Note")
     note = _pick_note(_UPDATE_PICKER)
+    state = st.session_state
+    outcome: Outcome | None = state.get(_UPDATE.outcome)
+    if outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None:
+        # The note the person edited is gone: their text, not another note's form.
+        _show_outcome(_UPDATE)
+        st.button(
+            "Save as a new note",
+            key="update_save_as_new",
+            icon=":material/note_add:",
+            on_click=_on_save_as_new,
+            args=outcome.draft,
+        )
+        return
     if note is None:
         _show_outcome(_UPDATE)
         return
-    state = st.session_state
     # Load the chosen note into the form when the choice changes (or the form was
     # cleared by visiting another page), never over what the person is typing.
     loaded = state.get(_UPDATE_LOADED)
@@ -1879,7 +1886,7 @@ def render_update() -> None:
 
 # Views: Delete a Note ---------------------------------------------------------
 
-_DELETE = _PageKeys(outcome="delete_outcome", undo="delete_undo", save_as_new="delete_save_as_new")
+_DELETE = _PageKeys(outcome="delete_outcome", undo="delete_undo")
 _DELETE_PICKER = _PickerKeys(find="delete_find", number="delete_number", pick_prefix="delete_pick_")
 _DELETE_CONFIRM = "delete_confirm"
 
@@ -1925,7 +1932,7 @@ def render_delete() -> None:
 
 # Views: Trash -----------------------------------------------------------------
 
-_TRASH = _PageKeys(outcome="trash_outcome", undo="trash_undo", save_as_new="trash_save_as_new")
+_TRASH = _PageKeys(outcome="trash_outcome")
 _TRASH_CONFIRM_EMPTY = "trash_confirm_empty"
 
 

@@ -244,10 +244,13 @@ def test_saving_an_edit_of_a_note_deleted_meanwhile_keeps_the_text_on_the_page_o
     assert messages(at)["error"] == [app.MSG_EDIT_GONE.format(id=4)]
     assert messages(at)["warning"] == []  # said once, not again by the picker
     assert [code.value for code in at.code] == ["my careful edit"]
+    assert len(at.text_area) == 0  # no form for some other note under the rescued text
     assert [row[0] for row in stored_rows(db_path)] == [2, 3]
     at.button(key="update_save_as_new").click().run()
     assert not at.exception
     assert messages(at)["success"] == ["Note #5 saved."]
+    assert at.number_input(key="update_number").value == 5  # and it is the note in the form
+    assert at.text_area(key="update_body").value == "my careful edit"
     note_id, _, _, username, body = stored_rows(db_path)[-1]
     assert (note_id, username, body) == (5, "alicia", "my careful edit")
 
