@@ -309,6 +309,116 @@ MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
 MSG_BACKUP_EXISTS = "'{path}' already exists; back up to a new file."
 MSG_BACKUP_FAILED = "The backup to '{path}' failed: {error}. No file was left behind."
 
+# Store: access ---------------------------------------------------------------
+#
+# _read and _write are the only ways SQL reaches the database. Rows come back as
+# sqlite3.Row and become dataclasses by column name, never by position.
+
+_NOTE_FIELDS = tuple(field.name for field in fields(Note))
+_NOTE_COLUMNS = ", ".join(_NOTE_FIELDS)
+
+
+def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
+    """Translate a sqlite3 error into a StorageError with a message a person can act on."""
+    text = str(error).lower()
+    name = Path(path).name
+    if "locked" in text or "busy" in text:
+        message = MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S)
+    elif "readonly" in text or "read-only" in text:
+        message = MSG_DB_READ_ONLY
+    elif "unable to open" in text:
+        message = MSG_DB_CANNOT_OPEN.format(name=name)
+    elif "not a database" in text or "malformed" in text:
+        message = MSG_DB_NOT_A_DATABASE.format(name=name)
+    elif "full" in text:
+        message = MSG_DB_FULL
+    else:
+        message = MSG_DB_OTHER.format(error=error)
+    return StorageError(message)
+
+
+def _db_name(conn: sqlite3.Connection) -> str:
+    """Return the file behind conn (for messages)."""
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+    except sqlite3.Error:
+        return "notes.db"
+
+
+def _execute(conn: sqlite3.Connection, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+    """Run one parameterised statement; its rows are sqlite3.Row (read by column name)."""
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params)
+
+
+def _read(conn: sqlite3.Connection, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+    """Run one parameterised query and return its rows; raise StorageError on failure."""
+    try:
+        return _execute(conn, sql, params).fetchall()
+    except sqlite3.Error as error:
+        raise _storage_error(error, _db_name(conn)) from error
+
+
+def _note(row: sqlite3.Row) -> Note:
+    """Build a Note from a row that has (at least) the Note's columns, by name."""
+    return Note(**{name: row[name] for name in _NOTE_FIELDS})
+
+
+class _Connection(sqlite3.Connection):
+    """A sqlite3 connection that carries the in-process write queue of its database file."""
+
+    write_queue: threading.Lock | None = None
+
+
+_write_queues: dict[str, threading.Lock] = {}
+_write_queues_guard = threading.Lock()
+
+
+def _write_queue(path: str | os.PathLike) -> threading.Lock:
+    """Return the one lock that the threads of this process take to write to path."""
+    key = os.path.realpath(path)
+    with _write_queues_guard:
+        return _write_queues.setdefault(key, threading.Lock())
+
+
+@contextmanager
+def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block as one transaction: all of it is committed, or none of it.
+
+    Threads of this process wait on one lock first, so that at most one of them at a
+    time polls SQLite's lock: its busy handler sleeps longer and longer between tries,
+    and under load (bench/stress.py) a writer could sleep past the timeout while
+    others came and went. The lock promises no order among its waiters, only that
+    they wait in the kernel rather than in those sleeps. BEGIN IMMEDIATE then takes
+    SQLite's write lock up front (other processes wait their busy timeout), so no
+    writer fails halfway upgrading a read lock.
+    Raises StorageError if the database refuses or stays locked.
+    """
+    queue = getattr(conn, "write_queue", None)
+    if queue is not None and not queue.acquire(timeout=BUSY_TIMEOUT_S):
+        raise StorageError(MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S))
+    try:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise _storage_error(error, _db_name(conn)) from error
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.IntegrityError):
+                raise InvalidNoteError(f"The database refused the note: {error}.") from error
+            if isinstance(error, sqlite3.Error):
+                raise _storage_error(error, _db_name(conn)) from error
+            raise
+    finally:
+        if queue is not None:
+            queue.release()
+
+
 # Store: schema and migrations ------------------------------------------------
 #
 # PRAGMA user_version holds the schema version; _MIGRATIONS[n] brings version n to
@@ -573,114 +683,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-# Store: access ----------------------------------------------------------------
-#
-# _read and _write are the only ways SQL reaches the database. Rows come back as
-# sqlite3.Row and become dataclasses by column name, never by position.
-
-_NOTE_FIELDS = tuple(field.name for field in fields(Note))
-_NOTE_COLUMNS = ", ".join(_NOTE_FIELDS)
-
-
-def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
-    """Translate a sqlite3 error into a StorageError with a message a person can act on."""
-    text = str(error).lower()
-    name = Path(path).name
-    if "locked" in text or "busy" in text:
-        message = MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S)
-    elif "readonly" in text or "read-only" in text:
-        message = MSG_DB_READ_ONLY
-    elif "unable to open" in text:
-        message = MSG_DB_CANNOT_OPEN.format(name=name)
-    elif "not a database" in text or "malformed" in text:
-        message = MSG_DB_NOT_A_DATABASE.format(name=name)
-    elif "full" in text:
-        message = MSG_DB_FULL
-    else:
-        message = MSG_DB_OTHER.format(error=error)
-    return StorageError(message)
-
-
-def _db_name(conn: sqlite3.Connection) -> str:
-    """Return the file behind conn (for messages)."""
-    try:
-        return conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
-    except sqlite3.Error:
-        return "notes.db"
-
-
-def _execute(conn: sqlite3.Connection, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
-    """Run one parameterised statement; its rows are sqlite3.Row (read by column name)."""
-    cursor = conn.cursor()
-    cursor.row_factory = sqlite3.Row
-    return cursor.execute(sql, params)
-
-
-def _read(conn: sqlite3.Connection, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-    """Run one parameterised query and return its rows; raise StorageError on failure."""
-    try:
-        return _execute(conn, sql, params).fetchall()
-    except sqlite3.Error as error:
-        raise _storage_error(error, _db_name(conn)) from error
-
-
-def _note(row: sqlite3.Row) -> Note:
-    """Build a Note from a row that has (at least) the Note's columns, by name."""
-    return Note(**{name: row[name] for name in _NOTE_FIELDS})
-
-
-class _Connection(sqlite3.Connection):
-    """A sqlite3 connection that carries the in-process write queue of its database file."""
-
-    write_queue: threading.Lock | None = None
-
-
-_write_queues: dict[str, threading.Lock] = {}
-_write_queues_guard = threading.Lock()
-
-
-def _write_queue(path: str | os.PathLike) -> threading.Lock:
-    """Return the one lock that the threads of this process take to write to path."""
-    key = os.path.realpath(path)
-    with _write_queues_guard:
-        return _write_queues.setdefault(key, threading.Lock())
-
-
-@contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block as one transaction: all of it is committed, or none of it.
-
-    Threads of this process wait on one lock first, so that at most one of them at a
-    time polls SQLite's lock: its busy handler sleeps longer and longer between tries,
-    and under load (bench/stress.py) a writer could sleep past the timeout while
-    others came and went. The lock promises no order among its waiters, only that
-    they wait in the kernel rather than in those sleeps. BEGIN IMMEDIATE then takes
-    SQLite's write lock up front (other processes wait their busy timeout), so no
-    writer fails halfway upgrading a read lock.
-    Raises StorageError if the database refuses or stays locked.
-    """
-    queue = getattr(conn, "write_queue", None)
-    if queue is not None and not queue.acquire(timeout=BUSY_TIMEOUT_S):
-        raise StorageError(MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S))
-    try:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise _storage_error(error, _db_name(conn)) from error
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if isinstance(error, sqlite3.IntegrityError):
-                raise InvalidNoteError(f"The database refused the note: {error}.") from error
-            if isinstance(error, sqlite3.Error):
-                raise _storage_error(error, _db_name(conn)) from error
-            raise
-    finally:
-        if queue is not None:
-            queue.release()
+# Store: connecting -----------------------------------------------------------
 
 
 def _note_tags_json(body: str | None) -> str:
@@ -734,7 +737,7 @@ def connect(
     return conn
 
 
-# Store: NoteService -----------------------------------------------------------
+# Store: NoteService ----------------------------------------------------------
 
 MSG_BOTH_BOUNDS = "A page is older than `before` or newer than `after`, not both."
 
@@ -1067,7 +1070,7 @@ class NoteService:
             return len(_execute(conn, "DELETE FROM trash RETURNING id").fetchall())
 
 
-# Store: upkeep (seed, backup, check, vacuum) ------------------------------------
+# Store: upkeep (seed, backup, check, vacuum) ---------------------------------
 
 MSG_SEARCH_INDEX_UNCHECKED = "search index: not checked, the file is read-only"
 
@@ -1216,7 +1219,7 @@ def vacuum_database(conn: sqlite3.Connection) -> None:
 # Views ########################################################################
 ###############################################################################
 
-# Views: shared parts ----------------------------------------------------------
+# Views: shared parts ---------------------------------------------------------
 
 MSG_NO_NOTES = "No notes yet. Write the first one on the **Create a Note** page."
 MSG_CREATED = "Note #{id} saved."
@@ -1647,7 +1650,7 @@ def _set_state(key: str, value: object) -> None:
     st.session_state[key] = value
 
 
-# Views: Read Note Feed --------------------------------------------------------
+# Views: Read Note Feed -------------------------------------------------------
 
 
 def _render_permalink(conn: sqlite3.Connection, id: int) -> None:
@@ -1704,7 +1707,7 @@ def render_read() -> None:
         st.dataframe(_notes_frame(notes), hide_index=True, key="feed_table")
 
 
-# Views: Create a Note ---------------------------------------------------------
+# Views: Create a Note --------------------------------------------------------
 
 _CREATE_FORM = _FormKeys(username="create_username", body="create_body", submit="create_submit")
 _CREATE = _PageKeys(outcome="create_outcome")
@@ -1721,15 +1724,16 @@ def _is_text_of(note: Note, username: object, body: object) -> bool:
 def _on_create() -> None:
     """Save the Create form; on success clear the note box (callbacks may change widgets).
 
-    A second press of Save that arrives with the same text within DOUBLE_SUBMIT_S (a
-    double click, whose second click the browser sent before the box was cleared)
-    writes nothing and reports the note the first press saved.
+    A second press of Save within DOUBLE_SUBMIT_S that arrives with the same text (sent
+    before the box was cleared) or with the box already cleared writes nothing and
+    reports the note the first press saved.
     """
     state = st.session_state
     username, body = state[_CREATE_FORM.username], state[_CREATE_FORM.body]
+    cleared = not (body or "").strip()
     outcome = _once(
         "create",
-        lambda last: last.note is not None and _is_text_of(last.note, username, body),
+        lambda last: last.note is not None and (cleared or _is_text_of(last.note, username, body)),
         lambda: _attempt(
             lambda: NoteService.create_note(get_connection(), username, body),
             lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
@@ -1751,7 +1755,7 @@ def render_create() -> None:
     _show_outcome(_CREATE)
 
 
-# Views: Update a Note ---------------------------------------------------------
+# Views: Update a Note --------------------------------------------------------
 
 _UPDATE_FORM = _FormKeys(username="update_username", body="update_body", submit="update_submit")
 _UPDATE = _PageKeys(outcome="update_outcome")
@@ -1884,7 +1888,7 @@ def render_update() -> None:
     _render_history(note)
 
 
-# Views: Delete a Note ---------------------------------------------------------
+# Views: Delete a Note --------------------------------------------------------
 
 _DELETE = _PageKeys(outcome="delete_outcome", undo="delete_undo")
 _DELETE_PICKER = _PickerKeys(find="delete_find", number="delete_number", pick_prefix="delete_pick_")
@@ -1930,7 +1934,7 @@ def render_delete() -> None:
     )
 
 
-# Views: Trash -----------------------------------------------------------------
+# Views: Trash ----------------------------------------------------------------
 
 _TRASH = _PageKeys(outcome="trash_outcome")
 _TRASH_CONFIRM_EMPTY = "trash_confirm_empty"
@@ -2003,7 +2007,7 @@ def render_trash() -> None:
     )
 
 
-# Views: About -----------------------------------------------------------------
+# Views: About ----------------------------------------------------------------
 
 
 def render_about() -> None:

@@ -571,6 +571,25 @@ def test_a_double_clicked_save_writes_one_note(app_test, db_path):
     assert at.text_area(key="create_body").value == ""
 
 
+def test_a_click_on_save_that_arrives_after_the_box_was_cleared_repeats_the_saved_note(
+    app_test, db_path
+):
+    at = create_note(app_test("create"), "alice", "once more")
+    at = create_note(at, "alice", "")  # the third click of three: the box is empty now
+    assert not at.exception
+    assert messages(at)["success"] == ["Note #2 saved."]
+    assert messages(at)["error"] == []
+    assert len(stored_rows(db_path)) == 2
+
+
+def test_an_empty_note_long_after_a_save_is_refused_as_empty(app_test, db_path, monkeypatch):
+    at = create_note(app_test("create"), "alice", "first")
+    monkeypatch.setattr(app, "DOUBLE_SUBMIT_S", 0.0)
+    at = create_note(at, "alice", "")
+    assert not at.exception
+    assert messages(at)["error"] == [app.MSG_BODY_EMPTY]
+
+
 def test_the_same_text_saved_again_later_is_a_new_note(app_test, db_path, monkeypatch):
     at = create_note(app_test("create"), "alice", "good morning")
     monkeypatch.setattr(app, "DOUBLE_SUBMIT_S", 0.0)  # as if the window had passed
