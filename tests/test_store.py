@@ -360,3 +360,20 @@ def test_upgrading_to_version_4_keeps_ids_the_number_high_water_mark_and_tags(db
     assert note.id == 3  # 2 was used once, so it is never given again
     assert [n.id for n in NoteService.list_notes(upgraded, tag="cats")] == [3]
     assert NoteService.create_note(upgraded, "dan", "🙂" * 140).body == "🙂" * 140
+
+
+def test_a_writer_without_the_apps_tag_function_cannot_store_a_tag_unfiled(fresh_db, db_path):
+    """The sqlite3 shell, say: a #tag needs note_tags_of(), so that write is refused."""
+    fresh_db.close()
+    with closing(sqlite3.connect(db_path)) as other:
+        insert = (
+            "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
+            " VALUES (1, 1, 'shell', ?)"
+        )
+        with pytest.raises(sqlite3.OperationalError, match="no such function: note_tags_of"):
+            other.execute(insert, ("about #cats",))
+        other.execute(insert, ("no tags here",))
+        other.commit()
+    conn = app.connect(db_path)
+    assert [n.body for n in NoteService.list_notes(conn, author="shell")] == ["no tags here"]
+    assert NoteService.list_notes(conn, tag="cats") == []
