@@ -1147,8 +1147,7 @@ def backup_database(conn: sqlite3.Connection, target: str | os.PathLike) -> None
     except FileExistsError as error:
         raise StorageError(MSG_BACKUP_EXISTS.format(path=target)) from error
     except sqlite3.Error as error:
-        reason = _storage_error(error, str(target))
-        raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=reason)) from error
+        raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error)) from error
     except OSError as error:
         raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error.strerror)) from error
     finally:
@@ -2144,11 +2143,8 @@ def cli(argv: list[str]) -> int:
                     report = check_database(conn)
                     print("\n".join(report.problems + report.unchecked) or f"ok: {path}")
                     return 1 if report.problems else 0
-    except NotesError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except (sqlite3.Error, OSError) as error:  # a fault no message foresaw: still one line
-        print(f"error: {error}", file=sys.stderr)
+    except (NotesError, sqlite3.Error, OSError) as error:  # the last two: faults no message
+        print(f"error: {error}", file=sys.stderr)  # foresaw, still one line
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)

@@ -190,8 +190,10 @@ def test_a_backup_that_runs_out_of_disk_leaves_no_partial_file(big_db, tmp_path)
     result = run_cli(
         "--db", str(big_db), "backup", str(target / "copy.db"), preexec_fn=small_file_limit(200_000)
     )
-    assert_one_line_error(result)
-    assert result.stderr.startswith(f"error: The backup to '{target / 'copy.db'}' failed:")
+    assert_one_line_error(
+        result,
+        app.MSG_BACKUP_FAILED.format(path=target / "copy.db", error="disk I/O error"),
+    )
     assert list(target.iterdir()) == []
 
 
