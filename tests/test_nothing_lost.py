@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import app
 from app import ConflictError, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import stored_rows
+from tests.conftest import query_plan, statements_of, stored_rows
 
 
 def test_an_update_from_a_stale_version_is_refused_and_the_other_edit_survives(seeded_db):
@@ -259,3 +259,12 @@ def test_saving_the_same_text_again_makes_no_new_version(seeded_db):
     same = NoteService.update_note(seeded_db, 3, "bob", "second note", version=1)
     assert same.version == 1 and not same.edited
     assert NoteService.note_history(seeded_db, 3) == []
+
+
+@pytest.mark.parametrize("page", [{}, {"before": 3}, {"after": 2}])
+def test_a_page_of_the_trash_is_read_by_its_primary_key_without_a_sort(seeded_db, page):
+    for note_id in (2, 3, 4):
+        NoteService.delete_note(seeded_db, note_id)
+    [sent] = statements_of(seeded_db, lambda: NoteService.list_trash(seeded_db, **page))
+    plan = query_plan(seeded_db, *sent)
+    assert plan.startswith("SEARCH n USING INTEGER PRIMARY KEY") and "TEMP B-TREE" not in plan

@@ -91,9 +91,9 @@ def test_any_text_searches_without_error_and_finds_only_notes_with_every_word(no
     found = NoteService.list_notes(notes_db, search=query)
     if query and not app.search_terms(query):
         assert found == []  # only symbols: nothing can match
-    # The text is reduced to its words; "a word of the query plus a word of nothing"
-    # must find nothing, so the words really narrow the result.
-    assert NoteService.list_notes(notes_db, search=f"{query} zzzqqq") == []
+    # The text is reduced to its words, every one of which must match: a word no note
+    # has, first (only the first SEARCH_MAX_TERMS words count), leaves nothing.
+    assert NoteService.list_notes(notes_db, search=f"zzzqqq {query}") == []
     stored = {note.id: note for note in NoteService.list_all_notes(notes_db)}
     assert [note.id for note in found] == sorted((n.id for n in found), reverse=True)
     assert all(stored[note.id] == note for note in found)
