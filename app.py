@@ -132,6 +132,7 @@ _IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
 _EMOJI_GLUE = regex.compile(r"[\u200d\ufe0e\ufe0f\U000e0020-\U000e007f]")
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}")
 _GRAPHEME = regex.compile(r"\X")
+_COUNTED = 65_536  # longest text whose characters are counted one by one
 
 
 class NotesError(Exception):
@@ -214,15 +215,18 @@ def _check_text(value: object, field: str, limit: int, controls: regex.Pattern) 
     text = value.replace("\r\n", "\n").strip()
     if not text:
         raise InvalidNoteError(MSG_BODY_EMPTY if field == "Note" else MSG_USERNAME_EMPTY)
-    if len(text) > CODE_POINT_LIMIT:  # checked first: it bounds the work below
+    # Characters as people see them. A hostile paste of more than _COUNTED code points
+    # is measured in code points instead, so that the work stays bounded.
+    clusters = _GRAPHEME.findall(text) if len(text) <= _COUNTED else None
+    length = len(text) if clusters is None else len(clusters)
+    if length > limit:
+        over = length - limit
+        raise InvalidNoteError(
+            MSG_TOO_LONG.format(field=field, length=length, limit=limit, over=over)
+        )
+    if len(text) > CODE_POINT_LIMIT:
         raise InvalidNoteError(
             MSG_TOO_MANY_CODE_POINTS.format(field=field, length=len(text), limit=CODE_POINT_LIMIT)
-        )
-    clusters = _GRAPHEME.findall(text)
-    if len(clusters) > limit:
-        over = len(clusters) - limit
-        raise InvalidNoteError(
-            MSG_TOO_LONG.format(field=field, length=len(clusters), limit=limit, over=over)
         )
     if (longest := max(map(len, clusters))) > CHAR_CODE_POINT_LIMIT:
         raise InvalidNoteError(

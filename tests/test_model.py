@@ -20,6 +20,8 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # 7 code 
         ("alice", "   \n\t  ", app.MSG_BODY_EMPTY),
         ("alice", "x" * 152, "Note is 152 characters; the limit is 140 (12 over)."),
         ("alice", "x" * 200, "Note is 200 characters; the limit is 140 (60 over)."),
+        ("alice", "x" * 600, "Note is 600 characters; the limit is 140 (460 over)."),
+        ("alice", "y" * 1_000_000, "Note is 1000000 characters; the limit is 140"),
         ("alice", "nul\x00byte", "control character (U+0000)"),
         ("alice", "bell\x07", "control character (U+0007)"),
         ("alice", "escape \x1b[31m red", "control character (U+001B)"),
