@@ -83,7 +83,7 @@ def immutable_db(seeded_db, db_path):
 def run_cli(*args: str, **popen) -> subprocess.CompletedProcess:
     """Run `python app.py ARGS` and return what it printed and its exit code."""
     return subprocess.run(
-        [sys.executable, APP_FILE, *args], capture_output=True, text=True, **popen
+        [sys.executable, APP_FILE, *args], capture_output=True, text=True, timeout=120, **popen
     )
 
 

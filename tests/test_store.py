@@ -172,11 +172,19 @@ def test_eight_threads_writing_at_once_lose_nothing(db_path, monkeypatch):
     monkeypatch.setenv("NOTES_DB", str(db_path))
     per_thread, errors, acknowledged = 40, [], []
     lock = threading.Lock()
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=60)  # a thread that fails to connect breaks it
 
     def writer(n: int) -> None:
-        conn = app.get_connection()
-        start.wait()
+        try:
+            conn = app.get_connection()  # eight first connections to a new file at once
+        except Exception as error:
+            errors.append(error)
+            start.abort()
+            return
+        try:
+            start.wait()
+        except threading.BrokenBarrierError:
+            return
         for i in range(per_thread):
             try:
                 note = NoteService.create_note(conn, f"writer{n}", f"note {n}-{i}")
