@@ -198,11 +198,6 @@ def _code(char: str) -> str:
     return f"U+{ord(char):04X}"
 
 
-def count_chars(text: str) -> int:
-    """Return how many characters a person sees in text (extended grapheme clusters)."""
-    return len(_GRAPHEME.findall(text))
-
-
 def _check_text(value: object, field: str, limit: int, controls: regex.Pattern) -> str:
     """Return value normalised (CRLF to LF, stripped) or raise InvalidNoteError.
 

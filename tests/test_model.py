@@ -96,7 +96,8 @@ def test_limits_count_characters_not_bytes():
 def test_an_emoji_made_of_several_joined_emoji_counts_as_one_character():
     body = FAMILY * 21  # 147 code points, 21 emoji: the example
     assert validate_note("alice", body) == ("alice", body)
-    assert app.count_chars(body) == 21
+    with pytest.raises(InvalidNoteError, match=r"^Note is 141 characters"):
+        validate_note("alice", FAMILY * 20 + "x" * 121)  # 20 + 121 = 141 characters
 
 
 def test_zero_width_joiners_inside_emoji_are_kept_in_bodies_and_names():
