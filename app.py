@@ -1504,14 +1504,28 @@ def _go_to_page(direction: str | None = None, id: int | None = None) -> None:
         st.query_params[direction] = str(id)
 
 
-def _page_buttons(prefix: str, notes: list[Note], newer: bool, older: bool) -> None:
-    """Show "← Newer" and "Older →" under a page of notes (keys <prefix>_newer/_older)."""
+def _page_bounds() -> tuple[int | None, int | None]:
+    """Return the (before, after) of the listing page in the URL (a crafted URL with both
+    gets `before`: the store refuses the pair)."""
+    before = _query_int("before")
+    return before, None if before is not None else _query_int("after")
+
+
+def _page_gone(prefix: str) -> None:
+    """Say that a bookmarked page of a listing is empty now, and offer the newest."""
+    st.info(MSG_FEED_PAGE_EMPTY)
+    st.button("Newest notes", key=f"{prefix}_newest", on_click=_go_to_page)
+
+
+def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[Note]]) -> None:
+    """Show "← Newer" and "Older →" under a page of notes, each only if listing(limit=1,
+    after=/before=) finds a note that way (keys <prefix>_newer and <prefix>_older)."""
     left, right = st.columns(2)
-    if newer:
+    if listing(limit=1, after=notes[0].id):
         left.button(
             "← Newer", key=f"{prefix}_newer", on_click=_go_to_page, args=("after", notes[0].id)
         )
-    if older:
+    if listing(limit=1, before=notes[-1].id):
         right.button(
             "Older →", key=f"{prefix}_older", on_click=_go_to_page, args=("before", notes[-1].id)
         )
@@ -1688,22 +1702,18 @@ def render_read() -> None:
         left.markdown(f"Notes {what.strip()}{count}")
         right.button("Show all", key="feed_show_all", on_click=_show_in_feed)
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
-    before = _query_int("before")
-    after = None if before is not None else _query_int("after")  # a crafted URL may hold both
+    before, after = _page_bounds()
     notes = NoteService.list_notes(conn, before=before, after=after, **filters)
     if not notes:
         if before is not None or after is not None:
-            st.info(MSG_FEED_PAGE_EMPTY)
-            st.button("Newest notes", key="feed_newest", on_click=_go_to_page)
+            _page_gone("feed")
         else:
             st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
         return
     terms = search_terms(search or "")
     for note in notes:
         _render_note(note, terms, links="feed")
-    newer = NoteService.list_notes(conn, limit=1, after=notes[0].id, **filters)
-    older = NoteService.list_notes(conn, limit=1, before=notes[-1].id, **filters)
-    _page_buttons("feed", notes, bool(newer), bool(older))
+    _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     with st.expander("Raw Note Table Data"):
         st.dataframe(_notes_frame(notes), hide_index=True, key="feed_table")
 
@@ -1964,13 +1974,11 @@ def render_trash() -> None:
     st.title("Trash")
     _show_outcome(_TRASH)
     conn = get_connection()
-    before = _query_int("before")
-    after = None if before is not None else _query_int("after")
+    before, after = _page_bounds()
     notes = NoteService.list_trash(conn, before=before, after=after)
     if not notes:
         if before is not None or after is not None:
-            st.info(MSG_FEED_PAGE_EMPTY)
-            st.button("Newest notes", key="trash_newest", on_click=_go_to_page)
+            _page_gone("trash")
         else:
             st.info(MSG_TRASH_EMPTY)
         return
@@ -1991,9 +1999,7 @@ def render_trash() -> None:
                 args=(note.id,),
                 icon=":material/delete_forever:",
             )
-    newer = NoteService.list_trash(conn, limit=1, after=notes[0].id)
-    older = NoteService.list_trash(conn, limit=1, before=notes[-1].id)
-    _page_buttons("trash", notes, bool(newer), bool(older))
+    _page_buttons("trash", notes, functools.partial(NoteService.list_trash, conn))
     st.divider()
     total = NoteService.count_trash(conn)
     confirmed = st.checkbox(
