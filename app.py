@@ -21,14 +21,18 @@ import time
 import uuid
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import psycopg
+import psycopg_pool
 import regex
 import streamlit as st
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
 
 ###############################################################################
 # Configuration ################################################################
@@ -44,7 +48,9 @@ RECENT_PICKS = 8  # recent notes (or matches) offered on the Update and Delete p
 PICK_EXCERPT_CHARS = 32  # characters of a note shown on its pick button
 NOTE_BOX_HEIGHT_PX = 170  # the note box: tall enough for 140 characters at 390 px wide
 SEARCH_MAX_TERMS = 8  # words of a search that are used; the rest is ignored
-BUSY_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock (or a connection)
+CONNECT_TIMEOUT_S = 5  # how long connecting to PostgreSQL may take
+POOL_MAX_SIZE = 10  # PostgreSQL connections per server process, each lent for one call
 DOUBLE_SUBMIT_S = 10.0  # the same note saved again this soon by one session is one note
 SEED_MAX_COUNT = 10_000_000  # most demo notes one `seed` command adds
 MAX_NOTE_ID = 2**63 - 1  # SQLite's largest integer, so the largest note number
@@ -66,6 +72,19 @@ def resolve_db_path(
     if secrets is not None and secrets.get("notes_db"):
         return Path(str(secrets["notes_db"])).expanduser()
     return DEFAULT_DB_PATH
+
+
+def resolve_database(
+    environ: Mapping[str, str] = os.environ, secrets: Mapping[str, object] | None = None
+) -> str | Path:
+    """Return the database to use: a PostgreSQL URL if one is configured
+    ($NOTES_DATABASE_URL, else secrets [connections.notes] url), else the SQLite file
+    of resolve_db_path."""
+    if environ.get("NOTES_DATABASE_URL"):
+        return environ["NOTES_DATABASE_URL"]
+    if secrets is not None and secrets.get("database_url"):
+        return str(secrets["database_url"])
+    return resolve_db_path(environ, secrets)
 
 
 ###############################################################################
@@ -296,25 +315,114 @@ MSG_DB_NOT_A_DATABASE = (
     "The file '{name}' is not a notes database, or it is damaged. Nothing was changed."
 )
 MSG_DB_NEWER = (
-    "The file '{name}' was written by a newer Littlest Notes (schema {version}; this app "
+    "The database '{name}' was written by a newer Littlest Notes (schema {version}; this app "
     "knows up to {known}). Nothing was changed: run the newer app."
 )
 MSG_DB_OLDER = (
-    "The file '{name}' is from an older Littlest Notes (schema {version}). Upgrade it "
+    "The database '{name}' is from an older Littlest Notes (schema {version}). Upgrade it "
     "with `python app.py migrate` (or by opening it with the app), then try again."
 )
 MSG_DB_FULL = "The disk is full, so nothing was saved."
 MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
+MSG_PG_BAD_URL = (
+    "The database URL is not valid. Expected postgresql://user:password@host:5432/database "
+    "(in NOTES_DATABASE_URL or [connections.notes] url)."
+)
+MSG_PG_REFUSED = (
+    "PostgreSQL at {name} refused the user name or password. Check the URL in "
+    "NOTES_DATABASE_URL or [connections.notes] url. Nothing was saved."
+)
+MSG_PG_NO_DATABASE = "PostgreSQL at {name}: that database does not exist. Create it first."
+MSG_PG_UNREACHABLE = (
+    "PostgreSQL at {name} is not answering (waited {seconds:g} seconds). Nothing was saved; "
+    "try again in a moment."
+)
 MSG_BACKUP_EXISTS = "'{path}' already exists; back up to a new file."
 MSG_BACKUP_FAILED = "The backup to '{path}' failed: {error}. No file was left behind."
 
 # Store: access ---------------------------------------------------------------
 #
-# _read and _write are the only ways SQL reaches the database. Rows come back as
-# sqlite3.Row and become dataclasses by column name, never by position.
+# A Database is a SQLite connection (one per thread, see connect()) or a Postgres (a
+# pool per process, see Postgres). _read and _write are the only ways SQL reaches
+# either. Statements are written once, with :name parameters, and run on both; where
+# the two dialects must differ (search, tags, bulk inserts, triggers) the two versions
+# sit side by side, keyed by _dialect(). Rows are read by column name, never position.
 
 _NOTE_FIELDS = tuple(field.name for field in fields(Note))
 _NOTE_COLUMNS = ", ".join(_NOTE_FIELDS)
+
+
+class Postgres:
+    """A PostgreSQL database: a pool of connections, each lent out for one call.
+
+    Streamlit runs each session in its own thread; a read borrows a connection for
+    one statement and a _write for one transaction, so no connection is held across
+    reruns, and POOL_MAX_SIZE connections serve any number of sessions. `name` is
+    host/database, safe to show: the password never leaves the URL it came in.
+    """
+
+    def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
+        self.name, self.password = _pg_url_parts(url)
+        self.pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            timeout=BUSY_TIMEOUT_S,  # how long a call waits for a connection
+            kwargs={
+                "autocommit": True,  # a read is its own statement; _write opens transactions
+                "row_factory": dict_row,
+                "connect_timeout": CONNECT_TIMEOUT_S,
+            },
+            check=psycopg_pool.ConnectionPool.check_connection,  # drop dead ones first
+            name=f"notes {self.name}",
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __repr__(self) -> str:
+        return f"Postgres({self.name!r})"  # never the URL, which holds the password
+
+
+Database = sqlite3.Connection | Postgres  # what NoteService's functions take
+
+
+def is_database_url(target: object) -> bool:
+    """True if target names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def _pg_url_parts(url: str) -> tuple[str, str]:
+    """Return ("host/database", password) from a PostgreSQL URL; StorageError if malformed."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error:
+        raise StorageError(MSG_PG_BAD_URL) from None  # the error quotes the URL
+    host = str(params.get("host") or "localhost")
+    database = str(params.get("dbname") or params.get("user") or "postgres")
+    return f"{host}/{database}", str(params.get("password") or "")
+
+
+def _dialect(db: Database) -> str:
+    return "postgresql" if isinstance(db, (Postgres, psycopg.Connection)) else "sqlite"
+
+
+def _db_name(conn: Database) -> str:
+    """Return the file (or host/database) behind conn, for messages."""
+    if isinstance(conn, Postgres):
+        return conn.name
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+    except sqlite3.Error:
+        return "notes.db"
+
+
+def describe_database(db: Database) -> str:
+    """Say where the notes are, for people: never a URL (it holds the password)."""
+    if isinstance(db, Postgres):
+        return f"PostgreSQL at {db.name}"
+    return f"the SQLite file {Path(_db_name(db)).name}"
 
 
 def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
@@ -336,30 +444,62 @@ def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
     return StorageError(message)
 
 
-def _db_name(conn: sqlite3.Connection) -> str:
-    """Return the file behind conn (for messages)."""
-    try:
-        return conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
-    except sqlite3.Error:
-        return "notes.db"
+def _pg_error(error: Exception, db: Postgres) -> StorageError:
+    """Translate a psycopg or pool error into a StorageError that names host/database only."""
+    text = str(error)
+    lowered = text.lower()
+    if isinstance(error, psycopg_pool.PoolTimeout) or "timeout expired" in lowered:
+        message = MSG_PG_UNREACHABLE.format(name=db.name, seconds=BUSY_TIMEOUT_S)
+    elif "password" in lowered or "authentication" in lowered or "role" in lowered:
+        message = MSG_PG_REFUSED.format(name=db.name)
+    elif "does not exist" in lowered and "database" in lowered:
+        message = MSG_PG_NO_DATABASE.format(name=db.name)
+    elif isinstance(error, psycopg.OperationalError):  # refused, unknown host, went away
+        message = MSG_PG_UNREACHABLE.format(name=db.name, seconds=BUSY_TIMEOUT_S)
+    elif isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+        message = MSG_DB_READ_ONLY
+    elif isinstance(error, psycopg.errors.DiskFull):
+        message = MSG_DB_FULL
+    else:
+        message = MSG_DB_OTHER.format(error=text.splitlines()[0] if text else type(error).__name__)
+    if db.password:  # belt and braces: no message ever quotes the password
+        message = message.replace(db.password, "***")
+    return StorageError(message)
 
 
-def _execute(conn: sqlite3.Connection, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
-    """Run one parameterised statement; its rows are sqlite3.Row (read by column name)."""
-    cursor = conn.cursor()
+@functools.lru_cache(maxsize=256)
+def _pg_sql(sql: str) -> str:
+    """Rewrite a statement's :name and ? parameters as psycopg's %(name)s and %s."""
+    sql = sql.replace("%", "%%")
+    sql = re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql)
+    return sql.replace("?", "%s")
+
+
+def _execute(tx: Database, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+    """Run one parameterised statement on a connection (inside _write, or a SQLite one);
+    its rows are read by column name (sqlite3.Row, or dicts from psycopg)."""
+    if isinstance(tx, psycopg.Connection):
+        return tx.execute(_pg_sql(sql), params)
+    cursor = tx.cursor()
     cursor.row_factory = sqlite3.Row
     return cursor.execute(sql, params)
 
 
-def _read(conn: sqlite3.Connection, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+def _read(db: Database, sql: str, params: tuple | dict = ()) -> list:
     """Run one parameterised query and return its rows; raise StorageError on failure."""
+    if isinstance(db, Postgres):
+        try:
+            with db.pool.connection() as conn:
+                return conn.execute(_pg_sql(sql), params).fetchall()
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            raise _pg_error(error, db) from None
     try:
-        return _execute(conn, sql, params).fetchall()
+        return _execute(db, sql, params).fetchall()
     except sqlite3.Error as error:
-        raise _storage_error(error, _db_name(conn)) from error
+        raise _storage_error(error, _db_name(db)) from error
 
 
-def _note(row: sqlite3.Row) -> Note:
+def _note(row: Mapping) -> Note:
     """Build a Note from a row that has (at least) the Note's columns, by name."""
     return Note(**{name: row[name] for name in _NOTE_FIELDS})
 
@@ -381,9 +521,31 @@ def _write_queue(path: str | os.PathLike) -> threading.Lock:
         return _write_queues.setdefault(key, threading.Lock())
 
 
+def _write(db: Database) -> AbstractContextManager:
+    """Run the block as one transaction on the connection it yields: all of it is
+    committed, or none of it. Raises InvalidNoteError if the database refuses a row
+    (a CHECK), StorageError if it cannot write."""
+    return _write_postgres(db) if isinstance(db, Postgres) else _write_sqlite(db)
+
+
 @contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block as one transaction: all of it is committed, or none of it.
+def _write_postgres(db: Postgres) -> Iterator[psycopg.Connection]:
+    """_write on PostgreSQL: a pooled connection for one transaction. Row locks order
+    concurrent writers; a conflicting edit is caught by the version in its WHERE."""
+    try:
+        with db.pool.connection() as conn, conn.transaction():
+            yield conn
+    except psycopg.errors.IntegrityError as error:
+        raise InvalidNoteError(
+            f"The database refused the note: {error.diag.message_primary}."
+        ) from None
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+        raise _pg_error(error, db) from None
+
+
+@contextmanager
+def _write_sqlite(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """_write on SQLite.
 
     Threads of this process wait on one lock first, so that at most one of them at a
     time polls SQLite's lock: its busy handler sleeps longer and longer between tries,
@@ -392,7 +554,6 @@ def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     they wait in the kernel rather than in those sleeps. BEGIN IMMEDIATE then takes
     SQLite's write lock up front (other processes wait their busy timeout), so no
     writer fails halfway upgrading a read lock.
-    Raises StorageError if the database refuses or stays locked.
     """
     queue = getattr(conn, "write_queue", None)
     if queue is not None and not queue.acquire(timeout=BUSY_TIMEOUT_S):
@@ -685,7 +846,174 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
+# PostgreSQL starts at today's schema: it has no old files to upgrade. Its version is
+# kept in notes_schema, and every start takes an advisory lock to read and upgrade it,
+# so two servers starting at once migrate once. The same rules as SQLite's table, the
+# same derived data, kept the PostgreSQL way:
+# - search: a generated tsvector column ("simple": no stemming or stop words, like
+#   FTS5's unicode61) over body and username with punctuation made spaces, so that
+#   "note.py" is two words in both databases; a GIN index serves it.
+# - tags: a text[] column with a GIN index. PostgreSQL's regular expressions follow
+#   the server's locale (in the "C" locale "é" is not a letter), so the app computes
+#   tags with extract_tags, the one rule, and every insert and update passes them; the
+#   column has no default, so a writer that forgot them is refused, not wrong.
+# - counts and history: statement-level triggers (one per INSERT/UPDATE/DELETE, with
+#   the changed rows as tables, so a batch of 1,000 notes costs one trigger call).
+#   Counts are split over 16 slots by id: every writer would otherwise queue on the
+#   one row holding the total until its commit. Rows are upserted in key order, so two
+#   writers never take the same two rows in opposite order (no deadlock).
+PG_LOCK_KEY = 0x4C4E_4F54  # the advisory lock that serialises migrations ("LNOT")
+PG_COUNT_SLOTS = 16
+
+_PG_SCHEMA_V4 = [
+    rf"""CREATE TABLE notes (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    created_timestamp bigint NOT NULL,
+    updated_timestamp bigint NOT NULL CHECK (updated_timestamp >= created_timestamp),
+    username text NOT NULL CHECK (
+        char_length(username) BETWEEN 1 AND {CODE_POINT_LIMIT}
+        AND username = btrim(username)
+        AND username !~ '[\x01-\x1f\x7f\u202a-\u202e\u2066-\u2069]'),
+    body text NOT NULL CHECK (
+        char_length(body) BETWEEN 1 AND {CODE_POINT_LIMIT}
+        AND body = btrim(body, E' \t\n')
+        AND body !~ '[\x01-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]'),
+    version integer NOT NULL DEFAULT 1 CHECK (version >= 1),
+    tags text[] NOT NULL,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
+        regexp_replace(body || ' ' || username, '[[:punct:]]+', ' ', 'g'))) STORED
+)""",
+    "CREATE INDEX notes_by_author ON notes (username, id)",
+    "CREATE INDEX notes_by_tag ON notes USING gin (tags)",
+    "CREATE INDEX notes_by_words ON notes USING gin (search)",
+    "CREATE TABLE note_history (id bigint NOT NULL, version integer NOT NULL,"
+    " username text NOT NULL, body text NOT NULL, updated_timestamp bigint NOT NULL,"
+    " PRIMARY KEY (id, version))",
+    "CREATE TABLE trash (id bigint PRIMARY KEY, created_timestamp bigint NOT NULL,"
+    " updated_timestamp bigint NOT NULL, username text NOT NULL, body text NOT NULL,"
+    " version integer NOT NULL, deleted_timestamp bigint NOT NULL)",
+    "CREATE TABLE note_counts (username text NOT NULL, slot smallint NOT NULL,"
+    " notes bigint NOT NULL, PRIMARY KEY (username, slot))",
+    f"""CREATE FUNCTION note_counts_add(changes bigint, rows_username text[], rows_id bigint[])
+    RETURNS void LANGUAGE sql AS $$
+    INSERT INTO note_counts (username, slot, notes)
+    SELECT u, s, changes * count(*) FROM (
+        SELECT r.u, r.i % {PG_COUNT_SLOTS} AS s FROM unnest(rows_username, rows_id) AS r(u, i)
+        UNION ALL
+        SELECT '', r.i % {PG_COUNT_SLOTS} FROM unnest(rows_id) AS r(i)) c
+    GROUP BY u, s ORDER BY u, s
+    ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes
+$$""",
+    """CREATE FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM note_counts_add(1, array_agg(username), array_agg(id)) FROM new_rows
+            HAVING count(*) > 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM note_counts_add(-1, array_agg(username), array_agg(id)) FROM old_rows
+            HAVING count(*) > 0;
+    ELSE
+        PERFORM note_counts_add(-1, array_agg(o.username), array_agg(o.id))
+            FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE n.username <> o.username
+            HAVING count(*) > 0;
+        PERFORM note_counts_add(1, array_agg(n.username), array_agg(n.id))
+            FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE n.username <> o.username
+            HAVING count(*) > 0;
+        INSERT INTO note_history (id, version, username, body, updated_timestamp)
+        SELECT o.id, o.version, o.username, o.body, o.updated_timestamp
+        FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.username, o.body) IS DISTINCT FROM (n.username, n.body);
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    "CREATE TRIGGER notes_inserted AFTER INSERT ON notes REFERENCING NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION notes_changed()",
+    "CREATE TRIGGER notes_updated AFTER UPDATE ON notes"
+    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION notes_changed()",
+    "CREATE TRIGGER notes_deleted AFTER DELETE ON notes REFERENCING OLD TABLE AS old_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION notes_changed()",
+    "CREATE TABLE notes_schema (version integer NOT NULL)",
+    f"INSERT INTO notes_schema VALUES ({SCHEMA_VERSION})",
+]
+# _PG_MIGRATIONS[v] brings a PostgreSQL database at version v to SCHEMA_VERSION.
+_PG_MIGRATIONS = {0: _PG_SCHEMA_V4}
+
+
+def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) -> None:
+    """Bring a PostgreSQL database up to SCHEMA_VERSION in one transaction, under the
+    advisory lock: a second server starting meanwhile waits, then finds it done.
+
+    Raises StorageError for another app's tables, a newer schema, or (upgrade=False,
+    the read-only commands) one that is not up to date.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+        found = conn.execute(
+            "SELECT to_regclass('notes_schema') IS NOT NULL AS versioned,"
+            " to_regclass('notes') IS NOT NULL AS has_notes"
+        ).fetchone()
+        if found["has_notes"] and not found["versioned"]:  # another app's notes table
+            raise StorageError(MSG_DB_NOT_A_DATABASE.format(name=name))
+        version = 0
+        if found["versioned"]:
+            version = conn.execute("SELECT max(version) AS v FROM notes_schema").fetchone()["v"]
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                MSG_DB_NEWER.format(name=name, version=version, known=SCHEMA_VERSION)
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if not upgrade:
+            raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
+        for statement in _PG_MIGRATIONS[version]:
+            conn.execute(statement)  # DDL, no parameters
+        if version == 0:
+            _insert_notes(conn, [_welcome_note()])
+
+
 # Store: connecting -----------------------------------------------------------
+
+
+def open_database(
+    target: str | os.PathLike, *, create: bool = True, read_only: bool = False
+) -> Database:
+    """Open the notes database that target names: a postgresql:// URL or a SQLite file.
+
+    Either way its schema is brought up to date unless read_only (then an out-of-date
+    one is refused). See connect() for a file, open_postgres() for a URL.
+    """
+    if is_database_url(target):
+        return open_postgres(str(target), upgrade=not read_only)
+    return connect(target, create=create, read_only=read_only)
+
+
+def open_postgres(url: str, *, upgrade: bool = True, pool_size: int = POOL_MAX_SIZE) -> Postgres:
+    """Connect to PostgreSQL at url, migrate it (unless upgrade=False) and return a pool.
+
+    Raises StorageError, naming only host/database, if the URL is malformed, the
+    password is refused, the server cannot be reached, or the database is not this app's.
+    """
+    db = Postgres(url, pool_size)
+    try:
+        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, row_factory=dict_row) as conn:
+            _pg_migrate(conn, db.name, upgrade=upgrade)
+    except psycopg.Error as error:
+        raise _pg_error(error, db) from None  # from None: a cause may quote the URL
+    db.pool.open()
+    return db
+
+
+def _welcome_note() -> dict:
+    """The first note of a new feed."""
+    now = now_timestamp()
+    return {
+        "created_timestamp": now,
+        "updated_timestamp": now,
+        "username": WELCOME_USERNAME,
+        "body": WELCOME_BODY,
+    }
 
 
 def _note_tags_json(body: str | None) -> str:
@@ -743,25 +1071,58 @@ def connect(
 
 MSG_BOTH_BOUNDS = "A page is older than `before` or newer than `after`, not both."
 
-# The one way notes enter the table (create, seed, and any future import): a JSON list
-# of notes, so that a batch is one statement. FTS5 flushes its pending index at every
-# statement's savepoint, so row-by-row inserts of a million notes wrote a million tiny
-# index segments (7 s per 100,000 notes here, against 2.5 s in batches of 1,000).
-_INSERT_NOTES = f"""
-INSERT INTO notes (created_timestamp, updated_timestamp, username, body)
-SELECT json_extract(value, '$.created_timestamp'), json_extract(value, '$.updated_timestamp'),
-       json_extract(value, '$.username'), json_extract(value, '$.body')
+# The one way notes enter the table (create, seed, restore, copy, and any future
+# import): a JSON list of notes, so that a batch is one statement. A note without
+# an id gets the next number; one with an id and version (a restore, a copy) keeps
+# them. On SQLite, FTS5 flushes its pending index at every statement's savepoint, so
+# row-by-row inserts of a million notes wrote a million tiny index segments (7 s per
+# 100,000 notes here, against 2.5 s in batches of 1,000). PostgreSQL takes the tags.
+_INSERT_NOTES = {
+    "sqlite": f"""
+INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version)
+SELECT json_extract(value, '$.id'),
+       json_extract(value, '$.created_timestamp'), json_extract(value, '$.updated_timestamp'),
+       json_extract(value, '$.username'), json_extract(value, '$.body'),
+       coalesce(json_extract(value, '$.version'), 1)
 FROM json_each(:notes) ORDER BY key
 RETURNING {_NOTE_COLUMNS}
-"""
+""",
+    "postgresql": f"""
+INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version, tags)
+SELECT coalesce(r.id, nextval(pg_get_serial_sequence('notes', 'id'))),
+       r.created_timestamp, r.updated_timestamp, r.username, r.body, coalesce(r.version, 1),
+       r.tags
+FROM jsonb_to_recordset(CAST(:notes AS jsonb)) AS r(id bigint, created_timestamp bigint,
+     updated_timestamp bigint, username text, body text, version integer, tags text[])
+RETURNING {_NOTE_COLUMNS}
+""",
+}
 SEED_BATCH = 1000  # notes per INSERT in a bulk load
 
 
-def _insert_notes(conn: sqlite3.Connection, notes: list[dict]) -> list[sqlite3.Row]:
-    """Insert notes (dicts of BaseNote's fields, already valid) inside _write; return them."""
-    return _execute(
-        conn, _INSERT_NOTES, {"notes": json.dumps(notes, ensure_ascii=False)}
-    ).fetchall()
+def _insert_notes(tx: Database, notes: list[dict]) -> list:
+    """Insert notes (dicts of Note's fields, id and version optional, already valid)
+    inside _write; return their rows."""
+    dialect = _dialect(tx)
+    if dialect == "postgresql":
+        notes = [{**note, "tags": extract_tags(note["body"])} for note in notes]
+    batch = json.dumps(notes, ensure_ascii=False)
+    return _execute(tx, _INSERT_NOTES[dialect], {"notes": batch}).fetchall()
+
+
+# Saving an edit: a new version, only if the note is still at the version the person
+# saw (when given) and the text really changed. PostgreSQL takes the new tags too.
+_UPDATE_NOTE = """
+UPDATE notes SET username = :username, body = :body, version = version + 1{tags},
+    updated_timestamp = CASE WHEN :now > created_timestamp THEN :now ELSE created_timestamp END
+WHERE id = :id AND version = coalesce(:version, version)
+    AND (username <> :username OR body <> :body)
+RETURNING {columns}
+"""
+_UPDATE_NOTE_SQL = {
+    "sqlite": _UPDATE_NOTE.format(tags="", columns=_NOTE_COLUMNS),
+    "postgresql": _UPDATE_NOTE.format(tags=", tags = :tags", columns=_NOTE_COLUMNS),
+}
 
 
 def _listing_sql(template: str) -> dict[bool, str]:
@@ -775,42 +1136,71 @@ def _listing_sql(template: str) -> dict[bool, str]:
     }
 
 
+_LIST_AUTHOR = _listing_sql(
+    "SELECT {columns} FROM notes n WHERE n.username = :author AND n.id {cmp} :bound"
+    " ORDER BY n.id {order} LIMIT :limit"
+)
+_LIST_ALL = _listing_sql(
+    "SELECT {columns} FROM notes n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
+)
+_LIST_TRASH = _listing_sql(
+    "SELECT {columns} FROM trash n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
+)
 # One listing per structure that can drive it in id order, so that LIMIT stops it
-# early: the search index, else the tag list, else the author index, else the notes
-# table itself. ("+" keeps SQLite from driving by the author index instead.)
+# early. SQLite: the search index, else the tag list, else the author index, else the
+# notes table itself ("+" keeps SQLite from driving by the author index instead).
+# PostgreSQL: its planner chooses between walking the primary key and filtering, and
+# a bitmap of the GIN index (rare words and tags), from the statistics it keeps.
 _LIST_SQL = {
-    "search": _listing_sql(
-        "SELECT {columns} FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid"
-        " WHERE notes_fts MATCH :match AND notes_fts.rowid {cmp} :bound"
-        " AND (:author IS NULL OR +n.username = :author)"
-        " AND (:tag IS NULL OR EXISTS (SELECT 1 FROM note_tags t WHERE t.tag = :tag"
-        " AND t.id = n.id))"
-        " ORDER BY notes_fts.rowid {order} LIMIT :limit"
-    ),
-    "tag": _listing_sql(
-        "SELECT {columns} FROM note_tags t JOIN notes n ON n.id = t.id"
-        " WHERE t.tag = :tag AND t.id {cmp} :bound AND (:author IS NULL OR +n.username = :author)"
-        " ORDER BY t.id {order} LIMIT :limit"
-    ),
-    "author": _listing_sql(
-        "SELECT {columns} FROM notes n WHERE n.username = :author AND n.id {cmp} :bound"
-        " ORDER BY n.id {order} LIMIT :limit"
-    ),
-    "all": _listing_sql(
-        "SELECT {columns} FROM notes n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
-    ),
-    "trash": _listing_sql(
-        "SELECT {columns} FROM trash n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
-    ),
+    "sqlite": {
+        "search": _listing_sql(
+            "SELECT {columns} FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid"
+            " WHERE notes_fts MATCH :match AND notes_fts.rowid {cmp} :bound"
+            " AND (:author IS NULL OR +n.username = :author)"
+            " AND (:tag IS NULL OR EXISTS (SELECT 1 FROM note_tags t WHERE t.tag = :tag"
+            " AND t.id = n.id))"
+            " ORDER BY notes_fts.rowid {order} LIMIT :limit"
+        ),
+        "tag": _listing_sql(
+            "SELECT {columns} FROM note_tags t JOIN notes n ON n.id = t.id"
+            " WHERE t.tag = :tag AND t.id {cmp} :bound"
+            " AND (:author IS NULL OR +n.username = :author)"
+            " ORDER BY t.id {order} LIMIT :limit"
+        ),
+        "author": _LIST_AUTHOR,
+        "all": _LIST_ALL,
+        "trash": _LIST_TRASH,
+    },
+    "postgresql": {
+        "search": _listing_sql(
+            "SELECT {columns} FROM notes n"
+            " WHERE n.search @@ to_tsquery('simple', :match) AND n.id {cmp} :bound"
+            " AND (CAST(:author AS text) IS NULL OR n.username = :author)"
+            " AND (CAST(:tag AS text) IS NULL OR n.tags @> ARRAY[CAST(:tag AS text)])"
+            " ORDER BY n.id {order} LIMIT :limit"
+        ),
+        "tag": _listing_sql(
+            "SELECT {columns} FROM notes n"
+            " WHERE n.tags @> ARRAY[CAST(:tag AS text)] AND n.id {cmp} :bound"
+            " AND (CAST(:author AS text) IS NULL OR n.username = :author)"
+            " ORDER BY n.id {order} LIMIT :limit"
+        ),
+        "author": _LIST_AUTHOR,
+        "all": _LIST_ALL,
+        "trash": _LIST_TRASH,
+    },
 }
 
 
-def _fts_query(terms: list[str]) -> str:
-    """Return an FTS5 query for all terms, the last matched as a prefix (it may be half-typed).
+def _search_query(dialect: str, terms: list[str]) -> str:
+    """Return a full-text query for all terms, the last matched as a prefix (it may be
+    half-typed): FTS5's syntax, or a tsquery for PostgreSQL.
 
-    Terms are letters and digits only, so quoting them leaves no FTS5 syntax to break.
+    Terms are letters and digits only, so quoting them leaves no syntax to break.
     """
     *whole, last = terms
+    if dialect == "postgresql":
+        return " & ".join([*(f"'{term}'" for term in whole), f"'{last}':*"])
     return " ".join([*(f'"{term}"' for term in whole), f'"{last}"*'])
 
 
@@ -824,8 +1214,8 @@ def _bounds(before: int | None, after: int | None) -> tuple[bool, int]:
 
 
 def _page(
-    conn: sqlite3.Connection,
-    listing: dict[bool, str],
+    conn: Database,
+    source: str,
     params: dict,
     limit: int,
     before: int | None,
@@ -833,7 +1223,8 @@ def _page(
 ) -> list[Note]:
     """Run a keyset listing: up to limit notes below `before` or above `after`, newest first."""
     newer, bound = _bounds(before, after)
-    rows = _read(conn, listing[newer], {**params, "bound": bound, "limit": limit})
+    sql = _LIST_SQL[_dialect(conn)][source][newer]
+    rows = _read(conn, sql, {**params, "bound": bound, "limit": limit})
     notes = [_note(row) for row in rows]
     return notes[::-1] if newer else notes
 
@@ -842,14 +1233,14 @@ class NoteService:
     """Every operation on notes. Each takes the connection first and returns Notes."""
 
     @staticmethod
-    def list_all_notes(conn: sqlite3.Connection) -> list[Note]:
+    def list_all_notes(conn: Database) -> list[Note]:
         """Return every note, newest first (for tests and small tools, never a page)."""
         rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM notes ORDER BY id DESC")
         return [_note(row) for row in rows]
 
     @staticmethod
     def list_notes(
-        conn: sqlite3.Connection,
+        conn: Database,
         limit: int = FEED_PAGE_SIZE,
         before: int | None = None,
         after: int | None = None,
@@ -871,14 +1262,14 @@ class NoteService:
             return []  # only punctuation or symbols: nothing can match
         source = "search" if terms else "tag" if tag else "author" if author else "all"
         params = {
-            "match": _fts_query(terms) if terms else None,
+            "match": _search_query(_dialect(conn), terms) if terms else None,
             "author": author,
             "tag": tag.lower() if tag else None,
         }
-        return _page(conn, _LIST_SQL[source], params, limit, before, after)
+        return _page(conn, source, params, limit, before, after)
 
     @staticmethod
-    def get_note(conn: sqlite3.Connection, id: int) -> Note:
+    def get_note(conn: Database, id: int) -> Note:
         """Return note number id. Raises NoteNotFoundError if there is none."""
         rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM notes WHERE id = ?", (id,))
         if not rows:
@@ -886,26 +1277,29 @@ class NoteService:
         return _note(rows[0])
 
     @staticmethod
-    def count_notes(conn: sqlite3.Connection, author: str | None = None) -> int:
+    def count_notes(conn: Database, author: str | None = None) -> int:
         """Return how many notes there are (by author, if given), from maintained counts."""
-        rows = _read(conn, "SELECT notes FROM note_counts WHERE username = ?", (author or "",))
-        return rows[0]["notes"] if rows else 0
+        rows = _read(
+            conn,
+            "SELECT CAST(coalesce(sum(notes), 0) AS bigint) AS notes FROM note_counts"
+            " WHERE username = ?",
+            (author or "",),
+        )
+        return rows[0]["notes"]
 
     @staticmethod
-    def count_trash(conn: sqlite3.Connection) -> int:
+    def count_trash(conn: Database) -> int:
         """Return how many notes are in the trash."""
         return _read(conn, "SELECT count(*) AS n FROM trash")[0]["n"]
 
     @staticmethod
-    def create_note(
-        conn: sqlite3.Connection, username: object, body: object, now: int | None = None
-    ) -> Note:
+    def create_note(conn: Database, username: object, body: object, now: int | None = None) -> Note:
         """Validate and store a new note; return it. Raises InvalidNoteError or StorageError."""
         clean_username, clean_body = validate_note(username, body)
         stamp = now_timestamp() if now is None else now
-        with _write(conn):
+        with _write(conn) as tx:
             [row] = _insert_notes(
-                conn,
+                tx,
                 [
                     {
                         "created_timestamp": stamp,
@@ -919,7 +1313,7 @@ class NoteService:
 
     @staticmethod
     def update_note(
-        conn: sqlite3.Connection,
+        conn: Database,
         id: int,
         username: object,
         body: object,
@@ -935,17 +1329,14 @@ class NoteService:
         """
         clean_username, clean_body = validate_note(username, body)
         stamp = now_timestamp() if now is None else now
-        with _write(conn):
+        with _write(conn) as tx:
             row = _execute(
-                conn,
-                "UPDATE notes SET username = :username, body = :body, version = version + 1,"
-                " updated_timestamp = max(:now, created_timestamp)"
-                " WHERE id = :id AND version = coalesce(:version, version)"
-                " AND (username <> :username OR body <> :body)"
-                f" RETURNING {_NOTE_COLUMNS}",
+                tx,
+                _UPDATE_NOTE_SQL[_dialect(tx)],
                 {
                     "username": clean_username,
                     "body": clean_body,
+                    "tags": extract_tags(clean_body),
                     "now": stamp,
                     "id": id,
                     "version": version,
@@ -959,7 +1350,7 @@ class NoteService:
         return current  # the same text again: nothing to save, no new version
 
     @staticmethod
-    def note_history(conn: sqlite3.Connection, id: int) -> list[NoteVersion]:
+    def note_history(conn: Database, id: int) -> list[NoteVersion]:
         """Return the earlier versions of note id, newest first."""
         rows = _read(
             conn,
@@ -971,7 +1362,7 @@ class NoteService:
 
     @staticmethod
     def restore_version(
-        conn: sqlite3.Connection, id: int, old_version: int, *, version: int | None = None
+        conn: Database, id: int, old_version: int, *, version: int | None = None
     ) -> Note:
         """Make an earlier version the note's text again, as a new edit; return the note.
 
@@ -989,7 +1380,7 @@ class NoteService:
 
     @staticmethod
     def delete_note(
-        conn: sqlite3.Connection,
+        conn: Database,
         id: int,
         *,
         version: int | None = None,
@@ -1000,16 +1391,16 @@ class NoteService:
         With `version`, only if the note is still at that version. Raises
         NoteNotFoundError if it is gone, ConflictError if it changed.
         """
-        with _write(conn):
+        with _write(conn) as tx:
             row = _execute(
-                conn,
+                tx,
                 "DELETE FROM notes WHERE id = :id AND version = coalesce(:version, version)"
                 f" RETURNING {_NOTE_COLUMNS}",
                 {"id": id, "version": version},
             ).fetchone()
             if row is not None:
                 _execute(
-                    conn,
+                    tx,
                     f"INSERT INTO trash ({_NOTE_COLUMNS}, deleted_timestamp)"
                     f" VALUES ({', '.join(':' + name for name in _NOTE_FIELDS)}, :deleted)",
                     {**dict(row), "deleted": now_timestamp() if now is None else now},
@@ -1021,55 +1412,50 @@ class NoteService:
 
     @staticmethod
     def list_trash(
-        conn: sqlite3.Connection,
+        conn: Database,
         limit: int = FEED_PAGE_SIZE,
         before: int | None = None,
         after: int | None = None,
     ) -> list[Note]:
         """Return up to limit trashed notes, highest number first, below `before` or
         above `after`. Raises ValueError if given both."""
-        return _page(conn, _LIST_SQL["trash"], {}, limit, before, after)
+        return _page(conn, "trash", {}, limit, before, after)
 
     @staticmethod
-    def restore_note(conn: sqlite3.Connection, id: int) -> Note:
+    def restore_note(conn: Database, id: int) -> Note:
         """Bring a trashed note back with its number, timestamps and version; return it.
 
         Raises NoteNotFoundError if it is not in the trash.
         """
-        with _write(conn):
+        with _write(conn) as tx:
             row = _execute(
-                conn, f"DELETE FROM trash WHERE id = ? RETURNING {_NOTE_COLUMNS}", (id,)
+                tx, f"DELETE FROM trash WHERE id = ? RETURNING {_NOTE_COLUMNS}", (id,)
             ).fetchone()
             if row is not None:
-                _execute(
-                    conn,
-                    f"INSERT INTO notes ({_NOTE_COLUMNS})"
-                    f" VALUES ({', '.join(':' + name for name in _NOTE_FIELDS)})",
-                    dict(row),
-                )
+                _insert_notes(tx, [dict(row)])
         if row is None:
             raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(id=id))
         return _note(row)
 
     @staticmethod
-    def purge_note(conn: sqlite3.Connection, id: int) -> None:
+    def purge_note(conn: Database, id: int) -> None:
         """Delete one trashed note and its history for good.
 
         Raises NoteNotFoundError if it is not in the trash.
         """
-        with _write(conn):
-            purged = _execute(conn, "DELETE FROM trash WHERE id = ? RETURNING id", (id,))
+        with _write(conn) as tx:
+            purged = _execute(tx, "DELETE FROM trash WHERE id = ? RETURNING id", (id,))
             if purged.fetchone() is not None:
-                _execute(conn, "DELETE FROM note_history WHERE id = ?", (id,))
+                _execute(tx, "DELETE FROM note_history WHERE id = ?", (id,))
                 return
         raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(id=id))
 
     @staticmethod
-    def purge_trash(conn: sqlite3.Connection) -> int:
+    def purge_trash(conn: Database) -> int:
         """Delete every trashed note and its history for good; return how many notes."""
-        with _write(conn):
-            _execute(conn, "DELETE FROM note_history WHERE id IN (SELECT id FROM trash)")
-            return len(_execute(conn, "DELETE FROM trash RETURNING id").fetchall())
+        with _write(conn) as tx:
+            _execute(tx, "DELETE FROM note_history WHERE id IN (SELECT id FROM trash)")
+            return len(_execute(tx, "DELETE FROM trash RETURNING id").fetchall())
 
 
 # Store: upkeep (seed, backup, check, vacuum) ---------------------------------
@@ -1084,7 +1470,7 @@ _SEED_WORDS = (
 _SEED_TAGS = ["til", "python", "idea", "todo", "food", "travel", "music", "work", "weekend"]
 
 
-def seed_notes(conn: sqlite3.Connection, count: int, seed: int = 0) -> int:
+def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
     """Add count demo notes (a few hundred authors, #tags, a year of timestamps); return count.
 
     One transaction, through the same INSERT and triggers as every note; rows are
@@ -1116,9 +1502,9 @@ def seed_notes(conn: sqlite3.Connection, count: int, seed: int = 0) -> int:
             }
 
     batches = rows()
-    with _write(conn):
+    with _write(conn) as tx:
         while batch := list(itertools.islice(batches, SEED_BATCH)):
-            _insert_notes(conn, batch)
+            _insert_notes(tx, batch)
     return count
 
 
@@ -1154,6 +1540,186 @@ def backup_database(conn: sqlite3.Connection, target: str | os.PathLike) -> None
             os.unlink(partial)
 
 
+MSG_COPY_TARGET_HAS_NOTES = (
+    "{name} already holds notes ({totals}). Nothing was copied: copy into an empty "
+    "database, or add --replace to delete what it holds first."
+)
+MSG_COPY_SAME = "The source and the target are the same database. Nothing was copied."
+COPY_BATCH = 1000  # rows per statement (and per progress step) of a copy
+
+
+@contextmanager
+def _snapshot(db: Database) -> Iterator[Database]:
+    """Yield a connection that sees one consistent state of db until the block ends
+    (a read transaction), so that a copy reads notes, trash and history as of one moment."""
+    if isinstance(db, Postgres):
+        try:
+            with db.pool.connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield conn
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            raise _pg_error(error, db) from None
+        return
+    try:
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        raise _storage_error(error, _db_name(db)) from error
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How much a database holds: what `stats`, `check` and `copy` report."""
+
+    notes: int
+    trash: int
+    history: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.notes:,} notes, {self.trash:,} in the trash, {self.history:,} earlier versions"
+        )
+
+
+def _count_rows(tx: Database) -> Totals:
+    """Count the rows of notes, trash and note_history on a connection."""
+    return Totals(
+        *(
+            _execute(tx, f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
+            for table in ("notes", "trash", "note_history")
+        )
+    )
+
+
+def database_totals(db: Database) -> Totals:
+    """Count the notes, the trash and the kept versions, as of one moment."""
+    with _snapshot(db) as tx:
+        return _count_rows(tx)
+
+
+def _high_water(tx: Database) -> int:
+    """The highest note number ever given out (never reused, even once purged)."""
+    if _dialect(tx) == "postgresql":
+        row = _execute(
+            tx,
+            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS high"
+            " FROM notes_id_seq",
+        ).fetchone()
+    else:
+        row = _execute(
+            tx, "SELECT seq AS high FROM sqlite_sequence WHERE name = 'notes'"
+        ).fetchone()
+    return row["high"] if row else 0
+
+
+def _set_high_water(tx: Database, high: int) -> None:
+    """Make the next new note's number high + 1 at least."""
+    if _dialect(tx) == "postgresql":
+        high = max(
+            high, _execute(tx, "SELECT coalesce(max(id), 0) AS m FROM notes").fetchone()["m"]
+        )
+        # setval(seq, n, is_called): the next number is n + 1, or 1 when nothing was given out
+        _execute(
+            tx,
+            "SELECT setval('notes_id_seq', :n, :called)",
+            {"n": max(high, 1), "called": high > 0},
+        )
+        return
+    _execute(tx, "DELETE FROM sqlite_sequence WHERE name = 'notes'")
+    _execute(
+        tx,
+        "INSERT INTO sqlite_sequence (name, seq)"
+        " VALUES ('notes', max(:high, coalesce((SELECT max(id) FROM notes), 0)))",
+        {"high": high},
+    )
+
+
+def _is_new_feed(tx: Database) -> bool:
+    """True if the database holds nothing but its untouched welcome note."""
+    rows = _execute(tx, f"SELECT {_NOTE_COLUMNS} FROM notes LIMIT 2").fetchall()
+    others = _execute(
+        tx,
+        "SELECT (SELECT count(*) FROM trash) + (SELECT count(*) FROM note_history) AS n",
+    ).fetchone()["n"]
+    welcome_only = all(
+        row["id"] == 1
+        and row["version"] == 1
+        and (row["username"], row["body"]) == (WELCOME_USERNAME, WELCOME_BODY)
+        for row in rows
+    )
+    return len(rows) <= 1 and welcome_only and others == 0
+
+
+def _batches(tx: Database, table: str, columns: str, key: str) -> Iterator[list[dict]]:
+    """Yield every row of table, COPY_BATCH at a time, in key order (keyset, so memory
+    stays flat at any size)."""
+    last: tuple = (-1, -1)
+    order = ", ".join(key.split(","))
+    where = "(id > :a OR (id = :a AND version > :b))" if "version" in key else "id > :a"
+    while rows := _execute(
+        tx,
+        f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order} LIMIT {COPY_BATCH}",
+        {"a": last[0], "b": last[1]},
+    ).fetchall():
+        batch = [dict(row) for row in rows]
+        yield batch
+        last = (batch[-1]["id"], batch[-1].get("version", -1))
+
+
+_HISTORY_COLUMNS = "id, version, username, body, updated_timestamp"
+_TRASH_COLUMNS = f"{_NOTE_COLUMNS}, deleted_timestamp"
+
+
+def copy_database(
+    source: Database,
+    target: Database,
+    *,
+    replace: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Totals:
+    """Copy every note, its history and the trash from source to target, keeping numbers,
+    versions and timestamps, in one transaction on the target; return what was copied.
+
+    The target must be a new feed (nothing but its welcome note) unless replace, which
+    deletes what it holds first, in the same transaction. progress(done, total) is
+    called after each batch of rows. Raises StorageError if the target holds notes.
+    """
+    if source is target:
+        raise StorageError(MSG_COPY_SAME)
+    done = 0
+    with _snapshot(source) as src, _write(target) as tx:
+        totals = _count_rows(src)
+        total = totals.notes + totals.trash + totals.history
+        if not replace and not _is_new_feed(tx):
+            raise StorageError(
+                MSG_COPY_TARGET_HAS_NOTES.format(name=_db_name(target), totals=_count_rows(tx))
+            )
+        for table in ("note_history", "trash", "notes"):  # notes last: its triggers
+            _execute(tx, f"DELETE FROM {table}")  # keep counts (and tags, search) right
+        for batch in _batches(src, "notes", _NOTE_COLUMNS, "id"):
+            _insert_notes(tx, batch)
+            done += len(batch)
+            progress and progress(done, total)
+        for table, columns, key in (
+            ("trash", _TRASH_COLUMNS, "id"),
+            ("note_history", _HISTORY_COLUMNS, "id,version"),
+        ):
+            names = [name.strip() for name in columns.split(",")]
+            insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"
+            for batch in _batches(src, table, columns, key):
+                if isinstance(tx, psycopg.Connection):
+                    tx.cursor().executemany(_pg_sql(insert), batch)
+                else:
+                    tx.executemany(insert, batch)
+                done += len(batch)
+                progress and progress(done, total)
+        _set_high_water(tx, _high_water(src))
+    return totals
+
+
 @dataclass(frozen=True)
 class CheckReport:
     """What `check` found: problems (empty if none), and parts it could not check."""
@@ -1184,36 +1750,58 @@ def _search_index_problems(path: str) -> list[str] | None:
     return []
 
 
-def check_database(conn: sqlite3.Connection) -> CheckReport:
-    """Check the file, the search index and the counts; change nothing.
+_COUNT_PROBLEMS = """
+SELECT coalesce(c.username, n.username) AS name, c.notes AS kept, n.notes AS actual
+FROM (SELECT username, CAST(sum(notes) AS bigint) AS notes FROM note_counts
+      GROUP BY username HAVING sum(notes) <> 0) c
+FULL JOIN (SELECT username, count(*) AS notes FROM notes GROUP BY username
+           UNION ALL SELECT '', count(*) FROM notes) n ON c.username = n.username
+WHERE coalesce(c.notes, 0) <> coalesce(n.notes, 0)
+"""
 
-    Raises StorageError if the file cannot be read at all.
+
+def check_database(conn: Database) -> CheckReport:
+    """Check the file (SQLite), the search index and the counts; change nothing.
+
+    Raises StorageError if the database cannot be read at all.
     """
-    problems = [row[0] for row in _read(conn, "PRAGMA integrity_check") if row[0] != "ok"]
-    wrong = _read(
-        conn,
-        "SELECT coalesce(c.username, n.username) AS name, c.notes AS kept, n.notes AS real"
-        " FROM note_counts c FULL JOIN (SELECT username, count(*) notes FROM notes"
-        " GROUP BY username UNION ALL SELECT '', count(*) FROM notes) n"
-        " ON c.username = n.username WHERE c.notes IS NOT n.notes",
-    )
-    problems += [
-        f"count for {row['name']!r}: stored {row['kept']}, actual {row['real']}" for row in wrong
+    problems = [
+        f"count for {row['name']!r}: stored {row['kept'] or 0}, actual {row['actual'] or 0}"
+        for row in _read(conn, _COUNT_PROBLEMS)
     ]
+    if isinstance(conn, Postgres):  # the server checks its own pages; search is a column
+        return CheckReport(problems, [])
+    problems = [
+        row[0] for row in _read(conn, "PRAGMA integrity_check") if row[0] != "ok"
+    ] + problems
     search = _search_index_problems(_db_name(conn))
     if search is None:
         return CheckReport(problems, [MSG_SEARCH_INDEX_UNCHECKED])
     return CheckReport(problems + search, [])
 
 
-def vacuum_database(conn: sqlite3.Connection) -> None:
-    """Optimise the search index and compact the file. Raises StorageError on failure."""
-    with _write(conn):
-        conn.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
+def vacuum_database(conn: Database) -> None:
+    """Optimise the search index and compact the file (SQLite), or VACUUM ANALYZE the
+    tables (PostgreSQL). Raises StorageError on failure."""
+    if isinstance(conn, Postgres):
+        for table in ("notes", "note_history", "trash", "note_counts"):
+            _pg_command(conn, f"VACUUM (ANALYZE) {table}")
+        return
+    with _write(conn) as tx:
+        tx.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
     try:
         conn.execute("VACUUM")  # cannot run inside a transaction
     except sqlite3.Error as error:
         raise _storage_error(error, _db_name(conn)) from error
+
+
+def _pg_command(db: Postgres, sql: str) -> None:
+    """Run one statement that returns no rows, outside any transaction (VACUUM)."""
+    try:
+        with db.pool.connection() as conn:
+            conn.execute(sql)
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+        raise _pg_error(error, db) from None
 
 
 ###############################################################################
@@ -1241,9 +1829,11 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
 def _secrets() -> Mapping[str, object]:
-    """Return st.secrets, or {} when the app has no secrets file (not an error)."""
+    """Return the secrets the app reads (notes_db, and [connections.notes] url as
+    database_url), or {} when the app has no secrets file (not an error)."""
     try:
-        return {"notes_db": st.secrets.get("notes_db")}
+        notes = st.secrets.get("connections", {}).get("notes", {})
+        return {"notes_db": st.secrets.get("notes_db"), "database_url": notes.get("url")}
     except FileNotFoundError:  # StreamlitSecretNotFoundError when there is no secrets.toml
         return {}
 
@@ -1259,12 +1849,25 @@ def _connections(path: str) -> threading.local:
     return threading.local()
 
 
-def get_connection() -> sqlite3.Connection:
-    """Return this thread's connection to the configured database (the one cached getter)."""
-    path = resolve_db_path(os.environ, _secrets())
-    local = _connections(str(path))
+@st.cache_resource(show_spinner=False)
+def _postgres(url: str) -> Postgres:
+    """Hold the process's one connection pool to the PostgreSQL database at url.
+
+    A failure (a wrong password, a server that is down) is not cached: the next run
+    tries again, so the app recovers without a restart once the server is back.
+    """
+    return open_postgres(url)
+
+
+def get_connection() -> Database:
+    """Return the configured database (the one cached getter): the process's pool for a
+    PostgreSQL URL, else this thread's connection to the SQLite file."""
+    target = resolve_database(os.environ, _secrets())
+    if is_database_url(target):
+        return _postgres(str(target))
+    local = _connections(str(target))
     if getattr(local, "conn", None) is None:
-        local.conn = connect(path)
+        local.conn = connect(target)
     return local.conn
 
 
@@ -1668,7 +2271,7 @@ def _set_state(key: str, value: object) -> None:
 # Views: Read Note Feed -------------------------------------------------------
 
 
-def _render_permalink(conn: sqlite3.Connection, id: int) -> None:
+def _render_permalink(conn: Database, id: int) -> None:
     """Show note id alone (the target of its permalink)."""
     try:
         _render_note(NoteService.get_note(conn, id), links="feed")
@@ -2029,7 +2632,9 @@ It is a whole web app in one Python file, `app.py`:
 
 - **Streamlit** draws every page and runs the server;
 - **SQLite** (Python's `sqlite3`) keeps the notes in one file, `notes.db`, in WAL
-  mode with one connection per server thread, so many people can write at once;
+  mode with one connection per server thread, so many people can write at once; or,
+  when a database URL is configured, **PostgreSQL** does (through a pool of `psycopg`
+  connections), so that several servers share one feed and a redeploy loses nothing;
 - the database enforces the app's rules as well (a length cap, no control or
   text-direction characters), keeps search, counts, tags and history by triggers, and
   never reuses the number of a deleted note;
@@ -2042,7 +2647,8 @@ Notes are rendered as markdown with raw HTML shown as text, never run.
 """
     )
     try:
-        st.caption(f"{NoteService.count_notes(get_connection())} notes stored.")
+        db = get_connection()
+        st.caption(f"{NoteService.count_notes(db)} notes stored in {describe_database(db)}.")
     except NotesError as error:
         st.caption(str(error))
 
