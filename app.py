@@ -1001,7 +1001,10 @@ def open_postgres(url: str, *, upgrade: bool = True, pool_size: int = POOL_MAX_S
             _pg_migrate(conn, db.name, upgrade=upgrade)
     except psycopg.Error as error:
         raise _pg_error(error, db) from None  # from None: a cause may quote the URL
-    db.pool.open()
+    try:
+        db.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+    except psycopg_pool.PoolTimeout as error:
+        raise _pg_error(error, db) from None
     return db
 
 
@@ -1849,7 +1852,7 @@ def _connections(path: str) -> threading.local:
     return threading.local()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=lambda db: db.close())
 def _postgres(url: str) -> Postgres:
     """Hold the process's one connection pool to the PostgreSQL database at url.
 

@@ -1,43 +1,122 @@
-"""Shared fixtures: fresh and seeded databases, an AppTest factory, and form helpers."""
+"""Shared fixtures: fresh and seeded databases on both backends, an AppTest factory,
+and form helpers.
+
+Every test that asks for `db_target` (or a fixture built on it: fresh_db, empty_db,
+seeded_db, app_test) runs twice, on SQLite and on PostgreSQL, each time with a new
+database: a file in tmp_path, or a new database on one throwaway PostgreSQL server
+per session (tests/pg_cluster.py). Tests of what only one backend has (SQLite files,
+migrations from old files, query plans) ask for `db_path` and run once.
+Without PostgreSQL the PostgreSQL cases are skipped with one line saying how to get
+it; under CI=true they fail instead.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
+import streamlit as st
+from pg_cluster import HOW_TO_GET_IT, Cluster, find_bin_dir
 from streamlit.testing.v1 import AppTest
 
 import app
 
 APP_FILE = str(Path(__file__).resolve().parent.parent / "app.py")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    bin_dir = find_bin_dir()
+    return f"postgresql: {bin_dir}" if bin_dir else f"postgresql: {HOW_TO_GET_IT}; its cases skip"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL server for the session (skip, or fail under CI, without)."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{HOW_TO_GET_IT} (CI must run the PostgreSQL cases)")
+        pytest.skip(HOW_TO_GET_IT)
+    cluster = Cluster(bin_dir).start()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def pg_database(pg_cluster: Cluster):
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    st.cache_resource.clear()  # closes the app's pools (on_release) before the drop
+    pg_cluster.drop_database(name)
 
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
-    """A path for a database file that does not exist yet."""
+    """A path for a SQLite database file that does not exist yet."""
     return tmp_path / "notes.db"
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-def fresh_db(db_path: Path):
-    """A new database (welcome note only), opened with app.connect()."""
+def db_target(request: pytest.FixtureRequest, backend: str) -> str | Path:
+    """Where a new database will be, on each backend in turn: a file path or a URL."""
+    if backend == "sqlite":
+        return request.getfixturevalue("db_path")
+    return request.getfixturevalue("pg_database")
+
+
+@pytest.fixture
+def fresh_db(db_target):
+    """A new database (welcome note only), opened with app.open_database()."""
+    db = app.open_database(db_target)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def sqlite_db(db_path: Path):
+    """A new SQLite database, for what only SQLite has (a file, its locks, its pragmas)."""
     conn = app.connect(db_path)
     yield conn
     conn.close()
 
 
 @pytest.fixture
-def empty_db(fresh_db: sqlite3.Connection) -> sqlite3.Connection:
+def pg_db(pg_database: str):
+    """A new PostgreSQL database, for what only PostgreSQL has."""
+    db = app.open_database(pg_database)
+    yield db
+    db.close()
+
+
+def sql(db, statement: str, params: tuple | dict = ()) -> list[dict]:
+    """Run one statement (":name" or "?" parameters) in its own transaction on either
+    backend, as a hand-edit or another program would; return its rows as dicts."""
+    with app._write(db) as tx:
+        cursor = app._execute(tx, statement, params)
+        return [dict(row) for row in cursor.fetchall()] if cursor.description else []
+
+
+@pytest.fixture
+def empty_db(fresh_db):
     """A database with the welcome note deleted."""
-    fresh_db.execute("DELETE FROM notes")
+    sql(fresh_db, "DELETE FROM notes")
     return fresh_db
 
 
 @pytest.fixture
-def seeded_db(empty_db: sqlite3.Connection) -> sqlite3.Connection:
+def seeded_db(empty_db):
     """A database with three notes by two authors, #2 to #4, oldest first."""
     for stamp, (username, body) in enumerate(
         [("alice", "first **note**"), ("bob", "second note"), ("alice", "third note")]
@@ -112,12 +191,20 @@ def query_plan(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> str:
     return " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 
 
-def stored_rows(path: Path) -> list[tuple]:
-    """Every row of the notes table, read with a separate plain connection."""
-    with sqlite3.connect(path) as conn:
-        return conn.execute(
-            "SELECT id, created_timestamp, updated_timestamp, username, body FROM notes ORDER BY id"
-        ).fetchall()
+def stored_rows(target, table: str = "notes") -> list[tuple]:
+    """Every row of a table (notes by default), read with a separate plain connection
+    to target (a file path, a URL, or an open database)."""
+    if not isinstance(target, (str, Path)):
+        target = app._db_name(target) if isinstance(target, sqlite3.Connection) else target
+    columns = "id, created_timestamp, updated_timestamp, username, body"
+    query = f"SELECT {columns} FROM {table} ORDER BY id"
+    if isinstance(target, app.Postgres):
+        return [tuple(row.values()) for row in app._read(target, query)]
+    if app.is_database_url(target):
+        with psycopg.connect(str(target)) as conn:
+            return conn.execute(query).fetchall()
+    with sqlite3.connect(target) as conn:
+        return conn.execute(query).fetchall()
 
 
 def _page_script(page: str) -> None:
@@ -129,10 +216,13 @@ def _page_script(page: str) -> None:
 
 
 @pytest.fixture
-def app_test(db_path: Path, monkeypatch: pytest.MonkeyPatch):
+def app_test(db_target, monkeypatch: pytest.MonkeyPatch):
     """Return a factory: app_test() runs the whole app, app_test("create") one page,
-    app_test("read", {"q": "x"}) a page opened with a query string."""
-    monkeypatch.setenv("NOTES_DB", str(db_path))
+    app_test("read", {"q": "x"}) a page opened with a query string; on each backend."""
+    if app.is_database_url(db_target):
+        monkeypatch.setenv("NOTES_DATABASE_URL", str(db_target))
+    else:
+        monkeypatch.setenv("NOTES_DB", str(db_target))
 
     def make(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
         if page is None:
