@@ -17,7 +17,6 @@ import app
 from app import InvalidNoteError, Note, NoteNotFoundError, NoteService, StorageError
 from tests.conftest import query_plan, sql, statements_of, stored_rows
 
-
 DATABASE_NOW = {
     "sqlite": "SELECT unixepoch() AS now",
     "postgresql": "SELECT CAST(extract(epoch FROM now()) AS bigint) AS now",
