@@ -337,6 +337,10 @@ MSG_PG_UNREACHABLE = (
     "PostgreSQL at {name} is not answering (waited {seconds:g} seconds). Nothing was saved; "
     "try again in a moment."
 )
+MSG_BACKUP_POSTGRES = (
+    "backup copies a SQLite file. To back up PostgreSQL into one, run "
+    "`python app.py --db URL copy --to FILE` (or use pg_dump)."
+)
 MSG_BACKUP_EXISTS = "'{path}' already exists; back up to a new file."
 MSG_BACKUP_FAILED = "The backup to '{path}' failed: {error}. No file was left behind."
 
@@ -1573,6 +1577,11 @@ def _snapshot(db: Database) -> Iterator[Database]:
         raise _storage_error(error, _db_name(db)) from error
 
 
+def _how_many(count: int, thing: str) -> str:
+    """ "1 note", "2,000 notes"."""
+    return f"{count:,} {thing}{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Totals:
     """How much a database holds: what `stats`, `check` and `copy` report."""
@@ -1583,7 +1592,8 @@ class Totals:
 
     def __str__(self) -> str:
         return (
-            f"{self.notes:,} notes, {self.trash:,} in the trash, {self.history:,} earlier versions"
+            f"{_how_many(self.notes, 'note')}, {self.trash:,} in the trash, "
+            f"{_how_many(self.history, 'earlier version')}"
         )
 
 
@@ -2705,10 +2715,86 @@ def _seed_number(text: str) -> int:
     return int(text)
 
 
-def cli(argv: list[str]) -> int:
-    """The command line: seed, stats, backup, check, vacuum, migrate (see README).
+def _target(text: str) -> str | Path:
+    """Parse --db, --to and --from: a postgresql:// URL, else a file path (argparse type)."""
+    return text if is_database_url(text) else Path(text)
 
-    Every failure is one line on stderr and a non-zero exit code, never a traceback.
+
+def _label(target: str | Path) -> str:
+    """Name a database for the terminal: a file's path, or host/database (never a password)."""
+    if is_database_url(target):
+        try:
+            return f"PostgreSQL {_pg_url_parts(str(target))[0]}"
+        except StorageError:
+            return "PostgreSQL (a malformed URL)"
+    return str(target)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal (stderr); silent when stderr is not one."""
+
+    def __init__(self, what: str) -> None:
+        self.what, self.shown = what, False
+        self.on = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.on:
+            width, share = 30, done / max(total, 1)
+            bar = "#" * round(width * share)
+            sys.stderr.write(f"\r{self.what} [{bar:<{width}}] {share:4.0%} {done:,}/{total:,} rows")
+            sys.stderr.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
+    """The copy command: source to target; return what to print. A target file this
+    command created is removed again if the copy fails."""
+    if _label(source) == _label(target) or (
+        not is_database_url(source)
+        and not is_database_url(target)
+        and Path(target).exists()
+        and Path(source).resolve() == Path(target).resolve()
+    ):
+        raise StorageError(MSG_COPY_SAME)
+    made = not is_database_url(target) and not Path(target).exists()
+    progress = _Progress("copying")
+    started = time.perf_counter()
+    try:
+        with (
+            closing(open_database(source, read_only=True)) as src,
+            closing(open_database(target)) as dst,
+        ):
+            totals = copy_database(src, dst, replace=replace, progress=progress)
+    except BaseException:
+        if made:
+            for suffix in ("", "-wal", "-shm"):
+                with suppress(OSError):
+                    os.unlink(f"{target}{suffix}")
+        raise
+    finally:
+        progress.close()
+    took = time.perf_counter() - started
+    return f"copied {totals} from {_label(source)} to {_label(target)} in {took:.1f} s"
+
+
+def _size(db: Database, target: str | Path) -> str:
+    """The database's size on disk, for `stats`."""
+    if isinstance(db, Postgres):
+        size = _read(db, "SELECT pg_database_size(current_database()) AS n")[0]["n"]
+    else:
+        size = Path(target).stat().st_size
+    return f"{size / 1e6:.1f} MB"
+
+
+def cli(argv: list[str]) -> int:
+    """The command line: seed, stats, backup, check, vacuum, migrate, copy (see README).
+
+    Every failure is one line on stderr and a non-zero exit code, never a traceback
+    (and never a password: databases are named by host/database only).
     """
     import argparse  # only the command line needs it
 
@@ -2716,54 +2802,87 @@ def cli(argv: list[str]) -> int:
         prog="python app.py",
         description="Littlest Notes maintenance (the app itself: streamlit run app.py).",
     )
-    parser.add_argument("--db", type=Path, help="database file (default: $NOTES_DB, else notes.db)")
+    parser.add_argument(
+        "--db",
+        type=_target,
+        help="database: a file, or a postgresql:// URL"
+        " (default: $NOTES_DATABASE_URL, else $NOTES_DB, else notes.db)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     seed = commands.add_parser("seed", help="add demo notes")
     seed.add_argument("--count", type=_count, default=1000, help=f"1 to {SEED_MAX_COUNT:,}")
     seed.add_argument(
         "--seed", type=_seed_number, default=0, help="random seed (same seed, same notes)"
     )
-    commands.add_parser("stats", help="print note counts and the file size (read-only)")
-    commands.add_parser("vacuum", help="optimise the search index and compact the file")
+    commands.add_parser("stats", help="print note counts and the database size (read-only)")
+    commands.add_parser("vacuum", help="optimise the search index and compact the database")
     commands.add_parser("migrate", help="upgrade an existing database to this app's schema")
-    backup = commands.add_parser("backup", help="copy the live database, consistently, to PATH")
+    backup = commands.add_parser("backup", help="copy the live SQLite file, consistently, to PATH")
     backup.add_argument("path", type=Path)
     commands.add_parser("check", help="check the file, search index and counts (read-only)")
+    copy = commands.add_parser(
+        "copy",
+        help="copy every note, its history and the trash to (or from) another database",
+    )
+    direction = copy.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--to", type=_target, help="copy --db into this file or URL")
+    direction.add_argument("--from", dest="source", type=_target, help="copy this into --db")
+    copy.add_argument(
+        "--replace", action="store_true", help="delete what the target holds first (asked for)"
+    )
     args = parser.parse_args(argv)
-    path = args.db if args.db else resolve_db_path(os.environ)
+    target = args.db if args.db else _target(str(resolve_database(os.environ)))
     try:
         if args.command == "seed":
-            with closing(connect(path)) as conn:
+            with closing(open_database(target)) as conn:
                 started = time.perf_counter()
                 seed_notes(conn, args.count, args.seed)
-            print(f"added {args.count} notes in {time.perf_counter() - started:.1f} s to {path}")
+            took = time.perf_counter() - started
+            print(f"added {args.count} notes in {took:.1f} s to {_label(target)}")
         elif args.command == "vacuum":
-            with closing(connect(path, create=False)) as conn:
+            with closing(open_database(target, create=False)) as conn:
                 vacuum_database(conn)
-            print(f"optimised and compacted {path}")
+            print(f"optimised and compacted {_label(target)}")
         elif args.command == "migrate":
-            connect(path, create=False).close()  # connect() upgrades the schema
-            print(f"{path}: schema version {SCHEMA_VERSION}")
+            open_database(target, create=False).close()  # opening upgrades the schema
+            print(f"{_label(target)}: schema version {SCHEMA_VERSION}")
+        elif args.command == "copy":
+            source, destination = (target, args.to) if args.to else (args.source, target)
+            print(_copy(source, destination, args.replace))
         else:
-            with closing(connect(path, read_only=True)) as conn:
+            with closing(open_database(target, read_only=True)) as conn:
                 if args.command == "stats":
-                    notes, trash = NoteService.count_notes(conn), NoteService.count_trash(conn)
-                    size = path.stat().st_size / 1e6
-                    print(f"{path}: {notes} notes, {trash} in the trash, {size:.1f} MB")
+                    print(f"{_label(target)}: {database_totals(conn)}, {_size(conn, target)}")
                 elif args.command == "backup":
+                    if isinstance(conn, Postgres):
+                        raise StorageError(MSG_BACKUP_POSTGRES)
                     backup_database(conn, args.path)
-                    print(f"backed up {path} to {args.path}")
+                    print(f"backed up {target} to {args.path}")
                 else:
                     report = check_database(conn)
-                    print("\n".join(report.problems + report.unchecked) or f"ok: {path}")
+                    for line in report.problems + report.unchecked:
+                        print(line)
+                    verdict = "problems in" if report.problems else "ok:"
+                    print(f"{verdict} {_label(target)}: {database_totals(conn)}")
                     return 1 if report.problems else 0
-    except (NotesError, sqlite3.Error, OSError) as error:  # the last two: faults no message
-        print(f"error: {error}", file=sys.stderr)  # foresaw, still one line
-        return 1
+    except (NotesError, sqlite3.Error, OSError, psycopg.Error) as error:  # the last three:
+        print(f"error: {_redacted(str(error), argv)}", file=sys.stderr)  # faults no message
+        return 1  # foresaw, still one line
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
     return 0
+
+
+def _redacted(text: str, argv: list[str]) -> str:
+    """text with any password of a URL on the command line or in the environment starred."""
+    for value in [*argv, os.environ.get("NOTES_DATABASE_URL", "")]:
+        if is_database_url(value):
+            with suppress(StorageError):
+                password = _pg_url_parts(value)[1]
+                if password:
+                    text = text.replace(password, "***")
+    return text.splitlines()[0] if text else text
 
 
 if __name__ == "__main__":

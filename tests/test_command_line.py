@@ -16,6 +16,12 @@ from app import NoteService
 from tests.conftest import run_cli, stored_rows
 
 
+@pytest.fixture
+def backend() -> str:
+    """These commands are about files (SQLite); tests/test_copy.py runs them on PostgreSQL."""
+    return "sqlite"
+
+
 def assert_one_line_error(result, message: str | None = None) -> None:
     """The command failed with exactly one line on stderr, no traceback, nothing on stdout."""
     assert result.returncode != 0
@@ -58,7 +64,7 @@ def test_the_seed_command_adds_realistic_notes_with_search_tags_and_counts(db_pa
     assert NoteService.list_notes(conn, search="coffee")
     assert app.check_database(conn).problems == []
     stats = run_cli("--db", str(db_path), "stats")
-    assert stats.stdout.strip() == f"{db_path}: 501 notes, 0 in the trash, " + (
+    assert stats.stdout.strip() == f"{db_path}: 501 notes, 0 in the trash, 0 earlier versions, " + (
         f"{db_path.stat().st_size / 1e6:.1f} MB"
     )
 
@@ -133,14 +139,20 @@ def test_check_on_a_damaged_file_reports_it_without_a_traceback(big_db):
 def test_check_on_a_read_only_file_is_ok_and_says_what_it_could_not_check(immutable_db):
     result = run_cli("--db", str(immutable_db), "check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == app.MSG_SEARCH_INDEX_UNCHECKED
+    assert result.stdout.splitlines() == [
+        app.MSG_SEARCH_INDEX_UNCHECKED,
+        f"ok: {immutable_db}: 3 notes, 0 in the trash, 0 earlier versions",
+    ]
 
 
 def test_check_reports_counts_that_disagree_with_the_notes(fresh_db, db_path):
     fresh_db.execute("UPDATE note_counts SET notes = 7 WHERE username = ''")
     result = run_cli("--db", str(db_path), "check")
     assert result.returncode == 1
-    assert result.stdout.strip() == "count for '': stored 7, actual 1"
+    assert result.stdout.splitlines() == [
+        "count for '': stored 7, actual 1",
+        f"problems in {db_path}: 1 note, 0 in the trash, 0 earlier versions",
+    ]
 
 
 def test_check_finds_a_search_index_that_no_longer_matches_the_notes(fresh_db, db_path):
@@ -174,7 +186,10 @@ def test_backup_copies_a_live_database_and_check_says_ok(seeded_db, db_path, tmp
     assert result.returncode == 0, result.stderr
     assert stored_rows(tmp_path / "copy.db") == stored_rows(db_path)
     check = run_cli("--db", str(tmp_path / "copy.db"), "check")
-    assert (check.returncode, check.stdout.strip()) == (0, f"ok: {tmp_path / 'copy.db'}")
+    assert (check.returncode, check.stdout.strip()) == (
+        0,
+        f"ok: {tmp_path / 'copy.db'}: 2 notes, 1 in the trash, 1 earlier version",
+    )
 
 
 def test_backup_never_overwrites_a_file(fresh_db, db_path, tmp_path):

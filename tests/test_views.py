@@ -1,16 +1,36 @@
-"""Every page through streamlit.testing.v1.AppTest, asserting the page and the stored rows."""
+"""Every page through streamlit.testing.v1.AppTest, asserting the page and the stored rows.
+
+Every test that takes app_test (or db_target, fresh_db, empty_db, seeded_db) runs on
+SQLite and on PostgreSQL. A fault that only one backend has (a file that is not a
+database, a missing folder, SQLite's file lock, chattr) runs on that backend alone,
+through SQLITE_ONLY or POSTGRESQL_ONLY, beside its twin on the other backend.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
+import psycopg
 import pytest
+import streamlit as st
+from pg_cluster import GUARDED_PASSWORD, GUARDED_USER
 from streamlit.testing.v1 import AppTest
 
 import app
 from app import NoteService
 from tests.conftest import APP_FILE, create_note, fill_note_form, messages, stored_rows
+
+# A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
+# test (and app_test, db_target, seeded_db... under it) runs once, on that backend.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+POSTGRESQL_ONLY = pytest.mark.parametrize("backend", ["postgresql"])
+
+
+def pg_name(url: str) -> str:
+    """The database name at the end of a PostgreSQL URL."""
+    return str(url).rsplit("/", 1)[1]
 
 
 def bodies_shown(at) -> list[str]:
@@ -62,6 +82,7 @@ def test_the_sidebar_offers_every_page_at_its_own_url():
     ]
 
 
+@SQLITE_ONLY
 def test_a_database_fault_is_a_message_in_the_page_not_a_traceback(app_test, db_path):
     db_path.write_bytes(b"not a database" * 200)
     at = app_test()
@@ -69,11 +90,49 @@ def test_a_database_fault_is_a_message_in_the_page_not_a_traceback(app_test, db_
     assert messages(at)["error"] == [app.MSG_DB_NOT_A_DATABASE.format(name="notes.db")]
 
 
+@POSTGRESQL_ONLY
+def test_another_apps_postgresql_database_is_a_message_in_the_page_not_a_traceback(
+    app_test, db_target
+):
+    with psycopg.connect(db_target, autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (id serial PRIMARY KEY, text text)")
+        conn.execute("INSERT INTO notes (text) VALUES ('theirs')")
+    at = app_test()
+    assert not at.exception
+    name = f"127.0.0.1/{pg_name(db_target)}"
+    assert messages(at)["error"] == [app.MSG_DB_NOT_A_DATABASE.format(name=name)]
+    with psycopg.connect(db_target) as conn:
+        assert conn.execute("SELECT text FROM notes").fetchall() == [("theirs",)]
+
+
+@SQLITE_ONLY
 def test_a_missing_folder_is_a_message_in_the_page(app_test, monkeypatch, tmp_path):
     monkeypatch.setenv("NOTES_DB", str(tmp_path / "gone" / "notes.db"))
     at = app_test()
     assert not at.exception
     assert messages(at)["error"] == [app.MSG_DB_CANNOT_OPEN.format(name="notes.db")]
+
+
+@POSTGRESQL_ONLY
+def test_a_missing_postgresql_database_is_a_message_in_the_page(app_test, monkeypatch, db_target):
+    monkeypatch.setenv("NOTES_DATABASE_URL", f"{db_target}_gone")
+    at = app_test()
+    assert not at.exception
+    name = f"127.0.0.1/{pg_name(db_target)}_gone"
+    assert messages(at)["error"] == [app.MSG_PG_NO_DATABASE.format(name=name)]
+
+
+@POSTGRESQL_ONLY
+def test_a_refused_postgresql_password_is_a_message_that_never_shows_it(
+    app_test, monkeypatch, pg_cluster, db_target
+):
+    wrong = GUARDED_PASSWORD[::-1]
+    url = pg_cluster.url(pg_name(db_target), user=GUARDED_USER, password=wrong)
+    monkeypatch.setenv("NOTES_DATABASE_URL", url)
+    at = app_test()
+    assert not at.exception
+    name = f"127.0.0.1/{pg_name(db_target)}"
+    assert messages(at)["error"] == [app.MSG_PG_REFUSED.format(name=name)]
 
 
 # ---------------------------------------------------------------- feed
@@ -141,14 +200,14 @@ def test_the_raw_table_shows_the_stored_rows(app_test, seeded_db):
 # ---------------------------------------------------------------- create
 
 
-def test_a_created_note_is_confirmed_shown_and_then_in_the_feed(app_test, db_path):
+def test_a_created_note_is_confirmed_shown_and_then_in_the_feed(app_test, db_target):
     at = create_note(app_test("create"), "alice", "hello **world**")
     assert not at.exception
     assert messages(at)["success"] == ["Note #2 saved."]
     assert "hello **world**" in bodies_shown(at)
     assert at.text_area(key="create_body").value == ""
     assert at.text_input(key="create_username").value == "alice"
-    assert stored_rows(db_path)[-1][3:] == ("alice", "hello **world**")
+    assert stored_rows(db_target)[-1][3:] == ("alice", "hello **world**")
     assert bodies_shown(app_test("read"))[0] == "hello **world**"
 
 
@@ -164,25 +223,26 @@ def test_a_created_note_is_confirmed_shown_and_then_in_the_feed(app_test, db_pat
     ],
 )
 def test_a_bad_note_is_refused_with_its_message_and_the_text_is_kept(
-    app_test, db_path, username, body, message
+    app_test, db_target, username, body, message
 ):
     at = create_note(app_test("create"), username, body)
     assert not at.exception
     assert len(messages(at)["error"]) == 1 and message in messages(at)["error"][0]
     assert at.text_area(key="create_body").value == body
     assert at.text_input(key="create_username").value == username
-    assert len(stored_rows(db_path)) == 1  # the welcome note only
+    assert len(stored_rows(db_target)) == 1  # the welcome note only
 
 
-def test_trimming_an_over_long_note_then_saving_works(app_test, db_path):
+def test_trimming_an_over_long_note_then_saving_works(app_test, db_target):
     at = create_note(app_test("create"), "alice", "y" * 200)
     assert "60 over" in messages(at)["error"][0]
     at = fill_note_form(at, "create", None, "y" * 140)
     assert messages(at)["success"] == ["Note #2 saved."]
-    assert stored_rows(db_path)[-1][4] == "y" * 140
+    assert stored_rows(db_target)[-1][4] == "y" * 140
     assert not at.exception
 
 
+@SQLITE_ONLY
 def test_create_on_a_locked_database_says_so_and_keeps_the_text(
     app_test, fresh_db, db_path, monkeypatch
 ):
@@ -200,18 +260,44 @@ def test_create_on_a_locked_database_says_so_and_keeps_the_text(
     assert not at.exception
 
 
+@POSTGRESQL_ONLY
+def test_create_on_a_locked_postgresql_database_says_so_and_keeps_the_text(
+    app_test, fresh_db, db_target, monkeypatch
+):
+    """Another session holds a lock that every INSERT waits for (LOCK TABLE, as a
+    maintenance script or an ALTER TABLE would) past the timeout: the page says the
+    database is busy. The holder gives up after a few seconds anyway, so that a write
+    that would wait for ever fails this test instead of hanging it."""
+    monkeypatch.setattr(app, "BUSY_TIMEOUT_S", 0.2)
+    at = app_test("create")
+    holder = psycopg.connect(str(db_target))
+    holder.execute("LOCK TABLE notes IN EXCLUSIVE MODE")
+    give_up = threading.Timer(app.BUSY_TIMEOUT_S + 3, holder.rollback)
+    give_up.start()
+    try:
+        at = create_note(at, "alice", "patience")
+    finally:
+        give_up.cancel()
+        give_up.join()
+        holder.close()  # rolls back, if the timer did not: the lock is released
+    assert messages(at)["error"] == [app.MSG_DB_LOCKED.format(seconds=app.BUSY_TIMEOUT_S)]
+    assert at.text_area(key="create_body").value == "patience"
+    assert len(stored_rows(db_target)) == 1
+    assert not at.exception
+
+
 # ---------------------------------------------------------------- update
 
 
-def test_update_offers_the_newest_note_and_saves_an_edit(app_test, seeded_db, db_path):
+def test_update_offers_the_newest_note_and_saves_an_edit(app_test, seeded_db, db_target):
     at = app_test("update")
     assert at.number_input(key="update_number").value == 4
     assert at.text_area(key="update_body").value == "third note"
-    created = stored_rows(db_path)[2][1]
+    created = stored_rows(db_target)[2][1]
     at = fill_note_form(at, "update", "alicia", "third note, **edited**")
     assert not at.exception
     assert messages(at)["success"] == ["Note #4 updated."]
-    row = stored_rows(db_path)[2]
+    row = stored_rows(db_target)[2]
     assert row[0] == 4 and row[1] == created and row[2] >= created
     assert row[3:] == ("alicia", "third note, **edited**")
 
@@ -233,7 +319,7 @@ def test_update_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
 
 
 def test_saving_an_edit_of_a_note_deleted_meanwhile_keeps_the_text_on_the_page_once(
-    app_test, seeded_db, db_path
+    app_test, seeded_db, db_target
 ):
     at = app_test("update")
     at.text_input(key="update_username").set_value("alicia")
@@ -245,22 +331,22 @@ def test_saving_an_edit_of_a_note_deleted_meanwhile_keeps_the_text_on_the_page_o
     assert messages(at)["warning"] == []  # said once, not again by the picker
     assert [code.value for code in at.code] == ["my careful edit"]
     assert len(at.text_area) == 0  # no form for some other note under the rescued text
-    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+    assert [row[0] for row in stored_rows(db_target)] == [2, 3]
     at.button(key="update_save_as_new").click().run()
     assert not at.exception
     assert messages(at)["success"] == ["Note #5 saved."]
     assert at.number_input(key="update_number").value == 5  # and it is the note in the form
     assert at.text_area(key="update_body").value == "my careful edit"
-    note_id, _, _, username, body = stored_rows(db_path)[-1]
+    note_id, _, _, username, body = stored_rows(db_target)[-1]
     assert (note_id, username, body) == (5, "alicia", "my careful edit")
 
 
-def test_an_invalid_edit_is_refused_and_the_note_is_unchanged(app_test, seeded_db, db_path):
-    before = stored_rows(db_path)
+def test_an_invalid_edit_is_refused_and_the_note_is_unchanged(app_test, seeded_db, db_target):
+    before = stored_rows(db_target)
     at = fill_note_form(app_test("update"), "update", None, "x" * 141)
     assert messages(at)["error"] == ["Note is 141 characters; the limit is 140 (1 over)."]
     assert at.text_area(key="update_body").value == "x" * 141
-    assert stored_rows(db_path) == before
+    assert stored_rows(db_target) == before
     assert not at.exception
 
 
@@ -273,7 +359,7 @@ def test_update_on_an_empty_database_says_there_are_no_notes(app_test, empty_db)
 # ---------------------------------------------------------------- delete
 
 
-def test_delete_shows_the_note_and_needs_a_confirmation(app_test, seeded_db, db_path):
+def test_delete_shows_the_note_and_needs_a_confirmation(app_test, seeded_db, db_target):
     at = app_test("delete")
     assert bodies_shown(at) == ["third note"]
     assert at.button(key="delete_submit").disabled
@@ -281,19 +367,19 @@ def test_delete_shows_the_note_and_needs_a_confirmation(app_test, seeded_db, db_
     at.button(key="delete_submit").click().run()
     assert not at.exception
     assert messages(at)["success"] == ["Note #4 deleted. It is in the Trash until purged."]
-    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+    assert [row[0] for row in stored_rows(db_target)] == [2, 3]
     assert at.number_input(key="delete_number").value == 3
     assert at.checkbox(key="delete_confirm").value is False
 
 
-def test_deleting_a_note_deleted_meanwhile_says_so(app_test, seeded_db, db_path):
+def test_deleting_a_note_deleted_meanwhile_says_so(app_test, seeded_db, db_target):
     at = app_test("delete")
     at.checkbox(key="delete_confirm").check().run()
     NoteService.delete_note(seeded_db, 4)
     at.button(key="delete_submit").click().run()
     assert not at.exception
     assert messages(at)["error"] == ["Note #4 does not exist. It may have been deleted."]
-    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+    assert [row[0] for row in stored_rows(db_target)] == [2, 3]
 
 
 def test_delete_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
@@ -307,10 +393,14 @@ def test_delete_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
 # ---------------------------------------------------------------- about
 
 
-def test_about_says_what_the_app_is(app_test, seeded_db):
+def test_about_says_what_the_app_is_and_where_its_notes_are(app_test, seeded_db, db_target):
     at = app_test("about")
     assert "Littlest Notes" in at.markdown[0].value
-    assert at.caption[0].value == "3 notes stored."
+    where = {
+        "sqlite": "the SQLite file notes.db",
+        "postgresql": f"PostgreSQL at 127.0.0.1/{pg_name(db_target)}",
+    }[app._dialect(seeded_db)]
+    assert at.caption[0].value == f"3 notes stored in {where}."
     assert not at.exception
 
 
@@ -319,6 +409,7 @@ def test_about_says_what_the_app_is(app_test, seeded_db):
 
 def test_the_database_path_can_come_from_secrets(tmp_path, monkeypatch):
     monkeypatch.delenv("NOTES_DB", raising=False)
+    monkeypatch.delenv("NOTES_DATABASE_URL", raising=False)
     at = AppTest.from_file(APP_FILE, default_timeout=30)
     at.secrets["notes_db"] = str(tmp_path / "from-secrets.db")
     at.run()
@@ -327,12 +418,35 @@ def test_the_database_path_can_come_from_secrets(tmp_path, monkeypatch):
     assert stored_rows(tmp_path / "from-secrets.db")[0][4] == app.WELCOME_BODY
 
 
+def test_the_database_url_can_come_from_secrets(pg_database, tmp_path, monkeypatch):
+    monkeypatch.delenv("NOTES_DB", raising=False)
+    monkeypatch.delenv("NOTES_DATABASE_URL", raising=False)
+    at = AppTest.from_file(APP_FILE, default_timeout=30)
+    at.secrets["connections"] = {"notes": {"url": pg_database}}
+    at.secrets["notes_db"] = str(tmp_path / "not-this.db")  # a URL wins over a file
+    at.run()
+    assert not at.exception
+    assert bodies_shown(at) == [app.WELCOME_BODY]
+    assert stored_rows(pg_database)[0][4] == app.WELCOME_BODY
+    assert not (tmp_path / "not-this.db").exists()
+
+
 def test_the_environment_wins_over_secrets_and_the_default_is_beside_app_py(tmp_path):
     secrets = {"notes_db": str(tmp_path / "s.db")}
     assert app.resolve_db_path({"NOTES_DB": str(tmp_path / "e.db")}, secrets) == tmp_path / "e.db"
     assert app.resolve_db_path({}, secrets) == tmp_path / "s.db"
     assert app.resolve_db_path({}, {}) == Path(app.__file__).resolve().parent / "notes.db"
     assert app.resolve_db_path({"NOTES_DB": ""}, None) == app.DEFAULT_DB_PATH
+
+
+def test_a_database_url_in_the_environment_wins_over_secrets_and_files(tmp_path):
+    env_url, secret_url = "postgresql://e@h/env", "postgresql://s@h/secret"
+    secrets = {"notes_db": str(tmp_path / "s.db"), "database_url": secret_url}
+    environ = {"NOTES_DATABASE_URL": env_url, "NOTES_DB": str(tmp_path / "e.db")}
+    assert app.resolve_database(environ, secrets) == env_url
+    assert app.resolve_database({}, secrets) == secret_url
+    assert app.resolve_database({"NOTES_DATABASE_URL": ""}, {}) == app.DEFAULT_DB_PATH
+    assert app.resolve_database({"NOTES_DB": str(tmp_path / "e.db")}, {}) == tmp_path / "e.db"
 
 
 # ---------------------------------------------------------------- search, filters, permalinks
@@ -416,7 +530,7 @@ def test_update_finds_a_note_by_search_and_picks_it_with_one_click(app_test, see
 
 
 def test_two_people_editing_one_note_the_second_gets_a_conflict_and_the_first_text_survives(
-    app_test, seeded_db, db_path
+    app_test, seeded_db, db_target
 ):
     first, second = app_test("update"), app_test("update")
     first = fill_note_form(first, "update", None, "first person's edit")
@@ -426,41 +540,41 @@ def test_two_people_editing_one_note_the_second_gets_a_conflict_and_the_first_te
     assert messages(second)["error"][0].startswith("Note #4 was changed by someone else")
     assert "first person's edit" in bodies_shown(second)  # the saved text, beside theirs
     assert second.text_area(key="update_body").value == "second person's edit"
-    assert stored_rows(db_path)[2][4] == "first person's edit"
+    assert stored_rows(db_target)[2][4] == "first person's edit"
     second = fill_note_form(second, "update", None, "second person's edit, on purpose")
     assert messages(second)["success"] == ["Note #4 updated."]
-    assert stored_rows(db_path)[2][4] == "second person's edit, on purpose"
+    assert stored_rows(db_target)[2][4] == "second person's edit, on purpose"
 
 
-def test_deleting_a_note_changed_since_it_was_shown_is_refused(app_test, seeded_db, db_path):
+def test_deleting_a_note_changed_since_it_was_shown_is_refused(app_test, seeded_db, db_target):
     at = app_test("delete")
     at.checkbox(key="delete_confirm").check().run()
     NoteService.update_note(seeded_db, 4, "alice", "changed meanwhile")
     at.button(key="delete_submit").click().run()
     assert messages(at)["error"][0].startswith("Note #4 was changed by someone else")
-    assert [row[0] for row in stored_rows(db_path)] == [2, 3, 4]
+    assert [row[0] for row in stored_rows(db_target)] == [2, 3, 4]
     assert not at.exception
 
 
-def test_undo_right_after_a_delete_brings_the_note_back(app_test, seeded_db, db_path):
-    before = stored_rows(db_path)
+def test_undo_right_after_a_delete_brings_the_note_back(app_test, seeded_db, db_target):
+    before = stored_rows(db_target)
     at = app_test("delete")
     at.checkbox(key="delete_confirm").check().run()
     at.button(key="delete_submit").click().run()
     at.button(key="delete_undo").click().run()
     assert not at.exception
     assert messages(at)["success"] == ["Note #4 restored."]
-    assert stored_rows(db_path) == before
+    assert stored_rows(db_target) == before
 
 
-def test_the_trash_page_restores_and_purges_notes(app_test, seeded_db, db_path):
+def test_the_trash_page_restores_and_purges_notes(app_test, seeded_db, db_target):
     NoteService.delete_note(seeded_db, 3)
     NoteService.delete_note(seeded_db, 4)
     at = app_test("trash")
     assert bodies_shown(at)[:2] == ["third note", "second note"]
     at.button(key="trash_restore_3").click().run()
     assert messages(at)["success"] == ["Note #3 restored."]
-    assert [row[0] for row in stored_rows(db_path)] == [2, 3]
+    assert [row[0] for row in stored_rows(db_target)] == [2, 3]
     at.button(key="trash_purge_4").click().run()
     assert messages(at)["success"] == ["1 note(s) deleted for good."]
     assert messages(at)["info"] == [app.MSG_TRASH_EMPTY]
@@ -479,7 +593,7 @@ def test_emptying_the_trash_needs_a_confirmation(app_test, seeded_db):
 
 
 def test_the_update_page_shows_history_and_restores_an_earlier_version(
-    app_test, seeded_db, db_path
+    app_test, seeded_db, db_target
 ):
     NoteService.update_note(seeded_db, 4, "alice", "third note, edited")
     at = app_test("update")
@@ -487,10 +601,11 @@ def test_the_update_page_shows_history_and_restores_an_earlier_version(
     at.button(key="update_restore_1").click().run()
     assert messages(at)["success"] == ["Note #4 is back to version 1 (saved as version 3)."]
     assert at.text_area(key="update_body").value == "third note"
-    assert stored_rows(db_path)[2][4] == "third note"
+    assert stored_rows(db_target)[2][4] == "third note"
     assert not at.exception
 
 
+@SQLITE_ONLY
 def test_a_read_only_database_shows_the_feed_and_refuses_a_new_note_clearly(app_test, immutable_db):
     assert bodies_shown(app_test("read")) == ["third note", "second note", "first **note**"]
     at = create_note(app_test("create"), "alice", "not now")
@@ -498,6 +613,20 @@ def test_a_read_only_database_shows_the_feed_and_refuses_a_new_note_clearly(app_
     assert messages(at)["error"] == [app.MSG_DB_READ_ONLY]
     assert at.text_area(key="create_body").value == "not now"
     assert len(stored_rows(immutable_db)) == 3
+
+
+@POSTGRESQL_ONLY
+def test_a_read_only_postgresql_database_shows_the_feed_and_refuses_a_new_note_clearly(
+    app_test, seeded_db, db_target, pg_cluster
+):
+    pg_cluster.admin(f"ALTER DATABASE {pg_name(db_target)} SET default_transaction_read_only = on")
+    st.cache_resource.clear()  # the app reconnects: its new sessions see the setting
+    assert bodies_shown(app_test("read")) == ["third note", "second note", "first **note**"]
+    at = create_note(app_test("create"), "alice", "not now")
+    assert not at.exception
+    assert messages(at)["error"] == [app.MSG_DB_READ_ONLY]
+    assert at.text_area(key="create_body").value == "not now"
+    assert len(stored_rows(db_target)) == 3
 
 
 def test_clicking_an_author_or_a_number_on_the_feed_puts_it_in_the_url(app_test, seeded_db):
@@ -560,29 +689,29 @@ def test_the_browsers_time_zone_is_used_when_it_is_real(app_test, seeded_db, mon
     assert at.caption[0].value == "15 Nov 2023, 07:13 JST"
 
 
-def test_a_double_clicked_save_writes_one_note(app_test, db_path):
+def test_a_double_clicked_save_writes_one_note(app_test, db_target):
     at = app_test("create")
     at = create_note(at, "alice", "only once")
     # The second click left the browser before the box was cleared: same text again.
     at = create_note(at, "alice", "only once")
     assert not at.exception
     assert messages(at)["success"] == ["Note #2 saved."]
-    assert [row[4] for row in stored_rows(db_path)].count("only once") == 1
+    assert [row[4] for row in stored_rows(db_target)].count("only once") == 1
     assert at.text_area(key="create_body").value == ""
 
 
 def test_a_click_on_save_that_arrives_after_the_box_was_cleared_repeats_the_saved_note(
-    app_test, db_path
+    app_test, db_target
 ):
     at = create_note(app_test("create"), "alice", "once more")
     at = create_note(at, "alice", "")  # the third click of three: the box is empty now
     assert not at.exception
     assert messages(at)["success"] == ["Note #2 saved."]
     assert messages(at)["error"] == []
-    assert len(stored_rows(db_path)) == 2
+    assert len(stored_rows(db_target)) == 2
 
 
-def test_an_empty_note_long_after_a_save_is_refused_as_empty(app_test, db_path, monkeypatch):
+def test_an_empty_note_long_after_a_save_is_refused_as_empty(app_test, monkeypatch):
     at = create_note(app_test("create"), "alice", "first")
     monkeypatch.setattr(app, "DOUBLE_SUBMIT_S", 0.0)
     at = create_note(at, "alice", "")
@@ -590,13 +719,13 @@ def test_an_empty_note_long_after_a_save_is_refused_as_empty(app_test, db_path, 
     assert messages(at)["error"] == [app.MSG_BODY_EMPTY]
 
 
-def test_the_same_text_saved_again_later_is_a_new_note(app_test, db_path, monkeypatch):
+def test_the_same_text_saved_again_later_is_a_new_note(app_test, db_target, monkeypatch):
     at = create_note(app_test("create"), "alice", "good morning")
     monkeypatch.setattr(app, "DOUBLE_SUBMIT_S", 0.0)  # as if the window had passed
     at = create_note(at, "alice", "good morning")
     assert not at.exception
     assert messages(at)["success"] == ["Note #3 saved."]
-    assert [row[4] for row in stored_rows(db_path)].count("good morning") == 2
+    assert [row[4] for row in stored_rows(db_target)].count("good morning") == 2
 
 
 @pytest.mark.parametrize(
@@ -607,26 +736,26 @@ def test_the_same_text_saved_again_later_is_a_new_note(app_test, db_path, monkey
     ],
 )
 def test_hostile_unicode_is_refused_in_the_page_and_kept_in_the_box(
-    app_test, db_path, body, message
+    app_test, db_target, body, message
 ):
     at = create_note(app_test("create"), "mallory", body)
     assert not at.exception
     assert len(messages(at)["error"]) == 1 and message in messages(at)["error"][0]
     assert at.text_area(key="create_body").value == body
-    assert len(stored_rows(db_path)) == 1
+    assert len(stored_rows(db_target)) == 1
 
 
-def test_a_name_that_impersonates_the_app_is_refused(app_test, db_path):
+def test_a_name_that_impersonates_the_app_is_refused(app_test, db_target):
     at = create_note(app_test("create"), "Littlest Notes\u200b", "official news")
     assert not at.exception
     assert "invisible character (U+200B)" in messages(at)["error"][0]
-    assert len(stored_rows(db_path)) == 1
+    assert len(stored_rows(db_target)) == 1
 
 
 # ---------------------------------------------------------------- trash paging
 
 
-def test_the_trash_pages_so_every_trashed_note_can_be_restored(app_test, empty_db, db_path):
+def test_the_trash_pages_so_every_trashed_note_can_be_restored(app_test, empty_db, db_target):
     ids = [NoteService.create_note(empty_db, "alice", f"note {i}").id for i in range(41)]
     for note_id in ids:
         NoteService.delete_note(empty_db, note_id)
@@ -639,5 +768,5 @@ def test_the_trash_pages_so_every_trashed_note_can_be_restored(app_test, empty_d
     at.button(key=f"trash_restore_{ids[0]}").click().run()
     assert not at.exception
     assert messages(at)["success"] == [f"Note #{ids[0]} restored."]
-    assert [row[0] for row in stored_rows(db_path)] == [ids[0]]
+    assert [row[0] for row in stored_rows(db_target)] == [ids[0]]
     assert at.button(key="trash_newer")  # and back towards the newest
