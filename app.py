@@ -51,6 +51,7 @@ SEARCH_MAX_TERMS = 8  # words of a search that are used; the rest is ignored
 BUSY_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock (or a connection)
 CONNECT_TIMEOUT_S = 5  # how long connecting to PostgreSQL may take
 POOL_MAX_SIZE = 10  # PostgreSQL connections per server process, each lent for one call
+RECONNECT_TIMEOUT_S = 10  # then the pool stops retrying in the background; calls start afresh
 DOUBLE_SUBMIT_S = 10.0  # the same note saved again this soon by one session is one note
 SEED_MAX_COUNT = 10_000_000  # most demo notes one `seed` command adds
 MAX_NOTE_ID = 2**63 - 1  # SQLite's largest integer, so the largest note number
@@ -379,6 +380,7 @@ class Postgres:
                 "connect_timeout": CONNECT_TIMEOUT_S,
             },
             check=psycopg_pool.ConnectionPool.check_connection,  # drop dead ones first
+            reconnect_timeout=RECONNECT_TIMEOUT_S,
             name=f"notes {self.name}",
         )
 
@@ -402,7 +404,9 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
     try:
         params = conninfo_to_dict(url)
     except psycopg.Error:
-        raise StorageError(MSG_PG_BAD_URL) from None  # the error quotes the URL
+        params = None  # raised below, outside this block: the error quotes the whole URL
+    if params is None:
+        raise StorageError(MSG_PG_BAD_URL)
     host = str(params.get("host") or "localhost")
     database = str(params.get("dbname") or params.get("user") or "postgres")
     return f"{host}/{database}", str(params.get("password") or "")
