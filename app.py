@@ -78,11 +78,13 @@ def resolve_db_path(
 def resolve_database(
     environ: Mapping[str, str] = os.environ, secrets: Mapping[str, object] | None = None
 ) -> str | Path:
-    """Return the database to use: a PostgreSQL URL if one is configured
-    ($NOTES_DATABASE_URL, else secrets [connections.notes] url), else the SQLite file
-    of resolve_db_path."""
+    """Return the database to use. The environment wins over secrets, and in each a
+    PostgreSQL URL wins over a file: $NOTES_DATABASE_URL, $NOTES_DB, then secrets'
+    [connections.notes] url, notes_db, then notes.db beside app.py."""
     if environ.get("NOTES_DATABASE_URL"):
         return environ["NOTES_DATABASE_URL"]
+    if environ.get("NOTES_DB"):
+        return resolve_db_path(environ)
     if secrets is not None and secrets.get("database_url"):
         return str(secrets["database_url"])
     return resolve_db_path(environ, secrets)
@@ -456,7 +458,9 @@ def _pg_error(error: Exception, db: Postgres) -> StorageError:
     """Translate a psycopg or pool error into a StorageError that names host/database only."""
     text = str(error)
     lowered = text.lower()
-    if isinstance(error, psycopg_pool.PoolTimeout) or "timeout expired" in lowered:
+    if isinstance(error, psycopg.errors.LockNotAvailable | psycopg.errors.DeadlockDetected):
+        message = MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S)
+    elif isinstance(error, psycopg_pool.PoolTimeout) or "timeout expired" in lowered:
         message = MSG_PG_UNREACHABLE.format(name=db.name, seconds=BUSY_TIMEOUT_S)
     elif "password" in lowered or "authentication" in lowered or "role" in lowered:
         message = MSG_PG_REFUSED.format(name=db.name)
@@ -542,6 +546,10 @@ def _write_postgres(db: Postgres) -> Iterator[psycopg.Connection]:
     concurrent writers; a conflicting edit is caught by the version in its WHERE."""
     try:
         with db.pool.connection() as conn, conn.transaction():
+            # Wait for another writer's row or table lock as long as SQLite would.
+            conn.execute(
+                "SELECT set_config('lock_timeout', %s, true)", (f"{BUSY_TIMEOUT_S * 1000:.0f}ms",)
+            )
             yield conn
     except psycopg.errors.IntegrityError as error:
         raise InvalidNoteError(

@@ -439,7 +439,7 @@ def test_the_environment_wins_over_secrets_and_the_default_is_beside_app_py(tmp_
     assert app.resolve_db_path({"NOTES_DB": ""}, None) == app.DEFAULT_DB_PATH
 
 
-def test_a_database_url_in_the_environment_wins_over_secrets_and_files(tmp_path):
+def test_the_environment_wins_over_secrets_and_a_url_over_a_file(tmp_path):
     env_url, secret_url = "postgresql://e@h/env", "postgresql://s@h/secret"
     secrets = {"notes_db": str(tmp_path / "s.db"), "database_url": secret_url}
     environ = {"NOTES_DATABASE_URL": env_url, "NOTES_DB": str(tmp_path / "e.db")}
@@ -447,6 +447,8 @@ def test_a_database_url_in_the_environment_wins_over_secrets_and_files(tmp_path)
     assert app.resolve_database({}, secrets) == secret_url
     assert app.resolve_database({"NOTES_DATABASE_URL": ""}, {}) == app.DEFAULT_DB_PATH
     assert app.resolve_database({"NOTES_DB": str(tmp_path / "e.db")}, {}) == tmp_path / "e.db"
+    # the environment wins over secrets, even a file over a URL
+    assert app.resolve_database({"NOTES_DB": str(tmp_path / "e.db")}, secrets) == tmp_path / "e.db"
 
 
 # ---------------------------------------------------------------- search, filters, permalinks
