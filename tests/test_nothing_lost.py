@@ -1,15 +1,31 @@
-"""Edit conflicts, trash and undo, history, and faults: nothing is ever lost."""
+"""Edit conflicts, trash and undo, history, and faults: nothing is ever lost.
+
+Every test taking fresh_db, empty_db or seeded_db (and the model of the whole service)
+runs on SQLite and on PostgreSQL. A full disk, an immutable file and SQLite's traced
+query plans run on SQLite alone (SQLITE_ONLY, or sqlite_db); the trash's plan on
+PostgreSQL is its own test.
+"""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 import app
 from app import ConflictError, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import query_plan, statements_of, stored_rows
+from tests.conftest import query_plan, sql, statements_of, stored_rows
+
+# A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
+# test (and db_target, seeded_db... under it) runs once, on that backend.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def test_an_update_from_a_stale_version_is_refused_and_the_other_edit_survives(seeded_db):
@@ -56,13 +72,11 @@ def test_restoring_an_earlier_version_is_a_new_edit(seeded_db):
     assert [h.version for h in NoteService.note_history(seeded_db, 3)] == [2, 1]
 
 
-def test_a_deleted_note_goes_to_the_trash_and_restores_with_its_number_and_times(
-    seeded_db, db_path
-):
+def test_a_deleted_note_goes_to_the_trash_and_restores_with_its_number_and_times(seeded_db):
     NoteService.update_note(seeded_db, 3, "bob", "edited before delete", now=1_800_000_000)
     before = NoteService.get_note(seeded_db, 3)
     NoteService.delete_note(seeded_db, 3)
-    assert 3 not in [row[0] for row in stored_rows(db_path)]
+    assert 3 not in [row[0] for row in stored_rows(seeded_db)]
     assert [n.id for n in NoteService.list_trash(seeded_db)] == [3]
     assert NoteService.list_notes(seeded_db, search="edited") == []
     assert NoteService.count_notes(seeded_db) == 2
@@ -123,19 +137,21 @@ def test_a_purged_number_is_never_reused(seeded_db):
     assert NoteService.create_note(seeded_db, "carol", "new").id == 5
 
 
-def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(fresh_db, db_path):
+def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(sqlite_db, db_path):
+    """SQLite only: a file's size is capped with PRAGMA max_page_count (a PostgreSQL
+    server's disk cannot be filled this cheaply; its DiskFull maps to the same message)."""
     before = stored_rows(db_path)
-    pages = fresh_db.execute("PRAGMA page_count").fetchone()[0]
-    fresh_db.execute(f"PRAGMA max_page_count = {pages}")
+    pages = sqlite_db.execute("PRAGMA page_count").fetchone()[0]
+    sqlite_db.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(StorageError, match=app.MSG_DB_FULL):
         for i in range(200):
-            NoteService.create_note(fresh_db, "alice", f"filling the disk {i} " + "x" * 100)
-    assert not fresh_db.in_transaction
+            NoteService.create_note(sqlite_db, "alice", f"filling the disk {i} " + "x" * 100)
+    assert not sqlite_db.in_transaction
     rows = stored_rows(db_path)
     assert rows[: len(before)] == before
-    assert NoteService.count_notes(fresh_db) == len(rows)  # counts match what is stored
+    assert NoteService.count_notes(sqlite_db) == len(rows)  # counts match what is stored
     assert (
-        len(fresh_db.execute("SELECT * FROM notes_fts WHERE notes_fts MATCH 'filling'").fetchall())
+        len(sqlite_db.execute("SELECT * FROM notes_fts WHERE notes_fts MATCH 'filling'").fetchall())
         == len(rows) - 1
     )
 
@@ -150,23 +166,17 @@ def is_valid_body(body: str) -> bool:
 
 
 class NotesModel(RuleBasedStateMachine):
-    """Random create/update/delete/restore/purge against NoteService and a dict model."""
+    """Random create/update/delete/restore/purge against NoteService and a dict model,
+    on a database emptied for each run (notes, trash and history; numbers never reused)."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: app.Database) -> None:
         super().__init__()
-        import tempfile
-        from pathlib import Path
-
-        self.folder = tempfile.TemporaryDirectory()
-        self.conn = app.connect(Path(self.folder.name) / "notes.db")
-        self.conn.execute("DELETE FROM notes")
+        self.conn = db
+        for table in ("notes", "trash", "note_history"):
+            sql(self.conn, f"DELETE FROM {table}")
         self.live: dict[int, tuple[str, str, int]] = {}  # note_id -> (username, body, version)
         self.trash: dict[int, tuple[str, str, int]] = {}
         self.history: dict[int, int] = {}  # note_id -> number of earlier versions
-
-    def teardown(self) -> None:
-        self.conn.close()
-        self.folder.cleanup()
 
     bodies = st.text(
         st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=20
@@ -230,15 +240,19 @@ class NotesModel(RuleBasedStateMachine):
             assert len(NoteService.note_history(self.conn, note_id)) == earlier
 
 
-NotesModel.TestCase.settings = settings(
-    max_examples=30,
-    stateful_step_count=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-test_notes_service_agrees_with_a_model = NotesModel.TestCase
+def test_notes_service_agrees_with_a_model(fresh_db):
+    run_state_machine_as_test(
+        lambda: NotesModel(fresh_db),
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
 
 
+@SQLITE_ONLY  # chattr +i on the file; test_store has PostgreSQL's read-only database
 def test_a_read_only_file_still_reads_and_refuses_writes_clearly(immutable_db):
     conn = app.connect(immutable_db)
     assert [n.id for n in NoteService.list_notes(conn)] == [4, 3, 2]
@@ -261,6 +275,7 @@ def test_saving_the_same_text_again_makes_no_new_version(seeded_db):
     assert NoteService.note_history(seeded_db, 3) == []
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("page", [{}, {"before": 3}, {"after": 2}])
 def test_a_page_of_the_trash_is_read_by_its_primary_key_without_a_sort(seeded_db, page):
     for note_id in (2, 3, 4):
@@ -268,3 +283,37 @@ def test_a_page_of_the_trash_is_read_by_its_primary_key_without_a_sort(seeded_db
     [sent] = statements_of(seeded_db, lambda: NoteService.list_trash(seeded_db, **page))
     plan = query_plan(seeded_db, *sent)
     assert plan.startswith("SEARCH n USING INTEGER PRIMARY KEY") and "TEMP B-TREE" not in plan
+
+
+@pytest.mark.parametrize("page", [{}, {"before": 1500}, {"after": 1500}])
+def test_a_page_of_the_trash_on_postgresql_walks_its_primary_key_without_a_sort(
+    pg_db, monkeypatch, page
+):
+    """The statement list_trash really sends, explained on 3,000 trashed notes."""
+    app.seed_notes(pg_db, 3000)
+    trashed = [note.id for note in NoteService.list_all_notes(pg_db)]
+    for note_id in trashed[:3]:
+        NoteService.delete_note(pg_db, note_id)  # through the service, as the app does
+    sql(  # the rest in one statement: 3,000 deletes one by one would take seconds
+        pg_db,
+        "WITH gone AS (DELETE FROM notes RETURNING *) INSERT INTO trash"
+        " SELECT id, created_timestamp, updated_timestamp, username, body, version, 1"
+        " FROM gone",
+    )
+    assert NoteService.count_trash(pg_db) == len(trashed)
+    app.vacuum_database(pg_db)
+    sent: list[tuple[str, dict]] = []
+    real_read = app._read
+
+    def spy(db, statement, params=()):
+        sent.append((statement, params))
+        return real_read(db, statement, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(app, "_read", spy)
+        NoteService.list_trash(pg_db, **page)
+    [(statement, params)] = sent
+    plan = " | ".join(row["QUERY PLAN"] for row in sql(pg_db, f"EXPLAIN {statement}", params))
+    scan = "Index Scan using trash_pkey" if "after" in page else "Index Scan Backward using trash_pkey"
+    assert scan in plan
+    assert "Sort" not in plan and "Seq Scan" not in plan

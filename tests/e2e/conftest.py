@@ -3,7 +3,8 @@
 Each test module gets its own server on a free port with its own fresh database
 file (NOTES_DB), so modules never see each other's notes. The tests drive the
 pages as a person would and then read the SQLite file directly to check what
-was stored.
+was stored. The PostgreSQL tests start their own servers (start_servers) on a
+database of the session's throwaway PostgreSQL cluster (tests/conftest.py).
 
 NOTES_APP (optional) points the server at another copy of app.py; the suite
 uses it to prove that it fails against a deliberately broken app.
@@ -20,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -116,22 +117,37 @@ def _wait_healthy(base_url: str, process: subprocess.Popen, log_path: Path) -> N
     )
 
 
-@pytest.fixture(scope="module")
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+def _app_path() -> Path:
+    """The app.py the servers run: NOTES_APP, else the repository's."""
+    return Path(os.environ.get("NOTES_APP") or REPO_ROOT / "app.py").resolve()
+
+
+@contextlib.contextmanager
+def run_streamlit(
+    log_path: Path, *, db_path: Path | None = None, database_url: str | None = None
 ) -> Iterator[Server]:
-    """Run `streamlit run app.py` for this test module on a free port with a fresh database."""
-    app = Path(os.environ.get("NOTES_APP") or REPO_ROOT / "app.py").resolve()
-    db_path = tmp_path_factory.mktemp("notes-db") / "notes.db"
+    """Run `streamlit run app.py` on a free port until the block ends; yield it when healthy.
+
+    The server uses the SQLite file db_path, or the PostgreSQL database at database_url
+    (NOTES_DATABASE_URL, which the app prefers). Its output goes to log_path.
+    """
+    if (db_path is None) == (database_url is None):
+        raise ValueError("give the server one database: db_path or database_url")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("NOTES_DATABASE_URL", None)  # the caller's shell must not choose the database
+    if database_url is not None:
+        env["NOTES_DATABASE_URL"] = database_url
+        # Never the repository's notes.db, should the app ever fall back to a file.
+        env["NOTES_DB"] = str(log_path.with_suffix(".unused.db"))
+    else:
+        env["NOTES_DB"] = str(db_path)
     port = _free_port()
-    log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
-    env = {**os.environ, "NOTES_DB": str(db_path), "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(app),
+        str(_app_path()),
         "--server.headless",
         "true",
         "--server.port",
@@ -151,7 +167,9 @@ def server(
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_healthy(base_url, process, log_path)
-            yield Server(base_url=base_url, db_path=db_path, log_path=log_path)
+            yield Server(
+                base_url=base_url, db_path=db_path, log_path=log_path, database_url=database_url
+            )
         finally:
             process.terminate()
             try:
@@ -159,3 +177,42 @@ def server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """Run `streamlit run app.py` for this test module on a free port with a fresh database."""
+    db_path = tmp_path_factory.mktemp("notes-db") / "notes.db"
+    log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
+    with run_streamlit(log_path, db_path=db_path) as running:
+        yield running
+
+
+StartServers = Callable[..., list[Server]]
+
+
+@pytest.fixture
+def start_servers(request: pytest.FixtureRequest) -> Iterator[StartServers]:
+    """A factory: start_servers(database_url, count=1) starts that many `streamlit run`
+    servers on one PostgreSQL database and returns them; all stop when the test ends.
+
+    Each writes artifacts/server-<test>-<letter>.log (a, b, ... in the order started).
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    with contextlib.ExitStack() as running:
+
+        def start(database_url: str, count: int = 1) -> list[Server]:
+            return [
+                running.enter_context(
+                    run_streamlit(
+                        ARTIFACTS / f"server-{name}-{next(letters)}.log",
+                        database_url=database_url,
+                    )
+                )
+                for _ in range(count)
+            ]
+
+        yield start

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import psycopg
 from playwright.sync_api import Locator, Page, WebSocket, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -26,15 +27,22 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 @dataclass(frozen=True)
 class Server:
-    """A running app: where to open it and which database file it writes."""
+    """A running app: where to open it and which database it writes (a SQLite file,
+    db_path, or a PostgreSQL database, database_url)."""
 
     base_url: str
-    db_path: Path
+    db_path: Path | None
     log_path: Path
+    database_url: str | None = None
 
     def url(self, path: str = "/") -> str:
         """Return the full address of a page, e.g. url("/create")."""
         return self.base_url + path
+
+    @property
+    def database(self) -> Path | str:
+        """What the db_* helpers read: the file, or the postgresql:// URL."""
+        return self.database_url or self.db_path
 
 
 ###############################################################################
@@ -53,25 +61,32 @@ class Row:
     body: str
 
 
-def db_query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    """Run one query on the database file, read-only, and return its rows."""
+def db_query(database: Path | str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run one query (with ? parameters) on the database, read-only, and return its rows.
+
+    database is a SQLite file or a postgresql:// URL (Server.database gives either).
+    """
+    if str(database).startswith("postgresql://"):
+        with psycopg.connect(str(database), connect_timeout=5) as conn:
+            conn.read_only = True  # BEGIN READ ONLY: looking must never change the database
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
     # Read-only URI: the test must never create or change the file by looking at it.
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
 
 
-def db_rows(db_path: Path) -> list[Row]:
-    """Return every row of the notes table, oldest first, read straight from the file."""
+def db_rows(database: Path | str) -> list[Row]:
+    """Return every row of the notes table, oldest first, read straight from the database."""
     sql = "SELECT id, created_timestamp, updated_timestamp, username, body FROM notes ORDER BY id"
-    return [Row(*row) for row in db_query(db_path, sql)]
+    return [Row(*row) for row in db_query(database, sql)]
 
 
-def db_row(db_path: Path, note_id: int) -> Row | None:
+def db_row(database: Path | str, note_id: int) -> Row | None:
     """Return note as stored, or None if the table has no such row."""
-    return next((row for row in db_rows(db_path) if row.id == note_id), None)
+    return next((row for row in db_rows(database) if row.id == note_id), None)
 
 
 ###############################################################################
@@ -220,7 +235,7 @@ def choose_note(page: Page, server: Server, number: int) -> None:
     overwrite what was typed.
     """
     field = page.get_by_label("Note number")
-    newest = str(db_rows(server.db_path)[-1].id)
+    newest = str(db_rows(server.database)[-1].id)
     expect(field).to_have_value(newest)
     if newest != str(number):  # an unchanged value would start no run
         field.fill(str(number))
@@ -234,7 +249,7 @@ def update_note(page: Page, server: Server, note_id: int, username: str, body: s
     choose_note(page, server, note_id)
     # The form is loaded with the chosen note before the person edits it.
     expect(page.locator(".st-key-update_body textarea")).to_have_value(
-        db_row(server.db_path, note_id).body
+        db_row(server.database, note_id).body
     )
     fill_note_form(page, "update", username, body)
     rerun(page, page.get_by_role("button", name="Save changes").click)
@@ -260,9 +275,9 @@ def expect_notes(page: Page, note_ids: list[int]) -> None:
     )
 
 
-def db_trash_ids(db_path: Path) -> list[int]:
+def db_trash_ids(database: Path | str) -> list[int]:
     """Return the numbers of the notes in the trash table, lowest first."""
-    return [note_id for (note_id,) in db_query(db_path, "SELECT id FROM trash ORDER BY id")]
+    return [note_id for (note_id,) in db_query(database, "SELECT id FROM trash ORDER BY id")]
 
 
 _APP_MODULES: dict[Path, ModuleType] = {}
