@@ -414,13 +414,20 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
     return f"{host}/{database}", str(params.get("password") or "")
 
 
+def _is_postgres(db: object) -> bool:
+    """True for a Postgres. Not isinstance(db, Postgres): `streamlit run` executes this
+    file again on every rerun, so the pool cached by the first run is an instance of
+    that run's Postgres class, not of the class defined by the current one."""
+    return not isinstance(db, sqlite3.Connection) and hasattr(db, "pool")
+
+
 def _dialect(db: Database) -> str:
-    return "postgresql" if isinstance(db, (Postgres, psycopg.Connection)) else "sqlite"
+    return "sqlite" if isinstance(db, sqlite3.Connection) else "postgresql"
 
 
 def _db_name(conn: Database) -> str:
     """Return the file (or host/database) behind conn, for messages."""
-    if isinstance(conn, Postgres):
+    if _is_postgres(conn):
         return conn.name
     try:
         return conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
@@ -430,7 +437,7 @@ def _db_name(conn: Database) -> str:
 
 def describe_database(db: Database) -> str:
     """Say where the notes are, for people: never a URL (it holds the password)."""
-    if isinstance(db, Postgres):
+    if _is_postgres(db):
         return f"PostgreSQL at {db.name}"
     return f"the SQLite file {Path(_db_name(db)).name}"
 
@@ -499,7 +506,7 @@ def _execute(tx: Database, sql: str, params: tuple | dict = ()) -> sqlite3.Curso
 
 def _read(db: Database, sql: str, params: tuple | dict = ()) -> list:
     """Run one parameterised query and return its rows; raise StorageError on failure."""
-    if isinstance(db, Postgres):
+    if _is_postgres(db):
         try:
             with db.pool.connection() as conn:
                 return conn.execute(_pg_sql(sql), params).fetchall()
@@ -537,7 +544,7 @@ def _write(db: Database) -> AbstractContextManager:
     """Run the block as one transaction on the connection it yields: all of it is
     committed, or none of it. Raises InvalidNoteError if the database refuses a row
     (a CHECK), StorageError if it cannot write."""
-    return _write_postgres(db) if isinstance(db, Postgres) else _write_sqlite(db)
+    return _write_postgres(db) if _is_postgres(db) else _write_sqlite(db)
 
 
 @contextmanager
@@ -1571,7 +1578,7 @@ COPY_BATCH = 1000  # rows per statement (and per progress step) of a copy
 def _snapshot(db: Database) -> Iterator[Database]:
     """Yield a connection that sees one consistent state of db until the block ends
     (a read transaction), so that a copy reads notes, trash and history as of one moment."""
-    if isinstance(db, Postgres):
+    if _is_postgres(db):
         try:
             with db.pool.connection() as conn, conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -1794,7 +1801,7 @@ def check_database(conn: Database) -> CheckReport:
         f"count for {row['name']!r}: stored {row['kept'] or 0}, actual {row['actual'] or 0}"
         for row in _read(conn, _COUNT_PROBLEMS)
     ]
-    if isinstance(conn, Postgres):  # the server checks its own pages; search is a column
+    if _is_postgres(conn):  # the server checks its own pages; search is a column
         return CheckReport(problems, [])
     problems = [
         row[0] for row in _read(conn, "PRAGMA integrity_check") if row[0] != "ok"
@@ -1808,7 +1815,7 @@ def check_database(conn: Database) -> CheckReport:
 def vacuum_database(conn: Database) -> None:
     """Optimise the search index and compact the file (SQLite), or VACUUM ANALYZE the
     tables (PostgreSQL). Raises StorageError on failure."""
-    if isinstance(conn, Postgres):
+    if _is_postgres(conn):
         for table in ("notes", "note_history", "trash", "note_counts"):
             _pg_command(conn, f"VACUUM (ANALYZE) {table}")
         return
@@ -2795,7 +2802,7 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
 
 def _size(db: Database, target: str | Path) -> str:
     """The database's size on disk, for `stats`."""
-    if isinstance(db, Postgres):
+    if _is_postgres(db):
         size = _read(db, "SELECT pg_database_size(current_database()) AS n")[0]["n"]
     else:
         size = Path(target).stat().st_size
@@ -2866,7 +2873,7 @@ def cli(argv: list[str]) -> int:
                 if args.command == "stats":
                     print(f"{_label(target)}: {database_totals(conn)}, {_size(conn, target)}")
                 elif args.command == "backup":
-                    if isinstance(conn, Postgres):
+                    if _is_postgres(conn):
                         raise StorageError(MSG_BACKUP_POSTGRES)
                     backup_database(conn, args.path)
                     print(f"backed up {target} to {args.path}")

@@ -772,3 +772,13 @@ def test_the_trash_pages_so_every_trashed_note_can_be_restored(app_test, empty_d
     assert messages(at)["success"] == [f"Note #{ids[0]} restored."]
     assert [row[0] for row in stored_rows(db_target)] == [ids[0]]
     assert at.button(key="trash_newer")  # and back towards the newest
+
+
+def test_the_cached_database_keeps_working_on_every_rerun(app_test):
+    """`streamlit run` executes app.py again on every rerun, so the pool cached by the
+    first run belongs to that run's classes; later runs must still recognise it."""
+    at = app_test()
+    for _ in range(3):
+        at = at.run()
+        assert not at.exception
+        assert bodies_shown(at) == [app.WELCOME_BODY]
