@@ -2670,8 +2670,9 @@ It is a whole web app in one Python file, `app.py`:
 - the database enforces the app's rules as well (a length cap, no control or
   text-direction characters), keeps search, counts, tags and history by triggers, and
   never reuses the number of a deleted note;
-- SQLite's full-text index (FTS5) makes search, and keyset paging makes every page of
-  the feed, as fast at a million notes as at a hundred.
+- a full-text index (SQLite's FTS5, or PostgreSQL's `tsvector` with GIN) makes search,
+  and keyset paging makes every page of the feed, as fast at a million notes as at a
+  hundred.
 
 Nothing is lost: an edit never overwrites someone else's newer edit unseen, every
 earlier version is kept in the note's history, and a deleted note waits in the Trash.

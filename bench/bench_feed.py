@@ -19,6 +19,13 @@ Times are reported as wall / CPU (process or thread CPU time, steadier on a shar
 It prints a markdown table and writes JSON (default bench/results/feed.json). The targets
 are reported, never asserted: 1M/100 ratio <= 1.25, RSS delta <= 30 MB, search at 1M
 p50 < 20 ms and p99 < 100 ms. Run: python bench/bench_feed.py [--sizes 100 1000000].
+
+--backend postgresql measures the same on PostgreSQL: a server kept in bench/.data/pg
+(started for the run, stopped after it; see common.start_postgres), one database
+notes_N per size, seeded the same way once and then VACUUM ANALYZEd. The app finds it
+through NOTES_DATABASE_URL and the search timings use app.open_database(url), a pool.
+CPU times are then this (client) process's only: the server's work shows in wall time.
+Results go to bench/results/feed-postgresql.json.
 """
 
 from __future__ import annotations
@@ -34,7 +41,18 @@ import sys
 import time
 from pathlib import Path
 
-from common import APP_DIR, RESULTS_DIR, app_version, percentile, prepare_db
+from common import (
+    APP_DIR,
+    RESULTS_DIR,
+    add_backend_argument,
+    app_version,
+    percentile,
+    pg_database_mb,
+    pg_settings,
+    prepare_db,
+    prepare_pg_db,
+    start_postgres,
+)
 
 SIZES = [100, 10_000, 100_000, 1_000_000]
 RUNS = 7  # timed AppTest runs after one warm-up
@@ -80,13 +98,16 @@ def _page_script(page: str) -> None:
     getattr(notes_app, f"render_{page}")()
 
 
-def _naive_feed_script(path: str) -> None:
-    """AppTest script: the naive feed, every row read and rendered."""
+def _naive_feed_script(target: str) -> None:
+    """AppTest script: the naive feed, every row read and rendered (a file or a URL)."""
     import sqlite3
 
+    import psycopg
     import streamlit as st
 
-    conn = sqlite3.connect(path)
+    postgres = target.startswith(("postgresql://", "postgres://"))
+    conn = psycopg.connect(target) if postgres else sqlite3.connect(target)
+    # Both tables start id, created_timestamp, updated_timestamp, username, body.
     for row in conn.execute("SELECT * FROM notes ORDER BY id DESC").fetchall():
         st.markdown(row[4])
         st.caption(f"{row[3]} · {row[1]}")
@@ -114,14 +135,19 @@ def time_apptest(script, args: tuple, runs: int, query: dict | None = None) -> d
     return {"wall_ms": statistics.median(wall), "cpu_ms": statistics.median(cpu), "runs": wall}
 
 
-def worker(kind: str, path: Path, runs: int) -> dict:
-    """Measure one database in this (fresh) process; return the results."""
+def worker(kind: str, target: str, runs: int) -> dict:
+    """Measure one database (a file, or a postgresql:// URL) in this (fresh) process."""
     sys.path.insert(0, str(APP_DIR))
-    os.environ["NOTES_DB"] = str(path)
+    if target.startswith(("postgresql://", "postgres://")):
+        os.environ["NOTES_DATABASE_URL"] = target  # the app's pool (st.cache_resource)
+        os.environ.pop("NOTES_DB", None)
+    else:
+        os.environ["NOTES_DB"] = target
+        os.environ.pop("NOTES_DATABASE_URL", None)
     import app
 
     if kind == "naive":
-        result = {"naive": time_apptest(_naive_feed_script, (str(path),), runs)}
+        result = {"naive": time_apptest(_naive_feed_script, (target,), runs)}
     else:
         result = {
             "feed": time_apptest(_page_script, ("read",), runs),
@@ -129,7 +155,7 @@ def worker(kind: str, path: Path, runs: int) -> dict:
             # The feed page with a search: two words, the last half-typed.
             "search_page": time_apptest(_page_script, ("read",), runs, {"q": "coffee gar"}),
         }
-        conn = app.connect(path)
+        conn = app.open_database(target)  # a SQLite connection, or a pool of its own
         queries = search_queries(app._SEED_WORDS)
         for query in queries:  # warm-up pass
             app.NoteService.list_notes(conn, search=query)
@@ -145,20 +171,23 @@ def worker(kind: str, path: Path, runs: int) -> dict:
                 "cpu_ms": percentile(cpu, pct),
             }
         slowest = sorted(zip(cpu, wall, queries, strict=True), reverse=True)[:5]
+        if isinstance(conn, app.Postgres):  # the server's work is not this process's CPU
+            slowest = sorted(zip(cpu, wall, queries, strict=True), key=lambda s: -s[1])[:5]
         result["search_slowest"] = [
             {"cpu_ms": c, "wall_ms": w, "query": q[:80]} for c, w, q in slowest
         ]
         result["notes"] = app.NoteService.count_notes(conn)
+        conn.close()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
 
-def run_worker(kind: str, path: Path, runs: int) -> dict:
+def run_worker(kind: str, target: str, runs: int) -> dict:
     """Run worker() in a fresh subprocess and return its JSON result."""
-    cmd = [sys.executable, __file__, "--worker", kind, "--db", str(path), "--runs", str(runs)]
+    cmd = [sys.executable, __file__, "--worker", kind, "--db", target, "--runs", str(runs)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=APP_DIR)
     if proc.returncode:
-        raise SystemExit(f"worker {kind} {path.name} failed:\n{proc.stderr[-4000:]}")
+        raise SystemExit(f"worker {kind} {target} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -185,8 +214,11 @@ def ok(value: float, target: float) -> str:
 
 def report(results: dict) -> str:
     """Return the markdown table and the ratios against the targets."""
+    postgres = results.get("backend") == "postgresql"
     lines = [
-        "Times in ms, wall / CPU: medians of AppTest.run(); search over 200 queries.",
+        f"Backend: {results.get('backend', 'sqlite')}. Times in ms, wall / CPU"
+        f"{' (of the client process)' if postgres else ''}: medians of AppTest.run();"
+        " search over 200 queries.",
         "",
         "| notes | DB MB | feed | update | search page | search p50 | search p99 | peak RSS MB "
         "| naive feed | naive/ours | naive RSS MB |",
@@ -219,43 +251,71 @@ def report(results: dict) -> str:
                 f"{ok(m['wall_ms'], target)} / {ok(m['cpu_ms'], target)}"
             )
         slowest: dict[str, float] = {}  # the slowest queries of every round, worst time kept
+        key = "wall_ms" if postgres else "cpu_ms"
         for q in r["search_slowest"]:
-            slowest[q["query"]] = max(q["cpu_ms"], slowest.get(q["query"], 0.0))
+            slowest[q["query"]] = max(q[key], slowest.get(q["query"], 0.0))
         top = sorted(slowest.items(), key=lambda item: -item[1])[:5]
         slow = ", ".join(f"{query[:32]!r} {ms:.0f}" for query, ms in top)
-        lines.append(f"- slowest searches at 1,000,000 (CPU ms): {slow}")
+        lines.append(f"- slowest searches at 1,000,000 ({key[:-3]} ms): {slow}")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="note counts")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "feed.json")
+    parser.add_argument("--out", type=Path, help="default: results/feed[-postgresql].json")
     parser.add_argument("--naive-max", type=int, default=10_000, help="largest N for naive")
     parser.add_argument("--runs", type=int, default=RUNS, help="timed runs after a warm-up")
     parser.add_argument("--rounds", type=int, default=1, help="repeat all sizes; take medians")
     parser.add_argument("--worker", choices=["ours", "naive"], help=argparse.SUPPRESS)
-    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    add_backend_argument(parser)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.db, args.runs)))
         return
+    postgres = args.backend == "postgresql"
+    out = args.out or RESULTS_DIR / ("feed-postgresql.json" if postgres else "feed.json")
+    cluster = start_postgres() if postgres else None
+    try:
+        results = measure(args, cluster)
+    finally:
+        if cluster is not None:
+            cluster.stop()  # the data stays in bench/.data/pg for the next run
+    print(text := report(results))
+    results["table"] = text
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {out}")
 
-    results: dict = {"app": app_version(), "runs": args.runs, "rounds": args.rounds}
-    paths = {n: prepare_db(n) for n in sorted(set(args.sizes))}
-    rounds: dict[int, list[dict]] = {n: [] for n in paths}
+
+def measure(args: argparse.Namespace, cluster) -> dict:
+    """Prepare every size's database, measure the rounds, and return the results."""
+    results: dict = {
+        "app": app_version(),
+        "backend": args.backend,
+        "runs": args.runs,
+        "rounds": args.rounds,
+    }
+    if cluster is not None:
+        targets = {n: prepare_pg_db(cluster, n) for n in sorted(set(args.sizes))}
+        results["postgresql"] = pg_settings(targets[min(targets)])
+    else:
+        targets = {n: str(prepare_db(n)) for n in sorted(set(args.sizes))}
+    rounds: dict[int, list[dict]] = {n: [] for n in targets}
     for i in range(args.rounds):  # rounds interleave the sizes, so load drift hits all alike
         for n, measured in rounds.items():
-            path = paths[n]
+            target = targets[n]
             print(f"round {i + 1}/{args.rounds}: measuring {n:,} notes...", flush=True)
-            r = run_worker("ours", path, args.runs)
+            r = run_worker("ours", target, args.runs)
             if n <= args.naive_max:
-                naive = run_worker("naive", path, args.runs)
+                naive = run_worker("naive", target, args.runs)
                 r["naive"], r["naive_rss_mb"] = naive["naive"], naive["peak_rss_mb"]
             measured.append(r)
     results["sizes"] = sizes = {n: combine(measured) for n, measured in rounds.items()}
     for n, r in sizes.items():
-        r["db_mb"] = paths[n].stat().st_size / 1e6
+        target = targets[n]
+        r["db_mb"] = pg_database_mb(target) if cluster else Path(target).stat().st_size / 1e6
         if "naive" in r:
             r["naive_over_ours"] = {
                 k: r["naive"][f"{k}_ms"] / r["feed"][f"{k}_ms"] for k in ("wall", "cpu")
@@ -268,11 +328,7 @@ def main() -> None:
                 k: sizes[hi][name][f"{k}_ms"] / sizes[lo][name][f"{k}_ms"] for k in ("wall", "cpu")
             }
         summary["rss_delta_mb"] = sizes[hi]["peak_rss_mb"] - sizes[lo]["peak_rss_mb"]
-    print(text := report(results))
-    results["table"] = text
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {args.out}")
+    return results
 
 
 if __name__ == "__main__":

@@ -1,17 +1,23 @@
-"""Shared by the benches: where things are, the cached seeded databases, what was measured."""
+"""Shared by the benches: where things are, the cached seeded databases, what was measured,
+and, for --backend postgresql, the PostgreSQL server they run against."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import math
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 APP_DIR = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / ".data"  # git-ignored (bench/.gitignore)
 RESULTS_DIR = BENCH_DIR / "results"  # git-ignored (.gitignore)
+PG_ROOT = DATA_DIR / "pg"  # the kept PostgreSQL server of the feed benches (and its data)
+BACKENDS = ("sqlite", "postgresql")
 
 
 def prepare_db(n: int) -> Path:
@@ -53,3 +59,103 @@ def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+# PostgreSQL ------------------------------------------------------------------
+
+
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    """--backend sqlite (default) or postgresql."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="sqlite",
+        help="sqlite (default), or postgresql: a server started from Debian's binaries"
+        " (tests/pg_cluster.py) with pg_cluster.BENCH_SETTINGS",
+    )
+
+
+def start_postgres(root: Path | None = PG_ROOT):
+    """Start a PostgreSQL server for a bench and return its pg_cluster.Cluster.
+
+    root: the folder kept between runs (bench/.data/pg by default: the seeded databases
+    stay there); None for a throwaway server in a temporary folder (remove() it after).
+    """
+    sys.path.insert(0, str(APP_DIR / "tests"))
+    from pg_cluster import BENCH_SETTINGS, HOW_TO_GET_IT, Cluster, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        raise SystemExit(HOW_TO_GET_IT)
+    cluster = Cluster(bin_dir, root=root, settings=BENCH_SETTINGS)
+    print(f"starting PostgreSQL ({bin_dir.parent.name}) in {cluster.root}...", flush=True)
+    return cluster.start()
+
+
+def prepare_pg_db(cluster, n: int) -> str:
+    """Return the URL of the cached PostgreSQL database of n notes on cluster: seeded if
+    missing (into notes_N_partial, renamed to notes_N when done), migrated to app.py's schema.
+
+    After the seed, `app.py vacuum` (VACUUM ANALYZE) gives the planner its statistics and
+    the visibility map, as autovacuum would within a minute of a bulk load, so that the
+    measurement does not depend on whether autovacuum got there first.
+    """
+    name = f"notes_{n}"
+    if not cluster.has_database(name):
+        partial = f"{name}_partial"
+        cluster.drop_database(partial)
+        cluster.create_database(name=partial)
+        url = cluster.url(partial)
+        print(f"seeding PostgreSQL {name} ({n - 1} notes + the welcome note)...", flush=True)
+        cmd = [sys.executable, "app.py", "--db", url, "seed", "--count", str(n - 1)]
+        subprocess.run(cmd, cwd=APP_DIR, check=True)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "app.py", "--db", url, "vacuum"], cwd=APP_DIR, check=True)
+        print(f"VACUUM ANALYZE took {time.perf_counter() - started:.1f} s", flush=True)
+        cluster.admin(f"ALTER DATABASE {partial} RENAME TO {name}")
+    url = cluster.url(name)
+    cmd = [sys.executable, "app.py", "--db", url, "migrate"]
+    subprocess.run(cmd, cwd=APP_DIR, check=True, stdout=subprocess.DEVNULL)
+    return url
+
+
+def pg_database_mb(url: str) -> float:
+    """The size of the PostgreSQL database at url, in MB (pg_database_size)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6
+
+
+def pg_settings(url: str) -> dict:
+    """The server's version and the settings that matter to the benches."""
+    import psycopg
+
+    names = ["server_version", "shared_buffers", "work_mem", "effective_cache_size", "jit",
+             "synchronous_commit", "fsync", "max_wal_size", "random_page_cost"]  # fmt: skip
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)", (names,)
+        ).fetchall()
+    return dict(rows)
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server whose postmaster is pid: its
+    own, its exited children's, and its running children's (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(proc: str) -> list[str]:
+        text = Path(f"/proc/{proc}/stat").read_text()
+        return text[text.rindex(")") + 2 :].split()  # fields from the 3rd (state) on
+
+    total = sum(int(x) for x in stat(str(pid))[11:15])  # utime stime cutime cstime
+    for proc in os.listdir("/proc"):
+        if proc.isdigit():
+            try:
+                fields = stat(proc)
+            except (OSError, ValueError):
+                continue  # exited meanwhile
+            if fields[1] == str(pid):  # a child of the postmaster: a backend or a worker
+                total += int(fields[11]) + int(fields[12])
+    return total / tick

@@ -4,7 +4,11 @@ Debian's `postgresql` package puts them in /usr/lib/postgresql/<version>/bin (no
 PATH). The server refuses to run as root, so as root every command runs as the
 `postgres` user. The cluster trusts every local connection except those of the role
 GUARDED_USER, which must give its password: the fault tests need a server that can
-refuse one. It starts in about a second; stop() removes it.
+refuse one. It starts in about a second; remove() deletes it.
+
+The benches (bench/) pass two optional arguments: `root`, a folder that outlives the
+server (a seeded database is kept there between runs; remove() still deletes it), and
+`settings`, server settings given to `postgres -c` at every start, e.g. BENCH_SETTINGS.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ import psycopg
 HOW_TO_GET_IT = "PostgreSQL not found: install it with `apt-get install postgresql`"
 GUARDED_USER = "guarded"
 GUARDED_PASSWORD = "s3cret-Pa55word-for-tests"
+# Settings for the benches: the default 128 MB of shared buffers would measure reads
+# from the OS cache rather than the queries; the larger WAL keeps checkpoints out of
+# the 1,000,000-note seed. Durability is left at the defaults (fsync, synchronous_commit
+# on), so an acknowledged write in bench/stress.py is on disk.
+BENCH_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "4GB", "checkpoint_timeout": "30min"}
 
 
 def find_bin_dir() -> Path | None:
@@ -37,12 +46,24 @@ def _free_port() -> int:
 
 
 class Cluster:
-    """One running PostgreSQL server on 127.0.0.1:port, in a temporary folder."""
+    """One running PostgreSQL server on 127.0.0.1:port, in a temporary folder (or in
+    root, kept after stop(), with its databases, for the next Cluster on that root).
 
-    def __init__(self, bin_dir: Path) -> None:
+    settings: extra server settings ({"shared_buffers": "1GB"}), applied at every start.
+    """
+
+    def __init__(
+        self, bin_dir: Path, root: Path | None = None, settings: dict[str, str] | None = None
+    ) -> None:
         self.bin_dir = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="notes-pg-"))
+        self.kept = root is not None
+        if root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="notes-pg-"))
+        else:
+            self.root = Path(root).resolve()
+            self.root.mkdir(parents=True, exist_ok=True)
         self.data = self.root / "data"
+        self.settings = dict(settings or {})
         self.port = _free_port()
         self._names = itertools.count(1)
         self._as_postgres = os.geteuid() == 0
@@ -64,13 +85,18 @@ class Cluster:
                 f"host all {GUARDED_USER} 127.0.0.1/32 scram-sha-256\n"
                 "host all all 127.0.0.1/32 trust\nlocal all all trust\n"
             )
+        if self.kept and (self.data / "postmaster.pid").exists():  # left running last time
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=200"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(
             "pg_ctl",
             "-D",
             str(self.data),
             "-w",
             "-o",
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            options,
             "-l",
             str(self.root / "log"),
             "start",
@@ -106,11 +132,21 @@ class Cluster:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql)
 
-    def create_database(self, owner: str = "notes") -> str:
-        """Create a new, empty database and return its name."""
-        name = f"notes_test_{os.getpid()}_{next(self._names)}"
+    def create_database(self, owner: str = "notes", name: str | None = None) -> str:
+        """Create a new, empty database (named name, else a fresh test name); return its name."""
+        name = name or f"notes_test_{os.getpid()}_{next(self._names)}"
         self.admin(f"CREATE DATABASE {name} OWNER {owner}")
         return name
+
+    def has_database(self, name: str) -> bool:
+        """True if a database called name exists on this server."""
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            return found.fetchone() is not None
+
+    def server_pid(self) -> int:
+        """The postmaster's process id (for the benches' server CPU time)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def drop_database(self, name: str) -> None:
         """Drop a database, closing any connection still open to it."""

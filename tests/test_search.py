@@ -11,7 +11,6 @@ PostgreSQL's EXPLAIN on a few thousand seeded notes.
 from __future__ import annotations
 
 import sqlite3
-import string
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -205,8 +204,8 @@ def pg_seeded(pg_cluster):
     app.seed_notes(db, 3000)
     NoteService.create_note(db, "zed", "a rare zebra sighting #rare")
     # VACUUM too, not only ANALYZE: right after a bulk load the GIN indexes hold the new
-    # entries in their pending list, which the planner prices so high that a rare word
-    # is found by a Seq Scan of 3,000 notes (see the report of this change).
+    # entries in their pending list (fastupdate), which must be read whole, so the
+    # planner rightly finds a rare word by a Seq Scan of the 3,000 notes until a vacuum.
     app.vacuum_database(db)
     [busiest] = sql(
         db, "SELECT username FROM notes GROUP BY username ORDER BY count(*) DESC, username LIMIT 1"
@@ -319,7 +318,10 @@ def ascii_texts(draw, max_words: int = 8) -> str:
     notes=st.lists(st.tuples(ASCII_WORDS, ascii_texts()), min_size=1, max_size=6),
     queries=st.lists(ascii_texts(max_words=3), min_size=1, max_size=6),
 )
-@example(notes=[("ann", "units 2e5x")], queries=["x", "2e5 x"])  # see the report
+# PostgreSQL's text-search parser reads "2e5x" as the number 2e5 then the word x, where
+# FTS5 (and search_terms) see one word: there "x" finds the note. Fails until app.py
+# splits words on PostgreSQL as it does on SQLite.
+@example(notes=[("ann", "units 2e5x")], queries=["x", "2e5 x"])
 def test_postgresql_finds_exactly_what_sqlite_finds_for_ascii_words(
     sqlite_db, pg_db, notes, queries
 ):

@@ -21,11 +21,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notes_e2e import ARTIFACTS, REPO_ROOT, Server
+from notes_e2e import ARTIFACTS, REPO_ROOT, Server, StartServers
 from playwright.sync_api import expect
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -188,9 +188,6 @@ def server(
     log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
     with run_streamlit(log_path, db_path=db_path) as running:
         yield running
-
-
-StartServers = Callable[..., list[Server]]
 
 
 @pytest.fixture

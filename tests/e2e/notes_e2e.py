@@ -45,6 +45,10 @@ class Server:
         return self.database_url or self.db_path
 
 
+# The start_servers fixture: start_servers(database_url, count=1) -> the running servers.
+StartServers = Callable[..., list[Server]]
+
+
 ###############################################################################
 # Database #####################################################################
 ###############################################################################
