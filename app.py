@@ -18,6 +18,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import unicodedata
 import uuid
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
@@ -48,6 +49,7 @@ RECENT_PICKS = 8  # recent notes (or matches) offered on the Update and Delete p
 PICK_EXCERPT_CHARS = 32  # characters of a note shown on its pick button
 NOTE_BOX_HEIGHT_PX = 170  # the note box: tall enough for 140 characters at 390 px wide
 SEARCH_MAX_TERMS = 8  # words of a search that are used; the rest is ignored
+SEARCH_WORD_CHARS = 250  # longest word PostgreSQL's search keeps (a longer one: its start)
 BUSY_TIMEOUT_S = 5.0  # how long a write waits for another writer's lock (or a connection)
 CONNECT_TIMEOUT_S = 5  # how long connecting to PostgreSQL may take
 POOL_MAX_SIZE = 10  # PostgreSQL connections per server process, each lent for one call
@@ -288,6 +290,28 @@ def extract_tags(body: str) -> list[str]:
     return list(dict.fromkeys(tag.lower() for tag in _TAG.findall(body)))
 
 
+def _fold(word: str) -> str:
+    """Lower-case word and take the accents off Latin letters (as FTS5's unicode61 with
+    remove_diacritics does): the form in which PostgreSQL's index keeps words."""
+    return "".join(_fold_char(char) for char in word.lower())
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    parts = unicodedata.normalize("NFD", char)
+    if len(parts) > 1 and parts[0].isascii() and all(map(unicodedata.combining, parts[1:])):
+        return parts[0]
+    return char
+
+
+def search_words(text: str) -> list[str]:
+    """Return the distinct words of text as the search index keeps them (PostgreSQL's;
+    SQLite's FTS5 finds the same words itself): letters and digits, folded, and cut to
+    SEARCH_WORD_CHARS (PostgreSQL refuses a word of more than 2,047 bytes)."""
+    words = re.findall(r"[^\W_]+", text)
+    return list(dict.fromkeys(_fold(word)[:SEARCH_WORD_CHARS] for word in words))
+
+
 def search_terms(text: str) -> list[str]:
     """Return the words of a search (letters and digits), at most SEARCH_MAX_TERMS of them."""
     # Split as the search index does: "_" separates words there too.
@@ -465,20 +489,23 @@ def _pg_error(error: Exception, db: Postgres) -> StorageError:
     """Translate a psycopg or pool error into a StorageError that names host/database only."""
     text = str(error)
     lowered = text.lower()
-    if isinstance(error, psycopg.errors.LockNotAvailable | psycopg.errors.DeadlockDetected):
+    state = getattr(error, "sqlstate", None) or ""  # none for errors before a connection
+    if state in ("55P03", "40P01", "40001"):  # lock timeout, deadlock, serialization
         message = MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S)
     elif isinstance(error, psycopg_pool.PoolTimeout) or "timeout expired" in lowered:
         message = MSG_PG_UNREACHABLE.format(name=db.name, seconds=BUSY_TIMEOUT_S)
-    elif "password" in lowered or "authentication" in lowered or "role" in lowered:
+    elif state.startswith("28") or (not state and ("password" in lowered or "role" in lowered)):
         message = MSG_PG_REFUSED.format(name=db.name)
-    elif "does not exist" in lowered and "database" in lowered:
+    elif state == "3D000" or (not state and "database" in lowered and "not exist" in lowered):
         message = MSG_PG_NO_DATABASE.format(name=db.name)
-    elif isinstance(error, psycopg.OperationalError):  # refused, unknown host, went away
-        message = MSG_PG_UNREACHABLE.format(name=db.name, seconds=BUSY_TIMEOUT_S)
-    elif isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+    elif state == "25006":
         message = MSG_DB_READ_ONLY
-    elif isinstance(error, psycopg.errors.DiskFull):
+    elif state == "53100":
         message = MSG_DB_FULL
+    elif (isinstance(error, psycopg.OperationalError) and not state) or state.startswith(
+        ("08", "57P")
+    ):  # refused, unknown host, the connection lost, the server shutting down
+        message = MSG_PG_UNREACHABLE.format(name=db.name, seconds=BUSY_TIMEOUT_S)
     else:
         message = MSG_DB_OTHER.format(error=text.splitlines()[0] if text else type(error).__name__)
     if db.password:  # belt and braces: no message ever quotes the password
@@ -841,8 +868,18 @@ def _check_schema(conn: sqlite3.Connection, name: str, *, upgrade: bool) -> None
     """Raise StorageError unless the file is a notes database this app may use.
 
     A newer schema is never written; a foreign SQLite file is never touched; with
-    upgrade=False (the read-only commands) an older schema is refused too.
+    upgrade=False (the read-only commands) an older schema is refused too. The version
+    and the tables are read in one transaction: read apart, a new file another thread
+    was creating could show version 0 and then its new tables, and look foreign.
     """
+    conn.execute("BEGIN")
+    try:
+        _check_schema_of(conn, name, upgrade=upgrade)
+    finally:
+        conn.execute("COMMIT")  # it only read
+
+
+def _check_schema_of(conn: sqlite3.Connection, name: str, *, upgrade: bool) -> None:
     version = _schema_version(conn)
     if version > SCHEMA_VERSION:
         raise StorageError(MSG_DB_NEWER.format(name=name, version=version, known=SCHEMA_VERSION))
@@ -873,13 +910,13 @@ def _migrate(conn: sqlite3.Connection) -> None:
 # kept in notes_schema, and every start takes an advisory lock to read and upgrade it,
 # so two servers starting at once migrate once. The same rules as SQLite's table, the
 # same derived data, kept the PostgreSQL way:
-# - search: a generated tsvector column ("simple": no stemming or stop words, like
-#   FTS5's unicode61) over body and username with punctuation made spaces, so that
-#   "note.py" is two words in both databases; a GIN index serves it.
-# - tags: a text[] column with a GIN index. PostgreSQL's regular expressions follow
-#   the server's locale (in the "C" locale "é" is not a letter), so the app computes
-#   tags with extract_tags, the one rule, and every insert and update passes them; the
-#   column has no default, so a writer that forgot them is refused, not wrong.
+# - search and tags: PostgreSQL's text-search parser and regular expressions follow
+#   rules of their own and the server's locale (it reads "2e5x" as "2e5" and "x"; in
+#   the "C" locale "é" is neither a letter nor the lower case of "É"). So the app
+#   finds both, with the rules SQLite uses (search_words, extract_tags), and every
+#   insert and update writes them: `words`, a tsvector with a GIN index, and `tags`, a
+#   text[] with a GIN index. Neither has a default, so a writer that forgot them is
+#   refused, never filed wrong.
 # - counts and history: statement-level triggers (one per INSERT/UPDATE/DELETE, with
 #   the changed rows as tables, so a batch of 1,000 notes costs one trigger call).
 #   Counts are split over 16 slots by id: every writer would otherwise queue on the
@@ -903,12 +940,15 @@ _PG_SCHEMA_V4 = [
         AND body !~ '[\x01-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]'),
     version integer NOT NULL DEFAULT 1 CHECK (version >= 1),
     tags text[] NOT NULL,
-    search tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
-        regexp_replace(body || ' ' || username, '[[:punct:]]+', ' ', 'g'))) STORED
+    words tsvector NOT NULL
 )""",
+    # Rare words and tags must be estimated as rare, so that the planner reads their GIN
+    # index rather than walking the whole table in id order looking for 25 matches.
+    "ALTER TABLE notes ALTER COLUMN words SET STATISTICS 1000",
+    "ALTER TABLE notes ALTER COLUMN tags SET STATISTICS 1000",
     "CREATE INDEX notes_by_author ON notes (username, id)",
     "CREATE INDEX notes_by_tag ON notes USING gin (tags)",
-    "CREATE INDEX notes_by_words ON notes USING gin (search)",
+    "CREATE INDEX notes_by_words ON notes USING gin (words)",
     "CREATE TABLE note_history (id bigint NOT NULL, version integer NOT NULL,"
     " username text NOT NULL, body text NOT NULL, updated_timestamp bigint NOT NULL,"
     " PRIMARY KEY (id, version))",
@@ -1114,16 +1154,23 @@ FROM json_each(:notes) ORDER BY key
 RETURNING {_NOTE_COLUMNS}
 """,
     "postgresql": f"""
-INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version, tags)
+INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version, tags,
+                   words)
 SELECT coalesce(r.id, nextval(pg_get_serial_sequence('notes', 'id'))),
        r.created_timestamp, r.updated_timestamp, r.username, r.body, coalesce(r.version, 1),
-       r.tags
+       r.tags, array_to_tsvector(r.words)
 FROM jsonb_to_recordset(CAST(:notes AS jsonb)) AS r(id bigint, created_timestamp bigint,
-     updated_timestamp bigint, username text, body text, version integer, tags text[])
+     updated_timestamp bigint, username text, body text, version integer, tags text[],
+     words text[])
 RETURNING {_NOTE_COLUMNS}
 """,
 }
 SEED_BATCH = 1000  # notes per INSERT in a bulk load
+
+
+def _derived(username: str, body: str) -> dict:
+    """What PostgreSQL keeps beside a note's text, found by the app's rules."""
+    return {"tags": extract_tags(body), "words": search_words(f"{body} {username}")}
 
 
 def _insert_notes(tx: Database, notes: list[dict]) -> list:
@@ -1131,13 +1178,13 @@ def _insert_notes(tx: Database, notes: list[dict]) -> list:
     inside _write; return their rows."""
     dialect = _dialect(tx)
     if dialect == "postgresql":
-        notes = [{**note, "tags": extract_tags(note["body"])} for note in notes]
+        notes = [{**note, **_derived(note["username"], note["body"])} for note in notes]
     batch = json.dumps(notes, ensure_ascii=False)
     return _execute(tx, _INSERT_NOTES[dialect], {"notes": batch}).fetchall()
 
 
 # Saving an edit: a new version, only if the note is still at the version the person
-# saw (when given) and the text really changed. PostgreSQL takes the new tags too.
+# saw (when given) and the text really changed. PostgreSQL takes the new tags and words.
 _UPDATE_NOTE = """
 UPDATE notes SET username = :username, body = :body, version = version + 1{tags},
     updated_timestamp = CASE WHEN :now > created_timestamp THEN :now ELSE created_timestamp END
@@ -1147,7 +1194,10 @@ RETURNING {columns}
 """
 _UPDATE_NOTE_SQL = {
     "sqlite": _UPDATE_NOTE.format(tags="", columns=_NOTE_COLUMNS),
-    "postgresql": _UPDATE_NOTE.format(tags=", tags = :tags", columns=_NOTE_COLUMNS),
+    "postgresql": _UPDATE_NOTE.format(
+        tags=", tags = :tags, words = array_to_tsvector(CAST(:words AS text[]))",
+        columns=_NOTE_COLUMNS,
+    ),
 }
 
 
@@ -1200,7 +1250,7 @@ _LIST_SQL = {
     "postgresql": {
         "search": _listing_sql(
             "SELECT {columns} FROM notes n"
-            " WHERE n.search @@ to_tsquery('simple', :match) AND n.id {cmp} :bound"
+            " WHERE n.words @@ CAST(:match AS tsquery) AND n.id {cmp} :bound"
             " AND (CAST(:author AS text) IS NULL OR n.username = :author)"
             " AND (CAST(:tag AS text) IS NULL OR n.tags @> ARRAY[CAST(:tag AS text)])"
             " ORDER BY n.id {order} LIMIT :limit"
@@ -1224,9 +1274,10 @@ def _search_query(dialect: str, terms: list[str]) -> str:
 
     Terms are letters and digits only, so quoting them leaves no syntax to break.
     """
-    *whole, last = terms
-    if dialect == "postgresql":
+    if dialect == "postgresql":  # words as the index keeps them; a literal, not parsed
+        *whole, last = [_fold(term)[:SEARCH_WORD_CHARS] for term in terms]
         return " & ".join([*(f"'{term}'" for term in whole), f"'{last}':*"])
+    *whole, last = terms
     return " ".join([*(f'"{term}"' for term in whole), f'"{last}"*'])
 
 
@@ -1362,7 +1413,7 @@ class NoteService:
                 {
                     "username": clean_username,
                     "body": clean_body,
-                    "tags": extract_tags(clean_body),
+                    **_derived(clean_username, clean_body),
                     "now": stamp,
                     "id": id,
                     "version": version,
@@ -1531,7 +1582,15 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
     with _write(conn) as tx:
         while batch := list(itertools.islice(batches, SEED_BATCH)):
             _insert_notes(tx, batch)
+        _analyze(tx)
     return count
+
+
+def _analyze(tx: Database) -> None:
+    """After a bulk load into PostgreSQL, refresh the planner's statistics at once (not
+    when autovacuum gets to it), so that searches use the right index from the start."""
+    if _dialect(tx) == "postgresql":
+        _execute(tx, "ANALYZE notes")
 
 
 def backup_database(conn: sqlite3.Connection, target: str | os.PathLike) -> None:
@@ -1749,6 +1808,7 @@ def copy_database(
                 done += len(batch)
                 progress and progress(done, total)
         _set_high_water(tx, _high_water(src))
+        _analyze(tx)
     return totals
 
 

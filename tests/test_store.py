@@ -24,11 +24,14 @@ DATABASE_NOW = {
 
 
 def insert_row(db, username, body) -> None:
-    """INSERT a note past NoteService, as a script would (with its tags on PostgreSQL)."""
+    """INSERT a note past NoteService, as a script would (on PostgreSQL with the tags
+    and words the app would compute: none, so that only the CHECKs are tested)."""
     columns, values = "created_timestamp, updated_timestamp, username, body", "1, 1, ?, ?"
     params: tuple = (username, body)
     if app._dialect(db) == "postgresql":
-        columns, values, params = f"{columns}, tags", f"{values}, ?", (*params, [])
+        columns = f"{columns}, tags, words"
+        values = f"{values}, ?, array_to_tsvector(CAST(? AS text[]))"
+        params = (*params, [], [])
     sql(db, f"INSERT INTO notes ({columns}) VALUES ({values})", params)
 
 
