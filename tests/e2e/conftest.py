@@ -154,6 +154,11 @@ def run_streamlit(
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        # The tests never edit the app. Watching would mean an inotify watch on every
+        # folder of the repository (.venv included) per server, a warning the size of
+        # that list in the log, and a "File change" banner whenever someone saves a file.
+        "--server.fileWatcherType",
+        "none",
     ]
     with log_path.open("w") as log:
         process = subprocess.Popen(
