@@ -186,6 +186,22 @@ def statements_of(conn: sqlite3.Connection, action) -> list[tuple[str, tuple]]:
     ]
 
 
+def sent_to_postgresql(monkeypatch, action) -> list[tuple[str, dict]]:
+    """Run action() and return the statements (with their parameters) it read through
+    app._read: what the store really sends, for EXPLAIN."""
+    sent: list[tuple[str, dict]] = []
+    real_read = app._read
+
+    def spy(db, statement, params=()):
+        sent.append((statement, params))
+        return real_read(db, statement, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(app, "_read", spy)
+        action()
+    return sent
+
+
 def query_plan(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> str:
     """Return SQLite's query plan for sql, its steps joined by spaces."""
     return " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))

@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 
 import app
 from app import ConflictError, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import query_plan, sql, statements_of, stored_rows
+from tests.conftest import query_plan, sent_to_postgresql, sql, statements_of, stored_rows
 
 # A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
 # test (and db_target, seeded_db... under it) runs once, on that backend.
@@ -283,22 +283,6 @@ def test_a_page_of_the_trash_is_read_by_its_primary_key_without_a_sort(seeded_db
     [sent] = statements_of(seeded_db, lambda: NoteService.list_trash(seeded_db, **page))
     plan = query_plan(seeded_db, *sent)
     assert plan.startswith("SEARCH n USING INTEGER PRIMARY KEY") and "TEMP B-TREE" not in plan
-
-
-def sent_to_postgresql(monkeypatch, action) -> list[tuple[str, dict]]:
-    """Run action() and return the statements (with their parameters) it read through
-    app._read: what the store really sends, for EXPLAIN."""
-    sent: list[tuple[str, dict]] = []
-    real_read = app._read
-
-    def spy(db, statement, params=()):
-        sent.append((statement, params))
-        return real_read(db, statement, params)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(app, "_read", spy)
-        action()
-    return sent
 
 
 @pytest.mark.parametrize("page", [{}, {"before": 1500}, {"after": 1500}])

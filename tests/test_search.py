@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import app
 from app import NoteService, extract_tags
-from tests.conftest import query_plan, sql, statements_of
+from tests.conftest import query_plan, sent_to_postgresql, sql, statements_of
 
 # A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
 # test (and db_target, empty_db... under it) runs once, on that backend.
@@ -169,22 +169,6 @@ def test_every_listing_is_driven_by_its_index_in_id_order_without_a_sort(
     plan = query_plan(notes_db, *sent[0])
     assert plan.startswith(driver)
     assert "TEMP B-TREE" not in plan
-
-
-def sent_to_postgresql(monkeypatch, action) -> list[tuple[str, dict]]:
-    """Run action() and return the statements (with their parameters) it read through
-    app._read: what the store really sends, for EXPLAIN."""
-    sent: list[tuple[str, dict]] = []
-    real_read = app._read
-
-    def spy(db, statement, params=()):
-        sent.append((statement, params))
-        return real_read(db, statement, params)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(app, "_read", spy)
-        action()
-    return sent
 
 
 def postgresql_plan(db, statement: str, params) -> str:
