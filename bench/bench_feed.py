@@ -256,7 +256,9 @@ def report(results: dict) -> str:
             slowest[q["query"]] = max(q[key], slowest.get(q["query"], 0.0))
         top = sorted(slowest.items(), key=lambda item: -item[1])[:5]
         slow = ", ".join(f"{query[:32]!r} {ms:.0f}" for query, ms in top)
-        lines.append(f"- slowest searches at 1,000,000 ({key[:-3]} ms): {slow}")
+        lines.append(
+            f"- slowest searches at 1,000,000 ({'wall' if postgres else 'CPU'} ms): {slow}"
+        )
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ and, for --backend postgresql, the PostgreSQL server they run against."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import math
 import os
@@ -12,12 +13,15 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 BENCH_DIR = Path(__file__).resolve().parent
 APP_DIR = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / ".data"  # git-ignored (bench/.gitignore)
 RESULTS_DIR = BENCH_DIR / "results"  # git-ignored (.gitignore)
 PG_ROOT = DATA_DIR / "pg"  # the kept PostgreSQL server of the feed benches (and its data)
 BACKENDS = ("sqlite", "postgresql")
+_held: list = []  # the open lock file of a kept PostgreSQL root (see start_postgres)
 
 
 def prepare_db(n: int) -> Path:
@@ -87,23 +91,53 @@ def start_postgres(root: Path | None = PG_ROOT):
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise SystemExit(HOW_TO_GET_IT)
+    if root is not None:  # one bench at a time: a second start would stop the first's server
+        root.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(root.parent / f"{root.name}.lock", "w")  # noqa: SIM115 (held until exit)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"another bench is using the server in {root}; wait for it") from None
+        _held.append(lock)
     cluster = Cluster(bin_dir, root=root, settings=BENCH_SETTINGS)
     print(f"starting PostgreSQL ({bin_dir.parent.name}) in {cluster.root}...", flush=True)
     return cluster.start()
 
 
+def pg_schema_key() -> str:
+    """A short hash of what a seeded PostgreSQL database depends on in app.py: its schema,
+    its INSERT and the seed. A cached database whose key differs is seeded again (the
+    PostgreSQL schema can change while its version number stays the same)."""
+    import inspect
+
+    sys.path.insert(0, str(APP_DIR))
+    import app
+
+    parts = [repr(app._PG_MIGRATIONS), app._INSERT_NOTES["postgresql"]]
+    parts += [inspect.getsource(app.seed_notes), repr(app._SEED_WORDS)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
+
+
 def prepare_pg_db(cluster, n: int) -> str:
     """Return the URL of the cached PostgreSQL database of n notes on cluster: seeded if
-    missing (into notes_N_partial, renamed to notes_N when done), migrated to app.py's schema.
+    missing (into notes_N_partial, renamed to notes_N_KEY when done, KEY from
+    pg_schema_key(); databases of other keys are dropped), migrated to app.py's schema.
 
-    After the seed, `app.py vacuum` (VACUUM ANALYZE) gives the planner its statistics and
-    the visibility map, as autovacuum would within a minute of a bulk load, so that the
-    measurement does not depend on whether autovacuum got there first.
+    After the seed (which ends with ANALYZE), `app.py vacuum` (VACUUM ANALYZE) sets the
+    visibility map and hint bits, as autovacuum would soon after a bulk load, so that
+    the measurement does not depend on whether autovacuum got there first.
     """
-    name = f"notes_{n}"
+    name = f"notes_{n}_{pg_schema_key()}"
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"notes\\_{n}\\_%",)
+        ).fetchall()
+    for (stale,) in found:
+        if stale != name:
+            print(f"dropping {stale} (another schema or unfinished)", flush=True)
+            cluster.drop_database(stale)
     if not cluster.has_database(name):
-        partial = f"{name}_partial"
-        cluster.drop_database(partial)
+        partial = f"notes_{n}_partial"
         cluster.create_database(name=partial)
         url = cluster.url(partial)
         print(f"seeding PostgreSQL {name} ({n - 1} notes + the welcome note)...", flush=True)
@@ -121,16 +155,12 @@ def prepare_pg_db(cluster, n: int) -> str:
 
 def pg_database_mb(url: str) -> float:
     """The size of the PostgreSQL database at url, in MB (pg_database_size)."""
-    import psycopg
-
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6
 
 
 def pg_settings(url: str) -> dict:
     """The server's version and the settings that matter to the benches."""
-    import psycopg
-
     names = ["server_version", "shared_buffers", "work_mem", "effective_cache_size", "jit",
              "synchronous_commit", "fsync", "max_wal_size", "random_page_cost"]  # fmt: skip
     with psycopg.connect(url) as conn:
