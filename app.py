@@ -1307,10 +1307,12 @@ _LIST_SQL = {
 # PostgreSQL, a search or a tag: its planner estimates a word or tag it has no
 # statistics for (a rare one, or one in no note at all) at a fraction of a percent, and
 # then walks the primary key newest first looking for 25 matches: the whole table, for
-# a word in no note (170 ms at a million notes). So a page is read in two bounded
-# steps: the WINDOW newest notes below the bound, walked in id order; then, only if
-# they held too few matches (so the filter is rare), the older ones through the GIN
-# index ("n.id + 0" keeps the planner from walking the key again).
+# a word in no note (170 ms at a million notes). So a page is read in two steps: the
+# PG_WINDOW newest notes below the bound (an id range: bounded); then, if they held too
+# few matches, the older ones. If they held none, the filter is rare, and the older
+# ones are read through the GIN index ("n.id + 0" keeps the planner from walking the
+# key); if some, the planner chooses as usual (walking the key found the rest of a
+# page of common words 3-10 times faster than intersecting their long GIN lists).
 PG_WINDOW = 10_000  # notes a filtered page walks in id order before it uses the index
 _PG_FILTERS = {
     "search": "n.words @@ CAST(:match AS tsquery)"
@@ -1335,6 +1337,8 @@ _PG_STEPS = {
             " ORDER BY n.id {order} LIMIT :limit",
             "SELECT {columns} FROM notes n WHERE {filter} AND {rest}"
             " ORDER BY n.id + 0 {order} LIMIT :limit",
+            "SELECT {columns} FROM notes n WHERE {filter} AND {rest}"
+            " ORDER BY n.id {order} LIMIT :limit",
         )
     ]
     for source, condition in _PG_FILTERS.items()
@@ -1350,9 +1354,10 @@ def _pg_filtered_page(db: Database, source: str, params: dict, newer: bool, boun
         if bound == MAX_NOTE_ID:  # the first page: the window ends at the newest note
             bound = _read(db, "SELECT coalesce(max(id), 0) + 1 AS top FROM notes")[0]["top"]
         edge = bound - PG_WINDOW
-    window, rest = _PG_STEPS[(source, newer)]
+    window, rare, common = _PG_STEPS[(source, newer)]
     rows = _read(db, window, {**params, "bound": bound, "edge": edge})
     if len(rows) < params["limit"]:
+        rest = common if rows else rare
         rows += _read(db, rest, {**params, "edge": edge, "limit": params["limit"] - len(rows)})
     return rows
 
