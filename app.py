@@ -1335,7 +1335,11 @@ _PG_STEPS = {
             window="n.id > :bound AND n.id <= :edge"
             if newer
             else "n.id < :bound AND n.id >= :edge",
-            rest="n.id > :edge" if newer else "n.id < :edge",
+            # (the subquery runs first and once: past the newest or oldest note, the
+            # index is not read at all, as when probing for a newer page on the first)
+            rest="n.id > :edge AND :edge < (SELECT max(id) FROM notes)"
+            if newer
+            else "n.id < :edge AND :edge > (SELECT min(id) FROM notes)",
         )
         for template in (
             "SELECT {columns} FROM notes n WHERE {filter} AND {window}"
