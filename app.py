@@ -362,6 +362,10 @@ MSG_PG_REFUSED = (
     "PostgreSQL at {name} refused the user name or password. Check the URL in "
     "NOTES_DATABASE_URL or [connections.notes] url. Nothing was saved."
 )
+MSG_PG_EMPTY = (
+    "PostgreSQL at {name} holds no notes yet: nothing to read. Open it with the app, or "
+    "copy a feed into it (`python app.py --db FILE copy --to URL`), first."
+)
 MSG_PG_NO_DATABASE = "PostgreSQL at {name}: that database does not exist. Create it first."
 MSG_PG_UNREACHABLE = (
     "PostgreSQL at {name} is not answering (waited {seconds:g} seconds). Nothing was saved; "
@@ -1050,6 +1054,8 @@ def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) ->
             )
         if version == SCHEMA_VERSION:
             return
+        if not upgrade and version == 0:
+            raise StorageError(MSG_PG_EMPTY.format(name=name))
         if not upgrade:
             raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
         for statement in _PG_MIGRATIONS[version]:

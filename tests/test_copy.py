@@ -7,6 +7,7 @@ import pty
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from pg_cluster import GUARDED_PASSWORD, GUARDED_USER
 
@@ -207,3 +208,21 @@ def test_stats_seed_migrate_and_vacuum_work_on_postgresql(pg_database):
     assert " 51 notes, 0 in the trash, 0 earlier versions, " in result.stdout
     backup = run_cli("--db", pg_database, "backup", "x.db")
     assert (backup.returncode, backup.stderr.strip()) == (1, f"error: {app.MSG_BACKUP_POSTGRES}")
+
+
+def test_reading_commands_on_an_empty_postgresql_database_say_so_and_create_nothing(
+    pg_database, tmp_path
+):
+    name = "127.0.0.1/" + pg_database.rsplit("/", 1)[1]
+    for args in (
+        ["--db", pg_database, "check"],
+        ["--db", str(tmp_path / "t.db"), "copy", "--from", pg_database],
+    ):
+        result = run_cli(*args)
+        assert (result.returncode, result.stderr.strip()) == (
+            1,
+            "error: " + app.MSG_PG_EMPTY.format(name=name),
+        )
+    assert not (tmp_path / "t.db").exists()
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT to_regclass('notes')").fetchone() == (None,)
