@@ -1640,11 +1640,36 @@ class NoteService:
         raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(id=id))
 
     @staticmethod
-    def purge_trash(conn: Database) -> int:
-        """Delete every trashed note and its history for good; return how many notes."""
+    def trash_ids(conn: Database, deleted_before: int | None = None) -> list[int]:
+        """Return the numbers of the trashed notes (deleted before a timestamp, if given),
+        lowest first: what a purge will remove, to show before it is confirmed."""
+        rows = _read(
+            conn,
+            "SELECT id FROM trash WHERE deleted_timestamp < coalesce(:before, :never) ORDER BY id",
+            {"before": deleted_before, "never": MAX_NOTE_ID},
+        )
+        return [row["id"] for row in rows]
+
+    @staticmethod
+    def purge_notes(conn: Database, ids: list[int]) -> int:
+        """Delete these trashed notes and their history for good, and no other (a note
+        trashed after they were listed stays); return how many were still there."""
         with _write(conn) as tx:
-            _execute(tx, "DELETE FROM note_history WHERE id IN (SELECT id FROM trash)")
-            return len(_execute(tx, "DELETE FROM trash RETURNING id").fetchall())
+            chosen = "SELECT value FROM json_each(:ids)"
+            if _dialect(tx) == "postgresql":
+                chosen = "SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS bigint)"
+            purged = [
+                row["id"]
+                for row in _execute(
+                    tx,
+                    f"DELETE FROM trash WHERE id IN ({chosen}) RETURNING id",
+                    {"ids": json.dumps(list(ids))},
+                ).fetchall()
+            ]
+            _execute(  # the history of the notes purged now, not of one restored meanwhile
+                tx, f"DELETE FROM note_history WHERE id IN ({chosen})", {"ids": json.dumps(purged)}
+            )
+            return len(purged)
 
 
 # Store: upkeep (seed, backup, check, vacuum) ---------------------------------
@@ -2011,7 +2036,10 @@ MSG_UPDATED = "Note #{id} updated."
 MSG_DELETED = "Note #{id} deleted. It is in the Trash until purged."
 MSG_RESTORED = "Note #{id} restored."
 MSG_VERSION_RESTORED = "Note #{id} is back to version {old} (saved as version {new})."
-MSG_PURGED = "{count} note(s) deleted for good."
+MSG_TRASH_KEPT = (
+    "Deleted notes stay here, with their history, until the operator purges them "
+    "(`python app.py purge`): no one can destroy a note from the page."
+)
 MSG_TRASH_EMPTY = "The trash is empty."
 MSG_FEED_PAGE_EMPTY = "No notes on this page any more. Go back to the newest notes."
 MSG_NO_MATCHES = "No notes match. Try fewer or shorter words."
@@ -2746,30 +2774,15 @@ def render_delete() -> None:
 # Views: Trash ----------------------------------------------------------------
 
 _TRASH = _PageKeys(outcome="trash_outcome")
-_TRASH_CONFIRM_EMPTY = "trash_confirm_empty"
-
-
-def _on_purge(id: int) -> None:
-    """Delete one trashed note for good."""
-    st.session_state[_TRASH.outcome] = _attempt(
-        lambda: NoteService.purge_note(get_connection(), id),
-        lambda _: Outcome(Kind.SAVED, MSG_PURGED.format(count=1)),
-    )
-
-
-def _on_empty_trash() -> None:
-    """Delete every trashed note for good."""
-    st.session_state[_TRASH_CONFIRM_EMPTY] = False
-    st.session_state[_TRASH.outcome] = _attempt(
-        lambda: NoteService.purge_trash(get_connection()),
-        lambda count: Outcome(Kind.SAVED, MSG_PURGED.format(count=count)),
-    )
 
 
 @_shows_outcomes(_TRASH)
 def render_trash() -> None:
-    """The Trash page: deleted notes, a page at a time, each restorable or purged for good."""
+    """The Trash page: deleted notes, a page at a time, each restorable. Nothing here
+    destroys a note: anyone may open this page, so only the operator's command line
+    purges the trash (`python app.py purge`)."""
     st.title("Trash")
+    st.caption(MSG_TRASH_KEPT)
     _show_outcome(_TRASH)
     conn = get_connection()
     before, after = _page_bounds()
@@ -2790,26 +2803,7 @@ def render_trash() -> None:
                 args=(_TRASH, note.id),
                 icon=":material/restore_from_trash:",
             )
-            st.button(
-                "Delete for good",
-                key=f"trash_purge_{note.id}",
-                on_click=_on_purge,
-                args=(note.id,),
-                icon=":material/delete_forever:",
-            )
     _page_buttons("trash", notes, functools.partial(NoteService.list_trash, conn))
-    st.divider()
-    total = NoteService.count_trash(conn)
-    confirmed = st.checkbox(
-        f"Yes, delete all {total} note(s) in the trash for good", key=_TRASH_CONFIRM_EMPTY
-    )
-    st.button(
-        "Empty trash",
-        key="trash_empty",
-        type="primary",
-        disabled=not confirmed,
-        on_click=_on_empty_trash,
-    )
 
 
 # Views: About ----------------------------------------------------------------
@@ -2964,6 +2958,36 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
     return f"copied {totals} from {_label(source)} to {_label(target)} in {took:.1f} s"
 
 
+def _days(text: str) -> int:
+    """Parse --older-than: a whole number of days, 0 to 100,000 (argparse type)."""
+    import argparse
+
+    if not re.fullmatch(r"[0-9]{1,6}", text.strip()) or int(text) > 100_000:
+        raise argparse.ArgumentTypeError("must be a whole number of days from 0 to 100,000")
+    return int(text)
+
+
+def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool) -> int:
+    """The purge command: show what will go, ask, then delete exactly that."""
+    before = None if older_than is None else now_timestamp() - older_than * 86_400
+    ids = NoteService.trash_ids(conn, deleted_before=before)
+    which = "in the trash" if older_than is None else f"deleted over {older_than} days ago"
+    if not ids:
+        print(f"{_label(target)}: no notes {which}; nothing to purge")
+        return 0
+    what = f"{_how_many(len(ids), 'note')} {which} (#{ids[0]} to #{ids[-1]})"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise StorageError(f"purge would delete {what} for good; add --yes to confirm")
+        answer = input(f"Delete {what} and their history for good from {_label(target)}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing was purged")
+            return 1
+    purged = NoteService.purge_notes(conn, ids)
+    print(f"purged {_how_many(purged, 'note')} and their history from {_label(target)}")
+    return 0
+
+
 def _size(db: Database, target: str | Path) -> str:
     """The database's size on disk, for `stats`."""
     if _is_postgres(db):
@@ -2974,7 +2998,7 @@ def _size(db: Database, target: str | Path) -> str:
 
 
 def cli(argv: list[str]) -> int:
-    """The command line: seed, stats, backup, check, vacuum, migrate, copy (see README).
+    """The command line: seed, stats, backup, check, vacuum, migrate, copy, purge (README).
 
     Every failure is one line on stderr and a non-zero exit code, never a traceback
     (and never a password: databases are named by host/database only).
@@ -3013,6 +3037,11 @@ def cli(argv: list[str]) -> int:
     copy.add_argument(
         "--replace", action="store_true", help="delete what the target holds first (asked for)"
     )
+    purge = commands.add_parser("purge", help="delete trashed notes for good, after a prompt")
+    purge.add_argument(
+        "--older-than", type=_days, metavar="DAYS", help="only notes deleted this many days ago"
+    )
+    purge.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     args = parser.parse_args(argv)
     target = args.db if args.db else _target(str(resolve_database(os.environ)))
     try:
@@ -3032,6 +3061,9 @@ def cli(argv: list[str]) -> int:
         elif args.command == "copy":
             source, destination = (target, args.to) if args.to else (args.source, target)
             print(_copy(source, destination, args.replace))
+        elif args.command == "purge":
+            with closing(open_database(target, create=False)) as conn:
+                return _purge(conn, target, args.older_than, args.yes)
         else:
             with closing(open_database(target, read_only=True)) as conn:
                 if args.command == "stats":

@@ -226,3 +226,53 @@ def test_reading_commands_on_an_empty_postgresql_database_say_so_and_create_noth
     assert not (tmp_path / "t.db").exists()
     with psycopg.connect(pg_database) as conn:
         assert conn.execute("SELECT to_regclass('notes')").fetchone() == (None,)
+
+
+def test_purge_from_the_command_line_shows_asks_and_deletes_exactly_that(seeded_db, db_target):
+    """Only the operator's command line destroys notes: it says what will go, and a script
+    must confirm with --yes."""
+    day = 86_400
+    now = app.now_timestamp()
+    NoteService.update_note(seeded_db, 2, "alice", "edited")
+    NoteService.delete_note(seeded_db, 2, now=now - 40 * day)
+    NoteService.delete_note(seeded_db, 3, now=now - 2 * day)
+    target = str(db_target)
+    unconfirmed = run_cli("--db", target, "purge", "--older-than", "30", stdin=subprocess.DEVNULL)
+    assert unconfirmed.returncode == 1
+    assert unconfirmed.stderr.strip() == (
+        "error: purge would delete 1 note deleted over 30 days ago (#2 to #2) for good;"
+        " add --yes to confirm"
+    )
+    assert NoteService.trash_ids(seeded_db) == [2, 3]
+    old = run_cli("--db", target, "purge", "--older-than", "30", "--yes")
+    assert old.returncode == 0, old.stderr
+    assert old.stdout.startswith("purged 1 note and their history from ")
+    assert NoteService.trash_ids(seeded_db) == [3]
+    assert NoteService.note_history(seeded_db, 2) == []
+    none = run_cli("--db", target, "purge", "--older-than", "30", "--yes")
+    assert none.stdout.strip().endswith("no notes deleted over 30 days ago; nothing to purge")
+    rest = run_cli("--db", target, "purge", "--yes")
+    assert rest.returncode == 0 and NoteService.trash_ids(seeded_db) == []
+    assert NoteService.count_notes(seeded_db) == 1
+    bad = run_cli("--db", target, "purge", "--older-than", "-1")
+    assert bad.returncode == 2 and "whole number of days" in bad.stderr
+
+
+def test_purge_asks_on_a_terminal_and_no_is_no(seeded_db, db_target):
+    NoteService.delete_note(seeded_db, 4)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, APP_FILE, "--db", str(db_target), "purge"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    shown = b""
+    while b"[y/N]" not in shown:
+        shown += os.read(leader, 4096)
+    os.write(leader, b"n\n")
+    assert process.wait(timeout=60) == 1
+    assert b"Delete 1 note in the trash (#4 to #4) and their history for good" in shown
+    assert NoteService.trash_ids(seeded_db) == [4]
+    os.close(leader)

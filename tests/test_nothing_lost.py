@@ -115,14 +115,41 @@ def test_purging_one_note_never_empties_the_trash_even_given_none(seeded_db):
     assert [n.id for n in NoteService.list_trash(seeded_db)] == [3, 2]
 
 
-def test_emptying_the_trash_purges_every_trashed_note_and_its_history(seeded_db):
+def test_a_purge_removes_exactly_the_notes_listed_and_their_history(seeded_db):
     NoteService.update_note(seeded_db, 2, "alice", "v2")
+    NoteService.update_note(seeded_db, 3, "bob", "v2")
     for note_id in (2, 3):
-        NoteService.delete_note(seeded_db, note_id)
-    assert NoteService.purge_trash(seeded_db) == 2
-    assert NoteService.list_trash(seeded_db) == []
+        NoteService.delete_note(seeded_db, note_id, now=1_700_000_000 + note_id)
+    listed = NoteService.trash_ids(seeded_db)
+    assert listed == [2, 3]
+    assert NoteService.trash_ids(seeded_db, deleted_before=1_700_000_003) == [2]
+    # Meanwhile someone restores #3 and deletes #4: neither is what was shown.
+    NoteService.restore_note(seeded_db, 3)
+    NoteService.delete_note(seeded_db, 4)
+    assert NoteService.purge_notes(seeded_db, listed) == 1
+    assert [n.id for n in NoteService.list_trash(seeded_db)] == [4]
     assert NoteService.note_history(seeded_db, 2) == []
+    assert [v.body for v in NoteService.note_history(seeded_db, 3)] == ["second note"]
     assert NoteService.count_notes(seeded_db) == 1
+    assert NoteService.purge_notes(seeded_db, []) == 0
+
+
+def test_a_vandal_who_deletes_every_note_destroys_nothing(seeded_db):
+    """Open mode: anyone can delete, but no page can purge; every note comes back."""
+    before = NoteService.list_all_notes(seeded_db)
+    for note in before:
+        NoteService.update_note(seeded_db, note.id, "vandal", "defaced")
+    for note in NoteService.list_all_notes(seeded_db):
+        NoteService.delete_note(seeded_db, note.id)
+    assert NoteService.list_all_notes(seeded_db) == []
+    for note_id in NoteService.trash_ids(seeded_db):
+        NoteService.restore_note(seeded_db, note_id)
+        old = NoteService.note_history(seeded_db, note_id)[-1]
+        NoteService.restore_version(seeded_db, note_id, old.version)
+    restored = NoteService.list_all_notes(seeded_db)
+    assert [(n.id, n.username, n.body) for n in restored] == [
+        (n.id, n.username, n.body) for n in before
+    ]
 
 
 def test_restoring_a_version_that_never_existed_names_the_version(seeded_db):

@@ -569,28 +569,19 @@ def test_undo_right_after_a_delete_brings_the_note_back(app_test, seeded_db, db_
     assert stored_rows(db_target) == before
 
 
-def test_the_trash_page_restores_and_purges_notes(app_test, seeded_db, db_target):
+def test_the_trash_page_restores_notes_and_offers_no_way_to_destroy_one(
+    app_test, seeded_db, db_target
+):
     NoteService.delete_note(seeded_db, 3)
     NoteService.delete_note(seeded_db, 4)
     at = app_test("trash")
     assert bodies_shown(at)[:2] == ["third note", "second note"]
+    assert app.MSG_TRASH_KEPT in [caption.value for caption in at.caption]
+    assert {button.label for button in at.button} == {"Restore"}  # no purge, no "empty"
     at.button(key="trash_restore_3").click().run()
     assert messages(at)["success"] == ["Note #3 restored."]
     assert [row[0] for row in stored_rows(db_target)] == [2, 3]
-    at.button(key="trash_purge_4").click().run()
-    assert messages(at)["success"] == ["1 note(s) deleted for good."]
-    assert messages(at)["info"] == [app.MSG_TRASH_EMPTY]
-    assert NoteService.list_trash(seeded_db) == []
-    assert not at.exception
-
-
-def test_emptying_the_trash_needs_a_confirmation(app_test, seeded_db):
-    NoteService.delete_note(seeded_db, 2)
-    at = app_test("trash")
-    assert at.button(key="trash_empty").disabled
-    at.checkbox(key="trash_confirm_empty").check().run()
-    at.button(key="trash_empty").click().run()
-    assert NoteService.list_trash(seeded_db) == []
+    assert [n.id for n in NoteService.list_trash(seeded_db)] == [4]
     assert not at.exception
 
 
