@@ -260,6 +260,35 @@ def update_note(page: Page, server: Server, note_id: int, username: str, body: s
     expect(alert(page, f"Note #{note_id} updated.")).to_be_visible()
 
 
+def stored(server: Server, note_id: int) -> tuple[str, int] | None:
+    """Note note_id's body and version as stored, or None if it is not in the notes table."""
+    rows = db_query(server.database, "SELECT body, version FROM notes WHERE id = ?", (note_id,))
+    return rows[0] if rows else None
+
+
+def save_after_another(
+    first: tuple[Page, Server], second: tuple[Page, Server], note_id: int, texts: tuple[str, ...]
+) -> Locator:
+    """Two people open note_id on the Update page (each through their own server); the
+    first saves texts[1], then the second types texts[2] and presses Save. Checks the
+    form showed texts[0] to both and the first save was stored; returns the second
+    person's note box."""
+    original, first_text, second_text = texts
+    for person, server in (first, second):
+        open_page(person, server, "/update")
+        choose_note(person, server, note_id)
+        expect(person.get_by_label("Note", exact=True)).to_have_value(original)
+    (page, server), (later, _) = first, second
+    page.get_by_label("Note", exact=True).fill(first_text)
+    rerun(page, page.get_by_role("button", name="Save changes").click)
+    expect(alert(page, f"Note #{note_id} updated.")).to_be_visible()
+    assert stored(server, note_id) == (first_text, 2)
+    box = later.get_by_label("Note", exact=True)
+    box.fill(second_text)
+    rerun(later, later.get_by_role("button", name="Save changes").click)
+    return box
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Save what the page shows now as artifacts/<name>.png and return the path."""
     path = ARTIFACTS / f"{name}.png"

@@ -22,20 +22,16 @@ from notes_e2e import (
     note_box,
     open_page,
     rerun,
+    save_after_another,
     saved_alert,
     saved_number,
     screenshot,
     store_notes,
+    stored,
     trash_notes,
     wait_for_idle,
 )
 from playwright.sync_api import Browser, Page, expect
-
-
-def stored(server: Server, note_id: int) -> tuple[str, int] | None:
-    """Note note_id's body and version as stored, or None if it is not in the notes table."""
-    rows = db_query(server.db_path, "SELECT body, version FROM notes WHERE id = ?", (note_id,))
-    return rows[0] if rows else None
 
 
 def test_when_two_people_save_the_same_note_the_second_sees_the_firsts_text_and_keeps_their_own(
@@ -50,19 +46,8 @@ def test_when_two_people_save_the_same_note_the_second_sees_the_firsts_text_and_
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in "ab"]
     try:
         ada, bob = (context.new_page() for context in contexts)
-        for person in (ada, bob):  # both open the note to edit it
-            open_page(person, server, "/update")
-            choose_note(person, server, note_id)
-            expect(person.get_by_label("Note", exact=True)).to_have_value(original)
-
-        ada.get_by_label("Note", exact=True).fill(ada_text)
-        rerun(ada, ada.get_by_role("button", name="Save changes").click)
-        expect(alert(ada, f"Note #{note_id} updated.")).to_be_visible()
-        assert stored(server, note_id) == (ada_text, 2)
-
-        bob_box = bob.get_by_label("Note", exact=True)
-        bob_box.fill(bob_text)
-        rerun(bob, bob.get_by_role("button", name="Save changes").click)
+        texts = (original, ada_text, bob_text)
+        bob_box = save_after_another((ada, server), (bob, server), note_id, texts)
         conflict = bob.get_by_test_id("stAlertContainer").filter(
             has_text=re.compile(rf"^Note #{note_id} was changed by someone else")
         )

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 from notes_e2e import (
-    Server,
     StartServers,
     alert,
     choose_note,
@@ -26,20 +25,16 @@ from notes_e2e import (
     note_box,
     open_page,
     rerun,
+    save_after_another,
     saved_alert,
     saved_number,
+    stored,
     title,
 )
 from pg_cluster import GUARDED_PASSWORD, GUARDED_USER, Cluster
 from playwright.sync_api import Browser, Page, expect
 
 app = load_app()  # the app.py the servers run: its messages are what the pages must show
-
-
-def stored(server: Server, note_id: int) -> tuple[str, int] | None:
-    """Note note_id's body and version as stored, or None if it is not in the notes table."""
-    rows = db_query(server.database, "SELECT body, version FROM notes WHERE id = ?", (note_id,))
-    return rows[0] if rows else None
 
 
 def where(database_url: str) -> str:
@@ -67,20 +62,10 @@ def test_two_servers_on_one_database_share_notes_catch_a_conflict_and_restore_a_
         expect(title(bob)).to_have_text("Read Note Feed")
         expect(note_body(bob, note_id)).to_have_text("Team lunch on Friday at noon")
 
-        # Both open it to edit, each on their own server; Ada saves first.
-        for person, server in ((ada, a), (bob, b)):
-            open_page(person, server, "/update")
-            choose_note(person, server, note_id)
-            expect(person.get_by_label("Note", exact=True)).to_have_value(original)
-        ada.get_by_label("Note", exact=True).fill(ada_text)
-        rerun(ada, ada.get_by_role("button", name="Save changes").click)
-        expect(alert(ada, f"Note #{note_id} updated.")).to_be_visible()
-        assert stored(a, note_id) == (ada_text, 2)
-
-        # Bob's save on the other server is refused: he sees Ada's text and keeps his own.
-        bob_box = bob.get_by_label("Note", exact=True)
-        bob_box.fill(bob_text)
-        rerun(bob, bob.get_by_role("button", name="Save changes").click)
+        # Both open it to edit, each on their own server; Ada saves first. Bob's save on
+        # the other server is refused: he sees Ada's text and keeps his own.
+        texts = (original, ada_text, bob_text)
+        bob_box = save_after_another((ada, a), (bob, b), note_id, texts)
         expect(alert(bob, app.MSG_CONFLICT.format(id=note_id, version=2))).to_be_visible()
         theirs = bob.get_by_test_id("stColumn").filter(has_text="Saved now (version 2)")
         expect(theirs.locator(f".st-key-note_{note_id}")).to_contain_text(
