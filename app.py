@@ -1262,12 +1262,14 @@ _UPDATE_NOTE_SQL = {
 }
 
 
+_LISTING_COLUMNS = ", ".join(f"n.{name}" for name in _NOTE_FIELDS)  # a listing's notes "n"
+
+
 def _listing_sql(template: str) -> dict[bool, str]:
     """Return template's "older" (newest first) and "newer" statements, keyed by newer."""
-    columns = ", ".join(f"n.{name}" for name in _NOTE_FIELDS)
     return {
         newer: template.format(
-            columns=columns, cmp=">" if newer else "<", order="ASC" if newer else "DESC"
+            columns=_LISTING_COLUMNS, cmp=">" if newer else "<", order="ASC" if newer else "DESC"
         )
         for newer in (False, True)
     }
@@ -1335,7 +1337,7 @@ _PG_FILTERS = {
 _PG_STEPS = {
     (source, newer): [
         template.format(
-            columns=", ".join(f"n.{name}" for name in _NOTE_FIELDS),
+            columns=_LISTING_COLUMNS,
             filter=condition,
             order="ASC" if newer else "DESC",
             window="n.id > :bound AND n.id <= :edge"
@@ -1873,20 +1875,19 @@ def _is_new_feed(tx: Database) -> bool:
     return len(rows) <= 1 and welcome_only and others == 0
 
 
-def _batches(tx: Database, table: str, columns: str, key: str) -> Iterator[list[dict]]:
+def _batches(tx: Database, table: str, columns: str, key: tuple[str, ...]) -> Iterator[list[dict]]:
     """Yield every row of table, COPY_BATCH at a time, in key order (keyset, so memory
     stays flat at any size)."""
-    last: tuple = (-1, -1)
-    order = ", ".join(key.split(","))
-    where = "(id > :a OR (id = :a AND version > :b))" if "version" in key else "id > :a"
-    while rows := _execute(
-        tx,
-        f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order} LIMIT {COPY_BATCH}",
-        {"a": last[0], "b": last[1]},
-    ).fetchall():
+    marks = ", ".join(f":{name}" for name in key)
+    query = (
+        f"SELECT {columns} FROM {table} WHERE ({', '.join(key)}) > ({marks})"
+        f" ORDER BY {', '.join(key)} LIMIT {COPY_BATCH}"
+    )
+    last = dict.fromkeys(key, -1)
+    while rows := _execute(tx, query, last).fetchall():
         batch = [dict(row) for row in rows]
         yield batch
-        last = (batch[-1]["id"], batch[-1].get("version", -1))
+        last = {name: batch[-1][name] for name in key}
 
 
 _HISTORY_COLUMNS = "id, version, username, body, updated_timestamp"
@@ -1919,13 +1920,13 @@ def copy_database(
             )
         for table in ("note_history", "trash", "notes", "note_counts"):
             _execute(tx, f"DELETE FROM {table}")
-        for batch in _batches(src, "notes", _NOTE_COLUMNS, "id"):
+        for batch in _batches(src, "notes", _NOTE_COLUMNS, ("id",)):
             added(_insert_notes(tx, batch))
             done += len(batch)
             progress and progress(done, total)
         for table, columns, key in (
-            ("trash", _TRASH_COLUMNS, "id"),
-            ("note_history", _HISTORY_COLUMNS, "id,version"),
+            ("trash", _TRASH_COLUMNS, ("id",)),
+            ("note_history", _HISTORY_COLUMNS, ("id", "version")),
         ):
             names = [name.strip() for name in columns.split(",")]
             insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"
