@@ -568,11 +568,8 @@ def _execute(tx: Database, sql: str, params: tuple | dict = ()) -> sqlite3.Curso
 def _read(db: Database, sql: str, params: tuple | dict = ()) -> list:
     """Run one parameterised query and return its rows; raise StorageError on failure."""
     if _is_postgres(db):
-        try:
-            with db.pool.connection() as conn:
-                return conn.execute(_pg_sql(sql), params).fetchall()
-        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
-            raise _pg_error(error, db) from None
+        with _lend(db) as conn:
+            return conn.execute(_pg_sql(sql), params).fetchall()
     try:
         return _execute(db, sql, params).fetchall()
     except sqlite3.Error as error:
@@ -609,11 +606,11 @@ def _write(db: Database) -> AbstractContextManager:
 
 
 @contextmanager
-def _write_postgres(db: Postgres) -> Iterator[psycopg.Connection]:
-    """_write on PostgreSQL: a pooled connection for one transaction. Row locks order
-    concurrent writers; a conflicting edit is caught by the version in its WHERE."""
+def _lend(db: Postgres) -> Iterator[psycopg.Connection]:
+    """Lend a pooled connection for one call (a statement, or a transaction); turn any
+    failure into InvalidNoteError (a CHECK refused a row) or StorageError."""
     try:
-        with db.pool.connection() as conn, conn.transaction():
+        with db.pool.connection() as conn:
             yield conn
     except psycopg.errors.IntegrityError as error:
         raise InvalidNoteError(
@@ -621,6 +618,14 @@ def _write_postgres(db: Postgres) -> Iterator[psycopg.Connection]:
         ) from None
     except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
         raise _pg_error(error, db) from None
+
+
+@contextmanager
+def _write_postgres(db: Postgres) -> Iterator[psycopg.Connection]:
+    """_write on PostgreSQL: a pooled connection for one transaction. Row locks order
+    concurrent writers; a conflicting edit is caught by the version in its WHERE."""
+    with _lend(db) as conn, conn.transaction():
+        yield conn
 
 
 @contextmanager
@@ -1769,12 +1774,9 @@ def _snapshot(db: Database) -> Iterator[Database]:
     """Yield a connection that sees one consistent state of db until the block ends
     (a read transaction), so that a copy reads notes, trash and history as of one moment."""
     if _is_postgres(db):
-        try:
-            with db.pool.connection() as conn, conn.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                yield conn
-        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
-            raise _pg_error(error, db) from None
+        with _lend(db) as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
         return
     try:
         db.execute("BEGIN")
@@ -2006,7 +2008,8 @@ def vacuum_database(conn: Database) -> None:
     tables (PostgreSQL). Raises StorageError on failure."""
     if _is_postgres(conn):
         for table in ("notes", "note_history", "trash", "note_counts"):
-            _pg_command(conn, f"VACUUM (ANALYZE) {table}")
+            with _lend(conn) as lent:  # VACUUM runs outside a transaction: autocommit
+                lent.execute(f"VACUUM (ANALYZE) {table}")
         return
     with _write(conn) as tx:
         tx.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
@@ -2014,15 +2017,6 @@ def vacuum_database(conn: Database) -> None:
         conn.execute("VACUUM")  # cannot run inside a transaction
     except sqlite3.Error as error:
         raise _storage_error(error, _db_name(conn)) from error
-
-
-def _pg_command(db: Postgres, sql: str) -> None:
-    """Run one statement that returns no rows, outside any transaction (VACUUM)."""
-    try:
-        with db.pool.connection() as conn:
-            conn.execute(sql)
-    except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
-        raise _pg_error(error, db) from None
 
 
 ###############################################################################
