@@ -2820,14 +2820,16 @@ It is a whole web app in one Python file, `app.py`:
   when a database URL is configured, **PostgreSQL** does (through a pool of `psycopg`
   connections), so that several servers share one feed and a redeploy loses nothing;
 - the database enforces the app's rules as well (a length cap, no control or
-  text-direction characters), keeps search, counts, tags and history by triggers, and
+  text-direction characters), keeps counts and history by triggers (on SQLite the
+  search index and tags too; on PostgreSQL the app writes them with each note), and
   never reuses the number of a deleted note;
 - a full-text index (SQLite's FTS5, or PostgreSQL's `tsvector` with GIN) makes search,
   and keyset paging makes every page of the feed, as fast at a million notes as at a
   hundred.
 
 Nothing is lost: an edit never overwrites someone else's newer edit unseen, every
-earlier version is kept in the note's history, and a deleted note waits in the Trash.
+earlier version is kept in the note's history, and a deleted note waits in the Trash
+until the operator purges it: no page can destroy a note.
 Notes are rendered as markdown with raw HTML shown as text, never run.
 """
     )
