@@ -135,6 +135,21 @@ MSG_USERNAME_INVISIBLE_CHAR = (
 MSG_NOT_FOUND = "Note #{id} does not exist. It may have been deleted."
 MSG_VERSION_NOT_FOUND = "Note #{id} has no version {version} in its history."
 MSG_NOT_IN_TRASH = "Note #{id} is not in the trash. It may have been restored or purged."
+MSG_SIGN_IN_TO_WRITE = "Sign in to write, edit or delete notes. Anyone can read them."
+MSG_NOT_YOURS = "Note #{id} is {author}'s. Only its author or an admin can change it."
+MSG_ADMINS_ONLY = "Only an admin can delete notes for good."
+MSG_TOO_MANY_NOTES = (
+    "You have written {count} notes in the last minute, the most allowed. Wait a minute,"
+    " then save again."
+)
+MSG_TOO_MANY_EDITS = (
+    "Note #{id} was changed {count} times in the last minute, the most allowed. Wait a"
+    " minute, then save again."
+)
+MSG_TOO_MANY_DELETES = (
+    "You have deleted {count} notes in the last minute, the most allowed. Wait a minute,"
+    " then try again."
+)
 MSG_CONFLICT = (
     "Note #{id} was changed by someone else since you opened it (it is now version "
     "{version}). Nothing was saved. Compare it with your text below, then save again."
@@ -186,6 +201,57 @@ class StorageError(NotesError):
     """The database cannot do what was asked (locked, read-only, damaged, missing)."""
 
 
+class NotAllowedError(NotesError, PermissionError):
+    """The acting person may not do this: not signed in, or not the note's author."""
+
+
+class TooFastError(NotesError):
+    """A flood limit was reached (notes, deletes or edits per minute); nothing was written."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks the store to write, as the store checks it.
+
+    In open mode everyone is VISITOR: each note carries the name typed with it and no
+    owner, and any visitor may change such a note. Signed in, a person is the provider's
+    stable `subject` at `issuer` (the OpenID Connect `sub` and `iss`); their notes are
+    theirs alone, and `name` is shown as the author. An admin may change every note and
+    purge the trash. A signed-out visitor of a signed-in app is no Actor (None): they
+    may read, never write.
+    """
+
+    name: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    admin: bool = False
+
+    @property
+    def signed_in(self) -> bool:
+        return self.subject is not None
+
+    def may_change(self, note: Note) -> bool:
+        """True if this actor may edit, delete or restore the note (or trashed note)."""
+        if self.admin:
+            return True
+        if note.owner_subject is None:
+            return not self.signed_in  # an open-mode note: open mode's to change
+        return (self.subject, self.issuer) == (note.owner_subject, note.owner_issuer)
+
+    def identity(self) -> dict[str, str | None]:
+        """The columns that record this actor as a version's editor (all None in open mode)."""
+        signed_in = self.signed_in
+        return {
+            "editor": self.name if signed_in else None,
+            "editor_subject": self.subject,
+            "editor_issuer": self.issuer if signed_in else None,
+        }
+
+
+VISITOR = Actor()  # anyone, in open mode
+OPERATOR = Actor(name="the operator", admin=True)  # the command line, run on the server
+
+
 @dataclass(frozen=True)
 class BaseNote:
     """A note's content and times (UTC epoch seconds)."""
@@ -202,11 +268,21 @@ class Note(BaseNote):
 
     id: int
     version: int = 1
+    owner_subject: str | None = None  # the author's identity when signed in (None: open mode)
+    owner_issuer: str | None = None
+    editor: str | None = None  # who made this version, when signed in (None: `username`)
+    editor_subject: str | None = None
+    editor_issuer: str | None = None
 
     @property
     def edited(self) -> bool:
         """True if the note was changed after it was written (even within the same second)."""
         return self.version > 1 or self.updated_timestamp != self.created_timestamp
+
+    @property
+    def made_by(self) -> str:
+        """Who made this version: the signed-in editor, or the name typed with it."""
+        return self.editor or self.username
 
 
 @dataclass(frozen=True)
@@ -218,6 +294,13 @@ class NoteVersion:
     username: str
     body: str
     updated_timestamp: int
+    editor: str | None = None  # who made this version, when signed in (None: `username`)
+    editor_subject: str | None = None
+    editor_issuer: str | None = None
+
+    @property
+    def made_by(self) -> str:
+        return self.editor or self.username
 
 
 def _code(char: str) -> str:
@@ -330,7 +413,7 @@ def now_timestamp() -> int:
 # Store ########################################################################
 ###############################################################################
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 MSG_DB_LOCKED = (
     "The database is busy: another writer held it for more than {seconds:g} seconds. "
@@ -891,7 +974,45 @@ def _migrate_to_v4(conn: sqlite3.Connection) -> None:
     )
 
 
-_MIGRATIONS = [_migrate_to_v1, _migrate_to_v2, _migrate_to_v3, _migrate_to_v4]
+# Whose note is it: a note written signed in keeps its author's identity (the
+# provider's subject and issuer; both NULL for a note written in open mode), and every
+# version says who made it (NULL: the name typed with it). The trash keeps the same.
+_IDENTITY_COLUMNS = ["owner_subject", "owner_issuer", "editor", "editor_subject", "editor_issuer"]
+_EDITOR_COLUMNS = _IDENTITY_COLUMNS[2:]
+_V5_STATEMENTS = [
+    *(
+        f"ALTER TABLE {table} ADD COLUMN {column} TEXT"
+        for table in ("notes", "trash")
+        for column in _IDENTITY_COLUMNS
+    ),
+    *(f"ALTER TABLE note_history ADD COLUMN {column} TEXT" for column in _EDITOR_COLUMNS),
+    # Notes by one signed-in author, newest first: their flood limit. Open-mode notes
+    # (no owner) are not in it, so it costs nothing until someone signs in.
+    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
+    " WHERE owner_subject IS NOT NULL",
+    "DROP TRIGGER notes_after_update",
+    """CREATE TRIGGER notes_after_update AFTER UPDATE OF username, body ON notes BEGIN
+        INSERT INTO notes_fts (notes_fts, rowid, body, username)
+            VALUES ('delete', old.id, old.body, old.username);
+        INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
+        DELETE FROM note_tags WHERE id = old.id;
+        INSERT INTO note_tags (tag, id) SELECT value, new.id FROM json_each(
+            CASE WHEN instr(new.body, '#') THEN note_tags_of(new.body) ELSE '[]' END);
+        INSERT INTO note_history (id, version, username, body, updated_timestamp,
+                                  editor, editor_subject, editor_issuer)
+            VALUES (old.id, old.version, old.username, old.body, old.updated_timestamp,
+                    old.editor, old.editor_subject, old.editor_issuer);
+    END""",
+]
+
+
+def _migrate_to_v5(conn: sqlite3.Connection) -> None:
+    """Record who wrote each note and who made each version."""
+    for statement in _V5_STATEMENTS:
+        conn.execute(statement)
+
+
+_MIGRATIONS = [_migrate_to_v1, _migrate_to_v2, _migrate_to_v3, _migrate_to_v4, _migrate_to_v5]
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -963,6 +1084,43 @@ def _migrate(conn: sqlite3.Connection) -> None:
 PG_LOCK_KEY = 0x4C4E_4F54  # the advisory lock that serialises migrations ("LNOT")
 PG_COUNT_SLOTS = 16
 
+
+def _pg_notes_changed(create: str, history: str) -> str:
+    """The row trigger's function: counts, and the replaced version into note_history
+    with these columns (each version of the schema adds to them)."""
+    old = ", ".join(f"OLD.{column.strip()}" for column in history.split(","))
+    return f"""{create} FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.username <> OLD.username THEN
+            INSERT INTO note_counts (username, slot, notes)
+            SELECT * FROM (VALUES (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1),
+                                  (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)) AS v
+            ORDER BY 1
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+        END IF;
+        IF (NEW.username, NEW.body) IS DISTINCT FROM (OLD.username, OLD.body) THEN
+            INSERT INTO note_history ({history}) VALUES ({old});
+        END IF;
+    ELSIF current_setting('notes.bulk_load', true) IS DISTINCT FROM 'on' THEN
+        -- the total ('') first: every writer takes the two rows in the same order
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO note_counts (username, slot, notes)
+            VALUES ('', NEW.id % {PG_COUNT_SLOTS}, 1),
+                   (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+        ELSE
+            INSERT INTO note_counts (username, slot, notes)
+            VALUES ('', OLD.id % {PG_COUNT_SLOTS}, -1),
+                   (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1)
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$"""
+
+
 _PG_SCHEMA_V4 = [
     rf"""CREATE TABLE notes (
     id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
@@ -995,44 +1153,29 @@ _PG_SCHEMA_V4 = [
     " version integer NOT NULL, deleted_timestamp bigint NOT NULL)",
     "CREATE TABLE note_counts (username text NOT NULL, slot smallint NOT NULL,"
     " notes bigint NOT NULL, PRIMARY KEY (username, slot))",
-    f"""CREATE FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.username <> OLD.username THEN
-            INSERT INTO note_counts (username, slot, notes)
-            SELECT * FROM (VALUES (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1),
-                                  (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)) AS v
-            ORDER BY 1
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
-        END IF;
-        IF (NEW.username, NEW.body) IS DISTINCT FROM (OLD.username, OLD.body) THEN
-            INSERT INTO note_history (id, version, username, body, updated_timestamp)
-            VALUES (OLD.id, OLD.version, OLD.username, OLD.body, OLD.updated_timestamp);
-        END IF;
-    ELSIF current_setting('notes.bulk_load', true) IS DISTINCT FROM 'on' THEN
-        -- the total ('') first: every writer takes the two rows in the same order
-        IF TG_OP = 'INSERT' THEN
-            INSERT INTO note_counts (username, slot, notes)
-            VALUES ('', NEW.id % {PG_COUNT_SLOTS}, 1),
-                   (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
-        ELSE
-            INSERT INTO note_counts (username, slot, notes)
-            VALUES ('', OLD.id % {PG_COUNT_SLOTS}, -1),
-                   (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1)
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
-        END IF;
-    END IF;
-    RETURN NULL;
-END
-$$""",
+    _pg_notes_changed("CREATE", "id, version, username, body, updated_timestamp"),
     "CREATE TRIGGER notes_changed AFTER INSERT OR DELETE OR UPDATE OF username, body ON notes"
     " FOR EACH ROW EXECUTE FUNCTION notes_changed()",
     "CREATE TABLE notes_schema (version integer NOT NULL)",
-    f"INSERT INTO notes_schema VALUES ({SCHEMA_VERSION})",
+    "INSERT INTO notes_schema VALUES (4)",
 ]
-# _PG_MIGRATIONS[v] brings a PostgreSQL database at version v to SCHEMA_VERSION.
-_PG_MIGRATIONS = {0: _PG_SCHEMA_V4}
+_PG_V5 = [  # as SQLite's version 5
+    *(
+        f"ALTER TABLE {table} ADD COLUMN {column} text"
+        for table in ("notes", "trash")
+        for column in _IDENTITY_COLUMNS
+    ),
+    *(f"ALTER TABLE note_history ADD COLUMN {column} text" for column in _EDITOR_COLUMNS),
+    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
+    " WHERE owner_subject IS NOT NULL",
+    _pg_notes_changed(
+        "CREATE OR REPLACE",
+        "id, version, username, body, updated_timestamp, editor, editor_subject, editor_issuer",
+    ),
+    "UPDATE notes_schema SET version = 5",
+]
+# _PG_MIGRATIONS[v] brings a PostgreSQL database at version v to a later one.
+_PG_MIGRATIONS = {0: (_PG_SCHEMA_V4, 4), 4: (_PG_V5, 5)}
 
 
 def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) -> None:
@@ -1063,9 +1206,12 @@ def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) ->
             raise StorageError(MSG_PG_EMPTY.format(name=name))
         if not upgrade:
             raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
-        for statement in _PG_MIGRATIONS[version]:
-            conn.execute(statement)  # DDL, no parameters
-        if version == 0:
+        new_feed = version == 0
+        while version < SCHEMA_VERSION:
+            statements, version = _PG_MIGRATIONS[version]
+            for statement in statements:
+                conn.execute(statement)  # DDL, no parameters
+        if new_feed:
             _insert_notes(conn, [_welcome_note()])
 
 
@@ -1178,23 +1324,30 @@ MSG_BOTH_BOUNDS = "A page is older than `before` or newer than `after`, not both
 # 100,000 notes here, against 2.5 s in batches of 1,000). PostgreSQL takes the tags.
 _INSERT_NOTES = {
     "sqlite": f"""
-INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version)
+INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version,
+                   owner_subject, owner_issuer, editor, editor_subject, editor_issuer)
 SELECT json_extract(value, '$.id'),
        json_extract(value, '$.created_timestamp'), json_extract(value, '$.updated_timestamp'),
        json_extract(value, '$.username'), json_extract(value, '$.body'),
-       coalesce(json_extract(value, '$.version'), 1)
+       coalesce(json_extract(value, '$.version'), 1),
+       json_extract(value, '$.owner_subject'), json_extract(value, '$.owner_issuer'),
+       json_extract(value, '$.editor'), json_extract(value, '$.editor_subject'),
+       json_extract(value, '$.editor_issuer')
 FROM json_each(:notes) ORDER BY key
 RETURNING {_NOTE_COLUMNS}
 """,
     "postgresql": f"""
-INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version, tags,
+INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version,
+                   owner_subject, owner_issuer, editor, editor_subject, editor_issuer, tags,
                    words)
 SELECT coalesce(r.id, nextval(pg_get_serial_sequence('notes', 'id'))),
        r.created_timestamp, r.updated_timestamp, r.username, r.body, coalesce(r.version, 1),
+       r.owner_subject, r.owner_issuer, r.editor, r.editor_subject, r.editor_issuer,
        r.tags, array_to_tsvector(r.words)
 FROM jsonb_to_recordset(CAST(:notes AS jsonb)) AS r(id bigint, created_timestamp bigint,
-     updated_timestamp bigint, username text, body text, version integer, tags text[],
-     words text[])
+     updated_timestamp bigint, username text, body text, version integer,
+     owner_subject text, owner_issuer text, editor text, editor_subject text,
+     editor_issuer text, tags text[], words text[])
 RETURNING {_NOTE_COLUMNS}
 """,
 }
@@ -1253,6 +1406,7 @@ def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
 # saw (when given) and the text really changed. PostgreSQL takes the new tags and words.
 _UPDATE_NOTE = """
 UPDATE notes SET username = :username, body = :body, version = version + 1{tags},
+    editor = :editor, editor_subject = :editor_subject, editor_issuer = :editor_issuer,
     updated_timestamp = CASE WHEN :now > created_timestamp THEN :now ELSE created_timestamp END
 WHERE id = :id AND version = coalesce(:version, version)
     AND (username <> :username OR body <> :body)
@@ -1425,6 +1579,64 @@ def _page(
     return notes[::-1] if newer else notes
 
 
+def _changeable(conn: Database, table: str, id: int, actor: Actor | None, missing: str) -> Note:
+    """Return note id from table (notes or trash) if actor may change it; else raise
+    NotAllowedError, or NoteNotFoundError(missing) if it is not there. Who owns a
+    note never changes, so reading it before the write's transaction is safe."""
+    if actor is None:
+        raise NotAllowedError(MSG_SIGN_IN_TO_WRITE)
+    rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM {table} WHERE id = ?", (id,))
+    if not rows:
+        raise NoteNotFoundError(missing.format(id=id))
+    note = _note(rows[0])
+    if not actor.may_change(note):
+        raise NotAllowedError(MSG_NOT_YOURS.format(id=id, author=note.username))
+    return note
+
+
+# Flood limits, checked inside the write's transaction. Each reads at most `limit` rows
+# through an index, however many notes or versions there are.
+_RECENT_NOTES_BY = {
+    True: "owner_subject = :owner_subject AND owner_issuer = :owner_issuer",  # signed in
+    False: "username = :username AND owner_subject IS NULL",  # open mode: the typed name
+}
+
+
+def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
+    """Raise TooFastError if note's author already wrote `limit` notes in the last minute."""
+    recent = _execute(
+        tx,
+        "SELECT count(*) AS n FROM (SELECT created_timestamp FROM notes"
+        f" WHERE {_RECENT_NOTES_BY[note['owner_subject'] is not None]}"
+        " ORDER BY id DESC LIMIT :limit) AS recent WHERE created_timestamp > :since",
+        {**note, "limit": limit, "since": now - 60},
+    ).fetchone()["n"]
+    if recent >= limit:
+        raise TooFastError(MSG_TOO_MANY_NOTES.format(count=limit))
+
+
+def _check_edit_flood(tx: Database, id: int, limit: int, now: int) -> None:
+    """Raise TooFastError if note id was already changed `limit` times in the last minute.
+
+    Versions are made in time order, so that is so when the version made `limit` - 1
+    edits ago (an edit: version 2 or later) was made within the minute.
+    """
+    row = _execute(tx, "SELECT version, updated_timestamp FROM notes WHERE id = ?", (id,))
+    current = row.fetchone()
+    if current is None or current["version"] - limit + 1 < 2:
+        return  # gone (the update says so), or not edited that often in all its life
+    made = current["updated_timestamp"]
+    if limit > 1:
+        older = _execute(
+            tx,
+            "SELECT updated_timestamp FROM note_history WHERE id = ? AND version = ?",
+            (id, current["version"] - limit + 1),
+        ).fetchone()
+        made = older["updated_timestamp"] if older else None
+    if made is not None and made > now - 60:
+        raise TooFastError(MSG_TOO_MANY_EDITS.format(id=id, count=limit))
+
+
 class NoteService:
     """Every operation on notes. Each takes the connection first and returns Notes."""
 
@@ -1489,22 +1701,41 @@ class NoteService:
         return _read(conn, "SELECT count(*) AS n FROM trash")[0]["n"]
 
     @staticmethod
-    def create_note(conn: Database, username: object, body: object, now: int | None = None) -> Note:
-        """Validate and store a new note; return it. Raises InvalidNoteError or StorageError."""
-        clean_username, clean_body = validate_note(username, body)
+    def create_note(
+        conn: Database,
+        username: object,
+        body: object,
+        now: int | None = None,
+        *,
+        actor: Actor | None = VISITOR,
+        per_minute: int | None = None,
+    ) -> Note:
+        """Validate and store a new note by actor; return it.
+
+        Signed in, the author is the actor, whatever `username` says. With `per_minute`,
+        refuses a note past that many by the same author (identity, or typed name in
+        open mode) in the last minute. Raises InvalidNoteError, NotAllowedError,
+        TooFastError or StorageError.
+        """
+        if actor is None:
+            raise NotAllowedError(MSG_SIGN_IN_TO_WRITE)
+        clean_username, clean_body = validate_note(
+            actor.name if actor.signed_in else username, body
+        )
         stamp = now_timestamp() if now is None else now
+        note = {
+            "created_timestamp": stamp,
+            "updated_timestamp": stamp,
+            "username": clean_username,
+            "body": clean_body,
+            "owner_subject": actor.subject,
+            "owner_issuer": actor.issuer,
+            **actor.identity(),
+        }
         with _write(conn) as tx:
-            [row] = _insert_notes(
-                tx,
-                [
-                    {
-                        "created_timestamp": stamp,
-                        "updated_timestamp": stamp,
-                        "username": clean_username,
-                        "body": clean_body,
-                    }
-                ],
-            )
+            if per_minute is not None:
+                _check_note_flood(tx, note, per_minute, stamp)
+            [row] = _insert_notes(tx, [note])
         return _note(row)
 
     @staticmethod
@@ -1516,16 +1747,26 @@ class NoteService:
         *,
         version: int | None = None,
         now: int | None = None,
+        actor: Actor | None = VISITOR,
+        per_minute: int | None = None,
     ) -> Note:
         """Change a note's username and body (keeping the old version); return it.
 
         With `version`, only if the note is still at that version (the one the person
-        saw). Saving the same text again changes nothing and makes no version.
-        Raises NoteNotFoundError if it is gone, ConflictError if it changed.
+        saw). Saving the same text again changes nothing and makes no version. Signed
+        in, the author's name stays; the version records the actor as its editor. With
+        `per_minute`, refuses an edit past that many to this note in the last minute.
+        Raises NoteNotFoundError if it is gone, ConflictError if it changed,
+        NotAllowedError if it is not the actor's, TooFastError.
         """
+        stored = _changeable(conn, "notes", id, actor, MSG_NOT_FOUND)
+        if actor.signed_in:
+            username = stored.username
         clean_username, clean_body = validate_note(username, body)
         stamp = now_timestamp() if now is None else now
         with _write(conn) as tx:
+            if per_minute is not None:
+                _check_edit_flood(tx, id, per_minute, stamp)
             row = _execute(
                 tx,
                 _UPDATE_NOTE_SQL[_dialect(tx)],
@@ -1533,6 +1774,7 @@ class NoteService:
                     "username": clean_username,
                     "body": clean_body,
                     **_derived(clean_username, clean_body),
+                    **actor.identity(),
                     "now": stamp,
                     "id": id,
                     "version": version,
@@ -1546,23 +1788,40 @@ class NoteService:
         return current  # the same text again: nothing to save, no new version
 
     @staticmethod
-    def note_history(conn: Database, id: int) -> list[NoteVersion]:
-        """Return the earlier versions of note id, newest first."""
+    def note_history(
+        conn: Database,
+        id: int,
+        limit: int | None = None,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> list[NoteVersion]:
+        """Return the earlier versions of note id, newest first: all of them, or up to
+        limit below version `before` or just above version `after` (after=0: the first
+        versions). Raises ValueError if given both."""
+        newer, bound = _bounds(before, after)
         rows = _read(
             conn,
-            "SELECT id, version, username, body, updated_timestamp FROM note_history"
-            " WHERE id = ? ORDER BY version DESC",
-            (id,),
+            f"SELECT {_HISTORY_COLUMNS} FROM note_history WHERE id = :id"
+            f" AND version {'>' if newer else '<'} :bound"
+            f" ORDER BY version {'ASC' if newer else 'DESC'} LIMIT :limit",
+            {"id": id, "bound": bound, "limit": MAX_NOTE_ID if limit is None else limit},
         )
-        return [NoteVersion(**dict(row)) for row in rows]
+        versions = [NoteVersion(**dict(row)) for row in rows]
+        return versions[::-1] if newer else versions
 
     @staticmethod
     def restore_version(
-        conn: Database, id: int, old_version: int, *, version: int | None = None
+        conn: Database,
+        id: int,
+        old_version: int,
+        *,
+        version: int | None = None,
+        actor: Actor | None = VISITOR,
+        per_minute: int | None = None,
     ) -> Note:
         """Make an earlier version the note's text again, as a new edit; return the note.
 
-        Raises NoteNotFoundError if that version is unknown, ConflictError as update_note.
+        Raises NoteNotFoundError if that version is unknown; otherwise as update_note.
         """
         rows = _read(
             conn,
@@ -1572,7 +1831,15 @@ class NoteService:
         if not rows:
             raise NoteNotFoundError(MSG_VERSION_NOT_FOUND.format(id=id, version=old_version))
         old = rows[0]
-        return NoteService.update_note(conn, id, old["username"], old["body"], version=version)
+        return NoteService.update_note(
+            conn,
+            id,
+            old["username"],
+            old["body"],
+            version=version,
+            actor=actor,
+            per_minute=per_minute,
+        )
 
     @staticmethod
     def delete_note(
@@ -1581,12 +1848,15 @@ class NoteService:
         *,
         version: int | None = None,
         now: int | None = None,
+        actor: Actor | None = VISITOR,
     ) -> Note:
         """Move a note to the trash and return it (restore_note brings it back).
 
         With `version`, only if the note is still at that version. Raises
-        NoteNotFoundError if it is gone, ConflictError if it changed.
+        NoteNotFoundError if it is gone, ConflictError if it changed, NotAllowedError
+        if it is not the actor's.
         """
+        _changeable(conn, "notes", id, actor, MSG_NOT_FOUND)
         with _write(conn) as tx:
             row = _execute(
                 tx,
@@ -1618,11 +1888,13 @@ class NoteService:
         return _page(conn, "trash", {}, limit, before, after)
 
     @staticmethod
-    def restore_note(conn: Database, id: int) -> Note:
+    def restore_note(conn: Database, id: int, *, actor: Actor | None = VISITOR) -> Note:
         """Bring a trashed note back with its number, timestamps and version; return it.
 
-        Raises NoteNotFoundError if it is not in the trash.
+        Raises NoteNotFoundError if it is not in the trash, NotAllowedError if it is
+        not the actor's.
         """
+        _changeable(conn, "trash", id, actor, MSG_NOT_IN_TRASH)
         with _write(conn) as tx:
             row = _execute(
                 tx, f"DELETE FROM trash WHERE id = ? RETURNING {_NOTE_COLUMNS}", (id,)
@@ -1634,17 +1906,13 @@ class NoteService:
         return _note(row)
 
     @staticmethod
-    def purge_note(conn: Database, id: int) -> None:
-        """Delete one trashed note and its history for good.
+    def purge_note(conn: Database, id: int, *, actor: Actor | None) -> None:
+        """Delete one trashed note and its history for good (admins and the operator only).
 
-        Raises NoteNotFoundError if it is not in the trash.
+        Raises NoteNotFoundError if it is not in the trash, NotAllowedError.
         """
-        with _write(conn) as tx:
-            purged = _execute(tx, "DELETE FROM trash WHERE id = ? RETURNING id", (id,))
-            if purged.fetchone() is not None:
-                _execute(tx, "DELETE FROM note_history WHERE id = ?", (id,))
-                return
-        raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(id=id))
+        if not NoteService.purge_notes(conn, [id], actor=actor):
+            raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(id=id))
 
     @staticmethod
     def trash_ids(conn: Database, deleted_before: int | None = None) -> list[int]:
@@ -1658,9 +1926,14 @@ class NoteService:
         return [row["id"] for row in rows]
 
     @staticmethod
-    def purge_notes(conn: Database, ids: list[int]) -> int:
+    def purge_notes(conn: Database, ids: list[int], *, actor: Actor | None) -> int:
         """Delete these trashed notes and their history for good, and no other (a note
-        trashed after they were listed stays); return how many were still there."""
+        trashed after they were listed stays); return how many were still there.
+
+        Only an admin (or the OPERATOR, the command line) may: NotAllowedError.
+        """
+        if actor is None or not actor.admin:
+            raise NotAllowedError(MSG_ADMINS_ONLY)
         with _write(conn) as tx:
             chosen = "SELECT value FROM json_each(:ids)"
             if _dialect(tx) == "postgresql":
@@ -1892,7 +2165,7 @@ def _batches(tx: Database, table: str, columns: str, key: tuple[str, ...]) -> It
         last = {name: batch[-1][name] for name in key}
 
 
-_HISTORY_COLUMNS = "id, version, username, body, updated_timestamp"
+_HISTORY_COLUMNS = "id, version, username, body, updated_timestamp, " + ", ".join(_EDITOR_COLUMNS)
 _TRASH_COLUMNS = f"{_NOTE_COLUMNS}, deleted_timestamp"
 
 
@@ -2980,7 +3253,7 @@ def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing was purged")
             return 1
-    purged = NoteService.purge_notes(conn, ids)
+    purged = NoteService.purge_notes(conn, ids, actor=OPERATOR)
     print(f"purged {_how_many(purged, 'note')} and their history from {_label(target)}")
     return 0
 

@@ -33,10 +33,10 @@ def fill(db) -> None:
     NoteService.update_note(db, 2, "renamed", "plain, edited twice", now=1_700_000_200)
     NoteService.delete_note(db, 3, now=1_700_000_300)
     NoteService.delete_note(db, 4, now=1_700_000_301)
-    NoteService.purge_note(db, 4)
+    NoteService.purge_note(db, 4, actor=app.OPERATOR)
     top = NoteService.create_note(db, "last", "the highest number, then deleted for good")
     NoteService.delete_note(db, top.id)
-    NoteService.purge_note(db, top.id)
+    NoteService.purge_note(db, top.id, actor=app.OPERATOR)
 
 
 def contents(db) -> dict:

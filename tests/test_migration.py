@@ -30,6 +30,11 @@ def test_an_upgraded_database_gets_no_welcome_note_and_the_current_schema(seed_s
         "username",
         "body",
         "version",
+        "owner_subject",
+        "owner_issuer",
+        "editor",
+        "editor_subject",
+        "editor_issuer",
     ]
 
 

@@ -98,20 +98,22 @@ def test_a_restored_note_keeps_its_tags(empty_db):
 def test_purging_removes_a_note_and_its_history_for_good(seeded_db):
     NoteService.update_note(seeded_db, 3, "bob", "v2")
     NoteService.delete_note(seeded_db, 3)
-    NoteService.purge_note(seeded_db, 3)
+    NoteService.purge_note(seeded_db, 3, actor=app.OPERATOR)
     assert NoteService.note_history(seeded_db, 3) == []
     assert NoteService.list_trash(seeded_db) == []
     with pytest.raises(NoteNotFoundError, match="is not in the trash"):
         NoteService.restore_note(seeded_db, 3)
     with pytest.raises(NoteNotFoundError):
-        NoteService.purge_note(seeded_db, 3)
+        NoteService.purge_note(seeded_db, 3, actor=app.OPERATOR)
 
 
 def test_purging_one_note_never_empties_the_trash_even_given_none(seeded_db):
     for note_id in (2, 3):
         NoteService.delete_note(seeded_db, note_id)
     with pytest.raises(NoteNotFoundError):
-        NoteService.purge_note(seeded_db, None)  # a stray None used to mean "all"
+        NoteService.purge_note(
+            seeded_db, None, actor=app.OPERATOR
+        )  # a stray None used to mean "all"
     assert [n.id for n in NoteService.list_trash(seeded_db)] == [3, 2]
 
 
@@ -126,12 +128,12 @@ def test_a_purge_removes_exactly_the_notes_listed_and_their_history(seeded_db):
     # Meanwhile someone restores #3 and deletes #4: neither is what was shown.
     NoteService.restore_note(seeded_db, 3)
     NoteService.delete_note(seeded_db, 4)
-    assert NoteService.purge_notes(seeded_db, listed) == 1
+    assert NoteService.purge_notes(seeded_db, listed, actor=app.OPERATOR) == 1
     assert [n.id for n in NoteService.list_trash(seeded_db)] == [4]
     assert NoteService.note_history(seeded_db, 2) == []
     assert [v.body for v in NoteService.note_history(seeded_db, 3)] == ["second note"]
     assert NoteService.count_notes(seeded_db) == 1
-    assert NoteService.purge_notes(seeded_db, []) == 0
+    assert NoteService.purge_notes(seeded_db, [], actor=app.OPERATOR) == 0
 
 
 def test_a_vandal_who_deletes_every_note_destroys_nothing(seeded_db):
@@ -160,7 +162,7 @@ def test_restoring_a_version_that_never_existed_names_the_version(seeded_db):
 
 def test_a_purged_number_is_never_reused(seeded_db):
     NoteService.delete_note(seeded_db, 4)
-    NoteService.purge_note(seeded_db, 4)
+    NoteService.purge_note(seeded_db, 4, actor=app.OPERATOR)
     assert NoteService.create_note(seeded_db, "carol", "new").id == 5
 
 
@@ -252,7 +254,7 @@ class NotesModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def purge(self, data):
         note_id = data.draw(st.sampled_from(sorted(self.trash)))
-        NoteService.purge_note(self.conn, note_id)
+        NoteService.purge_note(self.conn, note_id, actor=app.OPERATOR)
         del self.trash[note_id]
         del self.history[note_id]
 

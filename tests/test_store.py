@@ -355,8 +355,8 @@ def test_a_listing_takes_before_or_after_not_both(seeded_db):
 def test_notes_are_read_by_column_name_not_position(seeded_db):
     [row] = app._read(
         seeded_db,
-        "SELECT version, body, id, username, updated_timestamp, created_timestamp"
-        " FROM notes WHERE id = 3",
+        "SELECT editor_issuer, editor_subject, editor, owner_issuer, owner_subject, version,"
+        " body, id, username, updated_timestamp, created_timestamp FROM notes WHERE id = 3",
     )
     assert app._note(row) == NoteService.get_note(seeded_db, 3)
 

@@ -8,6 +8,9 @@ database of the session's throwaway PostgreSQL cluster (tests/conftest.py).
 
 NOTES_APP (optional) points the server at another copy of app.py; the suite
 uses it to prove that it fails against a deliberately broken app.
+
+run_streamlit(..., secrets=...) runs a server with a .streamlit/secrets.toml (the
+sign-in tests give it an [auth] section; see oidc.py).
 """
 
 from __future__ import annotations
@@ -15,18 +18,20 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from notes_e2e import ARTIFACTS, REPO_ROOT, Server, StartServers
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
@@ -71,13 +76,18 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """When a test that uses `page` fails, save what the page showed (artifacts/failed-*.png)."""
+    """When a test that uses a page fails, save what it showed (artifacts/failed-*.png):
+    `page` as failed-<test>.png, any other Page argument (alice, bob) as
+    failed-<test>-<argument>.png."""
     report = yield
-    page = getattr(item, "funcargs", {}).get("page")
-    if report.when == "call" and report.failed and page is not None:
+    if report.when == "call" and report.failed:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)
-        with contextlib.suppress(Exception):  # the page may be gone; the test's error says why
-            page.screenshot(path=ARTIFACTS / f"failed-{name}.png")
+        for argument, page in getattr(item, "funcargs", {}).items():
+            if not isinstance(page, Page):
+                continue
+            suffix = "" if argument == "page" else f"-{argument}"
+            with contextlib.suppress(Exception):  # the page may be gone; the error says why
+                page.screenshot(path=ARTIFACTS / f"failed-{name}{suffix}.png")
     return report
 
 
@@ -123,13 +133,39 @@ def _app_path() -> Path:
 
 
 @contextlib.contextmanager
+def _working_folder(port: int, secrets: str | Callable[[str], str] | None) -> Iterator[Path]:
+    """The server's working folder: the repository, or, given secrets, a temporary folder
+    with .streamlit/secrets.toml and a copy of the repository's .streamlit/config.toml."""
+    if secrets is None:
+        yield REPO_ROOT
+        return
+    with tempfile.TemporaryDirectory(prefix="notes-cwd-") as folder:
+        settings = Path(folder) / ".streamlit"
+        settings.mkdir()
+        shutil.copy(REPO_ROOT / ".streamlit" / "config.toml", settings / "config.toml")
+        text = secrets(f"http://127.0.0.1:{port}") if callable(secrets) else secrets
+        (settings / "secrets.toml").write_text(text)
+        yield Path(folder)
+
+
+@contextlib.contextmanager
 def run_streamlit(
-    log_path: Path, *, db_path: Path | None = None, database_url: str | None = None
+    log_path: Path,
+    *,
+    db_path: Path | None = None,
+    database_url: str | None = None,
+    secrets: str | Callable[[str], str] | None = None,
 ) -> Iterator[Server]:
     """Run `streamlit run app.py` on a free port until the block ends; yield it when healthy.
 
     The server uses the SQLite file db_path, or the PostgreSQL database at database_url
     (NOTES_DATABASE_URL, which the app prefers). Its output goes to log_path.
+
+    secrets (optional) is the text of the server's .streamlit/secrets.toml, or a function
+    that makes it from the server's base URL (http://127.0.0.1:PORT, for a redirect_uri).
+    With it the server runs in a temporary folder holding that file and a copy of the
+    repository's .streamlit/config.toml (Streamlit reads both from its working folder);
+    without it, in the repository, as always.
     """
     if (db_path is None) == (database_url is None):
         raise ValueError("give the server one database: db_path or database_url")
@@ -160,10 +196,10 @@ def run_streamlit(
         "--server.fileWatcherType",
         "none",
     ]
-    with log_path.open("w") as log:
+    with log_path.open("w") as log, _working_folder(port, secrets) as cwd:
         process = subprocess.Popen(
             command,
-            cwd=REPO_ROOT,
+            cwd=cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -185,13 +221,23 @@ def run_streamlit(
 
 
 @pytest.fixture(scope="module")
+def server_secrets() -> str | Callable[[str], str] | None:
+    """The secrets.toml of the module's server (run_streamlit's secrets): none, unless
+    the test module overrides this fixture (the sign-in tests give it an [auth] section)."""
+    return None
+
+
+@pytest.fixture(scope="module")
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_secrets: str | Callable[[str], str] | None,
 ) -> Iterator[Server]:
-    """Run `streamlit run app.py` for this test module on a free port with a fresh database."""
+    """Run `streamlit run app.py` for this test module on a free port with a fresh database
+    (and the module's server_secrets, if it has any)."""
     db_path = tmp_path_factory.mktemp("notes-db") / "notes.db"
     log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
-    with run_streamlit(log_path, db_path=db_path) as running:
+    with run_streamlit(log_path, db_path=db_path, secrets=server_secrets) as running:
         yield running
 
 
