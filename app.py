@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
 import itertools
 import json
 import os
@@ -22,7 +23,7 @@ import unicodedata
 import uuid
 import weakref
 import zoneinfo
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, fields
@@ -57,6 +58,10 @@ CONNECT_TIMEOUT_S = 5  # how long connecting to PostgreSQL may take
 POOL_MAX_SIZE = 10  # PostgreSQL connections per server process, each lent for one call
 POOL_CHECK_IDLE_S = 1.0  # a PostgreSQL connection idle this long is checked before use
 RECONNECT_TIMEOUT_S = 10  # then the pool stops retrying in the background; calls start afresh
+NOTES_PER_MINUTE = 10  # new notes one browser session, or one author, may save a minute
+DELETES_PER_MINUTE = 20  # notes one browser session may delete a minute
+EDITS_PER_NOTE_PER_MINUTE = 10  # versions one note may get a minute (vandal edits stop)
+HISTORY_PAGE_SIZE = 10  # earlier versions shown at a time on the Update page
 DOUBLE_SUBMIT_S = 10.0  # the same note saved again this soon by one session is one note
 SEED_MAX_COUNT = 10_000_000  # most demo notes one `seed` command adds
 MAX_NOTE_ID = 2**63 - 1  # SQLite's largest integer, so the largest note number
@@ -136,7 +141,7 @@ MSG_NOT_FOUND = "Note #{id} does not exist. It may have been deleted."
 MSG_VERSION_NOT_FOUND = "Note #{id} has no version {version} in its history."
 MSG_NOT_IN_TRASH = "Note #{id} is not in the trash. It may have been restored or purged."
 MSG_SIGN_IN_TO_WRITE = "Sign in to write, edit or delete notes. Anyone can read them."
-MSG_NOT_YOURS = "Note #{id} is {author}'s. Only its author or an admin can change it."
+MSG_NOT_YOURS = "Note #{id} is not yours. Only its author or an admin can change it."
 MSG_ADMINS_ONLY = "Only an admin can delete notes for good."
 MSG_TOO_MANY_NOTES = (
     "You have written {count} notes in the last minute, the most allowed. Wait a minute,"
@@ -1590,7 +1595,7 @@ def _changeable(conn: Database, table: str, id: int, actor: Actor | None, missin
         raise NoteNotFoundError(missing.format(id=id))
     note = _note(rows[0])
     if not actor.may_change(note):
-        raise NotAllowedError(MSG_NOT_YOURS.format(id=id, author=note.username))
+        raise NotAllowedError(MSG_NOT_YOURS.format(id=id))
     return note
 
 
@@ -2308,6 +2313,10 @@ MSG_TRASH_KEPT = (
     "Deleted notes stay here, with their history, until the operator purges them "
     "(`python app.py purge`): no one can destroy a note from the page."
 )
+MSG_TRASH_KEPT_SIGNED_IN = (
+    "Deleted notes stay here, with their history, until an admin deletes them for good."
+    " A note's author or an admin can restore it."
+)
 MSG_TRASH_EMPTY = "The trash is empty."
 MSG_FEED_PAGE_EMPTY = "No notes on this page any more. Go back to the newest notes."
 MSG_NO_MATCHES = "No notes match. Try fewer or shorter words."
@@ -2320,13 +2329,27 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
 def _secrets() -> Mapping[str, object]:
-    """Return the secrets the app reads (notes_db, and [connections.notes] url as
-    database_url), or {} when the app has no secrets file (not an error)."""
+    """Return the secrets the app reads (notes_db, [connections.notes] url as
+    database_url, [auth], admins and the flood limits), or {} when the app has no
+    secrets file (not an error)."""
     try:
         notes = st.secrets.get("connections", {}).get("notes", {})
-        return {"notes_db": st.secrets.get("notes_db"), "database_url": notes.get("url")}
+        return {
+            "notes_db": st.secrets.get("notes_db"),
+            "database_url": notes.get("url"),
+            **{name: st.secrets.get(name) for name in _SETTINGS},
+        }
     except FileNotFoundError:  # StreamlitSecretNotFoundError when there is no secrets.toml
         return {}
+
+
+_SETTINGS = (
+    "auth",
+    "admins",
+    "notes_per_minute",
+    "deletes_per_minute",
+    "edits_per_note_per_minute",
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -2405,7 +2428,8 @@ class _Recent:
     """Each browser session's last done Outcome per page, and locks to act on it alone."""
 
     outcomes: dict[tuple[str, str], tuple[Outcome, float]]  # (token, page) -> (it, monotonic)
-    locks: tuple[threading.Lock, ...]  # a session's lock: locks[hash(token) % len(locks)]
+    locks: tuple[threading.RLock, ...]  # a session's lock: locks[hash(token) % len(locks)]
+    events: dict[tuple[str, str], deque]  # (token, kind) -> monotonic times, a minute
 
 
 @st.cache_resource(show_spinner=False)
@@ -2416,7 +2440,7 @@ def _recent() -> _Recent:
     callbacks before any of them had recorded its save (seen in Chromium), so a guard
     against double clicks must check and act as one step, where every run can see it.
     """
-    return _Recent({}, tuple(threading.Lock() for _ in range(64)))
+    return _Recent({}, tuple(threading.RLock() for _ in range(64)), {})
 
 
 def _session_token() -> str:
@@ -2442,6 +2466,166 @@ def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Out
                     recent.outcomes.pop(other, None)
             recent.outcomes[key] = (outcome, now)
     return outcome
+
+
+def _limited(kind: str, limit: int, message: str, act: Callable[[], Outcome]) -> Outcome:
+    """Return act()'s Outcome, unless this browser session already did `limit` of kind
+    (a save or a delete) in the last minute: then a FAILED Outcome saying so, and nothing
+    done. Checked and counted under the session's lock, as _once, so racing clicks
+    cannot slip past it."""
+    recent, token = _recent(), _session_token()
+    with recent.locks[hash(token) % len(recent.locks)]:
+        now = time.monotonic()
+        done = recent.events.setdefault((token, kind), deque())
+        while done and now - done[0] >= 60:
+            done.popleft()
+        if len(done) >= limit:
+            return Outcome(Kind.FAILED, message.format(count=limit))
+        outcome = act()
+        if outcome.kind in (Kind.SAVED, Kind.DELETED):
+            done.append(now)
+    if len(recent.events) > 10_000:  # forget sessions idle for a minute
+        for key, times in list(recent.events.items()):
+            if not times or now - times[-1] >= 60:
+                recent.events.pop(key, None)
+    return outcome
+
+
+# Views: who is writing -------------------------------------------------------
+#
+# Open mode (no [auth] in secrets): everyone is VISITOR and types a name per note.
+# Signed-in mode: Streamlit's st.login with the provider configured under [auth];
+# st.user holds the provider's claims, and the store gets them as an Actor.
+
+MSG_OPEN_MODE = "**Open mode**: anyone can write, under any name."
+MSG_SIGNED_OUT = "Anyone can read. Sign in to write."
+MSG_SIGN_IN_PAGE = "Sign in to write a note."
+MSG_BAD_SETTING = (
+    "`{name}` in the app's secrets must be a whole number from 1 to 10,000; using {default}."
+)
+
+
+def signed_in_mode() -> bool:
+    """True when an [auth] provider is configured: writing needs sign-in."""
+    return isinstance(_secrets().get("auth"), Mapping)
+
+
+_LIMITS = {  # the flood limits an operator may set in the secrets, and their defaults
+    "notes_per_minute": NOTES_PER_MINUTE,
+    "deletes_per_minute": DELETES_PER_MINUTE,
+    "edits_per_note_per_minute": EDITS_PER_NOTE_PER_MINUTE,
+}
+
+
+def _is_limit(value: object) -> bool:
+    return type(value) is int and 1 <= value <= 10_000
+
+
+def _setting(name: str) -> int:
+    """A flood limit from the secrets (a whole number from 1 to 10,000), else its default."""
+    value = _secrets().get(name)
+    return value if _is_limit(value) else _LIMITS[name]
+
+
+def _bad_settings() -> list[str]:
+    """What is wrong with the flood limits in the secrets, said once per run."""
+    secrets = _secrets()
+    return [
+        MSG_BAD_SETTING.format(name=name, default=default)
+        for name, default in _LIMITS.items()
+        if secrets.get(name) is not None and not _is_limit(secrets.get(name))
+    ]
+
+
+def _admins() -> frozenset[str]:
+    """The e-mail addresses named in `admins` (lower case)."""
+    admins = _secrets().get("admins") or []
+    if isinstance(admins, str):
+        admins = [admins]
+    return frozenset(str(email).strip().lower() for email in admins if isinstance(email, str))
+
+
+def _claim(name: str) -> str | None:
+    """One claim of the signed-in person's ID token, if it is non-empty text."""
+    value = st.user.get(name)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _display_name() -> str:
+    """The signed-in person's name as a valid author name: their name, else their
+    e-mail's name, else a name made from their subject."""
+    email = _claim("email")
+    for candidate in (_claim("name"), email and email.split("@")[0], _claim("preferred_username")):
+        try:
+            return validate_note(candidate, ".")[0]
+        except InvalidNoteError:
+            continue
+    return f"user-{hashlib.sha256(str(_claim('sub')).encode()).hexdigest()[:8]}"
+
+
+def current_actor() -> Actor | None:
+    """Who is using this page, as the store checks it: VISITOR in open mode; in
+    signed-in mode the signed-in person, or None for a signed-out visitor. An admin is
+    a person whose e-mail is in `admins` and not marked unverified by the provider."""
+    if not signed_in_mode():
+        return VISITOR
+    if st.user.get("is_logged_in") is not True or _claim("sub") is None:
+        return None
+    email = (_claim("email") or "").strip().lower()
+    verified = st.user.get("email_verified") is not False
+    return Actor(
+        name=_display_name(),
+        subject=_claim("sub"),
+        issuer=_claim("iss") or "",
+        admin=bool(email) and verified and email in _admins(),
+    )
+
+
+def _providers() -> list[str | None]:
+    """The providers to offer: None for a single unnamed one ([auth] with client_id),
+    else the name of each [auth.NAME] section."""
+    auth = _secrets().get("auth") or {}
+    if "client_id" in auth:
+        return [None]
+    return [name for name, value in auth.items() if isinstance(value, Mapping)] or [None]
+
+
+def _sign_in_buttons(key: str) -> None:
+    """A Sign in button per provider (st.login sends the browser to the provider)."""
+    providers = _providers()
+    for provider in providers:
+        label = "Sign in" if len(providers) == 1 else f"Sign in with {provider}"
+        suffix = "" if len(providers) == 1 else f"_{provider}"
+        if st.button(label, key=f"{key}{suffix}", icon=":material/login:"):
+            st.login(provider)
+
+
+def _render_account(actor: Actor | None) -> None:
+    """The sidebar's line on who may write, with Sign in or Sign out."""
+    with st.sidebar:
+        if not signed_in_mode():
+            st.caption(MSG_OPEN_MODE)
+        elif actor is None:
+            st.caption(MSG_SIGNED_OUT)
+            _sign_in_buttons("sign_in")
+        else:
+            role = " (admin)" if actor.admin else ""
+            st.caption(f"Signed in as **{_escape_markdown(actor.name or '')}**{role}")
+            if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+                st.logout()
+
+
+def _cannot_change(actor: Actor | None, note: Note) -> bool:
+    """Say, where the page's actions would be, why this person cannot change note;
+    return True if so (the page then hides its actions)."""
+    if actor is None:
+        st.info(MSG_SIGN_IN_TO_WRITE)
+        _sign_in_buttons("page_sign_in")
+        return True
+    if not actor.may_change(note):
+        st.info(MSG_NOT_YOURS.format(id=note.id))
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -2628,7 +2812,7 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
 def _on_restore(keys: _PageKeys, id: int) -> None:
     """Bring note id back from the trash (Undo, or Restore on the Trash page)."""
     st.session_state[keys.outcome] = _attempt(
-        lambda: NoteService.restore_note(get_connection(), id),
+        lambda: NoteService.restore_note(get_connection(), id, actor=current_actor()),
         lambda note: Outcome(Kind.SAVED, MSG_RESTORED.format(id=id), note),
     )
 
@@ -2687,9 +2871,11 @@ class _FormKeys:
     submit: str
 
 
-def _note_fields(keys: _FormKeys) -> None:
-    """Show the Username and Note inputs that the Create and Update forms share."""
-    st.text_input("Username", key=keys.username, placeholder="Who is writing?")
+def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
+    """Show the Username (open mode only) and Note inputs that the Create and Update
+    forms share."""
+    if with_username:
+        st.text_input("Username", key=keys.username, placeholder="Who is writing?")
     # No max_chars: with it the browser silently drops a paste that is too long.
     # The limit is checked on save, and the message says how far over the text is.
     st.text_area(
@@ -2834,14 +3020,25 @@ def _on_create() -> None:
     reports the note the first press saved.
     """
     state = st.session_state
-    username, body = state[_CREATE_FORM.username], state[_CREATE_FORM.body]
+    actor = current_actor()
+    username, body = state.get(_CREATE_FORM.username, ""), state[_CREATE_FORM.body]
+    if actor is not None and actor.signed_in:
+        username = actor.name
     cleared = not (body or "").strip()
+    limit = _setting("notes_per_minute")
     outcome = _once(
         "create",
         lambda last: last.note is not None and (cleared or _is_text_of(last.note, username, body)),
-        lambda: _attempt(
-            lambda: NoteService.create_note(get_connection(), username, body),
-            lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
+        lambda: _limited(
+            "create",
+            limit,
+            MSG_TOO_MANY_NOTES,
+            lambda: _attempt(
+                lambda: NoteService.create_note(
+                    get_connection(), username, body, actor=actor, per_minute=limit
+                ),
+                lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
+            ),
         ),
     )
     if outcome.kind == Kind.SAVED:
@@ -2854,8 +3051,15 @@ def render_create() -> None:
     """The Create page: a form for a new note."""
     st.title("Create a Note")
     _session_token()  # before any click, so that every click of this session shares it
+    actor = current_actor()
+    if actor is None:
+        st.info(MSG_SIGN_IN_PAGE)
+        _sign_in_buttons("create_sign_in")
+        return
+    if actor.signed_in:
+        st.markdown(f"Posting as **{_escape_markdown(actor.name or '')}**")
     with st.form("create_form", clear_on_submit=False, enter_to_submit=False):
-        _note_fields(_CREATE_FORM)
+        _note_fields(_CREATE_FORM, with_username=not actor.signed_in)
         st.form_submit_button("Save note", key=_CREATE_FORM.submit, on_click=_on_create)
     _show_outcome(_CREATE)
 
@@ -2875,7 +3079,7 @@ def _save_edit(id: int, write: Callable[[int], Note], success: Callable[[Note], 
     choice to replace what is saved; if the note is gone, the text is kept on the page.
     """
     state = st.session_state
-    draft = (state[_UPDATE_FORM.username], state[_UPDATE_FORM.body])
+    draft = (state.get(_UPDATE_FORM.username, ""), state[_UPDATE_FORM.body])
 
     def saved(note: Note) -> Outcome:
         state[_UPDATE_LOADED] = (id, note.version)
@@ -2899,9 +3103,11 @@ def _on_update(id: int) -> None:
         lambda version: NoteService.update_note(
             get_connection(),
             id,
-            state[_UPDATE_FORM.username],
+            state.get(_UPDATE_FORM.username, ""),
             state[_UPDATE_FORM.body],
             version=version,
+            actor=current_actor(),
+            per_minute=_setting("edits_per_note_per_minute"),
         ),
         lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
     )
@@ -2919,7 +3125,12 @@ def _on_restore_version(id: int, old_version: int) -> None:
     _save_edit(
         id,
         lambda version: NoteService.restore_version(
-            get_connection(), id, old_version, version=version
+            get_connection(),
+            id,
+            old_version,
+            version=version,
+            actor=current_actor(),
+            per_minute=_setting("edits_per_note_per_minute"),
         ),
         loaded,
     )
@@ -2927,34 +3138,77 @@ def _on_restore_version(id: int, old_version: int) -> None:
 
 def _on_save_as_new(username: str, body: str) -> None:
     """Save the text of a note that vanished under its writer as a new note, and edit it."""
-    outcome = _attempt(
-        lambda: NoteService.create_note(get_connection(), username, body),
-        lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
+    limit = _setting("notes_per_minute")
+    outcome = _limited(
+        "create",
+        limit,
+        MSG_TOO_MANY_NOTES,
+        lambda: _attempt(
+            lambda: NoteService.create_note(
+                get_connection(), username, body, actor=current_actor(), per_minute=limit
+            ),
+            lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
+        ),
     )
     if outcome.kind == Kind.SAVED:
         st.session_state[_UPDATE_PICKER.number] = outcome.note.id
     st.session_state[_UPDATE.outcome] = outcome
 
 
-def _render_history(note: Note) -> None:
-    """Show the earlier versions of a note, each with a button to restore it."""
-    history = NoteService.note_history(get_connection(), note.id)
-    with st.expander(f"History: {len(history)} earlier version(s)"):
-        if not history:
+_HISTORY_BEFORE = "update_history_before"  # (note id, version) the history page shows below
+
+
+def _render_version(note: Note, old: NoteVersion, may_change: bool) -> None:
+    """One earlier version: who made it and when, its text, and (if allowed) Restore."""
+    st.caption(
+        f"Version {old.version} · by {_escape_markdown(old.made_by)} · "
+        f"{_format_time(old.updated_timestamp)}"
+    )
+    with st.container(border=True):
+        st.markdown(_link_tags(old.body))
+    if may_change:
+        st.button(
+            f"Restore version {old.version}",
+            key=f"update_restore_{old.version}",
+            on_click=_on_restore_version,
+            args=(note.id, old.version),
+        )
+
+
+def _render_history(note: Note, may_change: bool) -> None:
+    """Show a note's earlier versions a page at a time, newest first, and always its
+    first version: no number of edits buries the original or slows the page."""
+    conn, state = get_connection(), st.session_state
+    earlier = note.version - 1  # every edit kept the version it replaced
+    with st.expander(f"History: {_how_many(earlier, 'earlier version')}"):
+        if not earlier:
             st.caption("This note has not been edited.")
-        for old in history:
-            st.caption(
-                f"Version {old.version} · {_escape_markdown(old.username)} · "
-                f"{_format_time(old.updated_timestamp)}"
-            )
-            with st.container(border=True):
-                st.markdown(_link_tags(old.body))
-            st.button(
-                f"Restore version {old.version}",
-                key=f"update_restore_{old.version}",
-                on_click=_on_restore_version,
-                args=(note.id, old.version),
-            )
+            return
+        st.caption(f"Version {note.version} (now) · by {_escape_markdown(note.made_by)}")
+        shown = state.get(_HISTORY_BEFORE)
+        before = shown[1] if shown and shown[0] == note.id else None
+        versions = NoteService.note_history(conn, note.id, limit=HISTORY_PAGE_SIZE, before=before)
+        for old in versions:
+            _render_version(note, old, may_change)
+        with st.container(horizontal=True, gap="small"):
+            if before is not None:
+                st.button(
+                    "← Newest versions",
+                    key="update_history_newest",
+                    on_click=_set_state,
+                    args=(_HISTORY_BEFORE, None),
+                )
+            if versions and versions[-1].version > 1:
+                st.button(
+                    "Older versions →",
+                    key="update_history_older",
+                    on_click=_set_state,
+                    args=(_HISTORY_BEFORE, (note.id, versions[-1].version)),
+                )
+        if versions and versions[-1].version > 2:  # the original is further back: show it
+            st.caption("The first version:")
+            for first in NoteService.note_history(conn, note.id, limit=1, after=0):
+                _render_version(note, first, may_change)
 
 
 @_shows_outcomes(_UPDATE)
@@ -2978,6 +3232,12 @@ def render_update() -> None:
     if note is None:
         _show_outcome(_UPDATE)
         return
+    actor = current_actor()
+    if _cannot_change(actor, note):
+        _show_outcome(_UPDATE)
+        _render_note(note)
+        _render_history(note, may_change=False)
+        return
     # Load the chosen note into the form when the choice changes (or the form was
     # cleared by visiting another page), never over what the person is typing.
     loaded = state.get(_UPDATE_LOADED)
@@ -2986,11 +3246,13 @@ def render_update() -> None:
         state[_UPDATE_LOADED] = (note.id, note.version)
     _show_outcome(_UPDATE)  # above the form, where the person who pressed Save is looking
     with st.form("update_form", enter_to_submit=False):
-        _note_fields(_UPDATE_FORM)
+        if actor.signed_in:
+            st.caption(f"By **{_escape_markdown(note.username)}**")
+        _note_fields(_UPDATE_FORM, with_username=not actor.signed_in)
         st.form_submit_button(
             "Save changes", key=_UPDATE_FORM.submit, on_click=_on_update, args=(note.id,)
         )
-    _render_history(note)
+    _render_history(note, may_change=True)
 
 
 # Views: Delete a Note --------------------------------------------------------
@@ -3004,9 +3266,16 @@ def _on_delete(id: int, version: int) -> None:
     """Move note id to the trash if it is still the version shown; offer Undo."""
     state = st.session_state
     state[_DELETE_CONFIRM] = False
-    outcome = _attempt(
-        lambda: NoteService.delete_note(get_connection(), id, version=version),
-        lambda note: Outcome(Kind.DELETED, MSG_DELETED.format(id=note.id), note),
+    outcome = _limited(
+        "delete",
+        _setting("deletes_per_minute"),
+        MSG_TOO_MANY_DELETES,
+        lambda: _attempt(
+            lambda: NoteService.delete_note(
+                get_connection(), id, version=version, actor=current_actor()
+            ),
+            lambda note: Outcome(Kind.DELETED, MSG_DELETED.format(id=note.id), note),
+        ),
     )
     if outcome.kind == Kind.DELETED:
         _forget_pick(_DELETE_PICKER)  # offer the newest remaining note
@@ -3024,6 +3293,8 @@ def render_delete() -> None:
     if note is None:
         return
     _render_note(note)
+    if _cannot_change(current_actor(), note):
+        return
     confirmed = st.checkbox(
         f"Yes, delete note #{note.id}",
         key=_DELETE_CONFIRM,
@@ -3044,13 +3315,69 @@ def render_delete() -> None:
 _TRASH = _PageKeys(outcome="trash_outcome")
 
 
+_TRASH_PURGE = "trash_purge"  # the numbers an admin asked to delete for good, to confirm
+MSG_PURGE_CONFIRM = (
+    "Delete {notes} for good: {numbers}? Their text and history cannot be brought back."
+    " Notes deleted after you pressed the button are not included."
+)
+MSG_PURGED = "{notes} deleted for good."
+MSG_PURGED_SOME = "{notes} deleted for good; {kept} had been restored meanwhile and {verb} kept."
+
+
+def _on_purge(ids: tuple[int, ...]) -> None:
+    """Delete for good exactly the trashed notes the admin confirmed, no other."""
+    st.session_state.pop(_TRASH_PURGE, None)
+    try:
+        purged = NoteService.purge_notes(get_connection(), list(ids), actor=current_actor())
+    except NotesError as error:
+        st.session_state[_TRASH.outcome] = Outcome(Kind.FAILED, str(error))
+        return
+    kept = len(ids) - purged
+    message = MSG_PURGED.format(notes=_how_many(purged, "note"))
+    if kept:
+        message = MSG_PURGED_SOME.format(
+            notes=_how_many(purged, "note"), kept=kept, verb="is" if kept == 1 else "are"
+        )
+    st.session_state[_TRASH.outcome] = Outcome(Kind.SAVED, message)
+
+
+def _render_purge(notes: list[Note]) -> None:
+    """An admin's way to delete the notes on this page for good: a button, then a
+    confirmation that counts and names them; only those are deleted."""
+    asked: tuple[int, ...] | None = st.session_state.get(_TRASH_PURGE)
+    if not asked:
+        st.button(
+            f"Delete these {_how_many(len(notes), 'note')} for good…",
+            key="trash_purge",
+            icon=":material/delete_forever:",
+            on_click=_set_state,
+            args=(_TRASH_PURGE, tuple(note.id for note in notes)),
+        )
+        return
+    numbers = ", ".join(f"#{id}" for id in asked)
+    st.warning(MSG_PURGE_CONFIRM.format(notes=_how_many(len(asked), "note"), numbers=numbers))
+    with st.container(horizontal=True, gap="small"):
+        st.button(
+            f"Yes, delete {_how_many(len(asked), 'note')} for good",
+            key="trash_purge_confirm",
+            type="primary",
+            on_click=_on_purge,
+            args=(asked,),
+        )
+        st.button(
+            "Cancel", key="trash_purge_cancel", on_click=_set_state, args=(_TRASH_PURGE, None)
+        )
+
+
 @_shows_outcomes(_TRASH)
 def render_trash() -> None:
-    """The Trash page: deleted notes, a page at a time, each restorable. Nothing here
-    destroys a note: anyone may open this page, so only the operator's command line
-    purges the trash (`python app.py purge`)."""
+    """The Trash page: deleted notes, a page at a time, each restorable by whoever may
+    change it. Only an admin (signed-in mode) deletes notes for good here, after a
+    confirmation; in open mode only the operator's command line does
+    (`python app.py purge`)."""
     st.title("Trash")
-    st.caption(MSG_TRASH_KEPT)
+    actor = current_actor()
+    st.caption(MSG_TRASH_KEPT_SIGNED_IN if signed_in_mode() else MSG_TRASH_KEPT)
     _show_outcome(_TRASH)
     conn = get_connection()
     before, after = _page_bounds()
@@ -3061,9 +3388,11 @@ def render_trash() -> None:
         else:
             st.info(MSG_TRASH_EMPTY)
         return
+    if actor is not None and actor.admin:
+        _render_purge(notes)
     for note in notes:
         _render_note(note, links=None)
-        with st.container(horizontal=True, gap="small"):
+        if actor is not None and actor.may_change(note):
             st.button(
                 "Restore",
                 key=f"trash_restore_{note.id}",
@@ -3077,13 +3406,42 @@ def render_trash() -> None:
 # Views: About ----------------------------------------------------------------
 
 
+def _mode_description() -> str:
+    """What the About page says about who may write, in the mode the app runs in."""
+    if not signed_in_mode():
+        return (
+            "It runs in **open mode**: anyone who opens it can write a note under any"
+            " name, edit or delete any note, and restore it from the Trash."
+        )
+    return (
+        "It runs in **signed-in mode**: anyone can read; to write, people sign in"
+        " with the app's identity provider (OpenID Connect, through Streamlit's"
+        " `st.login`), and a note is signed with their name. Only a note's author, or"
+        " an admin the operator names, can edit, delete or restore it; only an admin"
+        " can delete notes for good."
+    )
+
+
+def _limits_description() -> str:
+    """The flood limits in force, for the About page."""
+    notes = _setting("notes_per_minute")
+    deletes = _setting("deletes_per_minute")
+    edits = _setting("edits_per_note_per_minute")
+    return (
+        f"To keep floods out, each browser session (and each author) may save"
+        f" {_how_many(notes, 'new note')} a minute, each session may delete"
+        f" {_how_many(deletes, 'note')} a minute, and each note may be changed"
+        f" {_how_many(edits, 'time')} a minute."
+    )
+
+
 def render_about() -> None:
     """The About page: what the app is and how it is built."""
     st.title("About")
     st.markdown(
         f"""
-**Littlest Notes** is a public feed of short markdown notes: anyone who opens
-it can write a note of up to {CHAR_LIMIT} characters, edit it, or delete it.
+**Littlest Notes** is a public feed of short markdown notes of up to {CHAR_LIMIT}
+characters. {_mode_description()}
 
 It is a whole web app in one Python file, `app.py`:
 
@@ -3102,8 +3460,10 @@ It is a whole web app in one Python file, `app.py`:
 
 Nothing is lost: an edit never overwrites someone else's newer edit unseen, every
 earlier version is kept in the note's history, and a deleted note waits in the Trash
-until the operator purges it: no page can destroy a note.
+until the operator purges it (or, signed in, an admin deletes it for good): no visitor
+can destroy a note.
 Notes are rendered as markdown with raw HTML shown as text, never run.
+{_limits_description()}
 """
     )
     try:
@@ -3139,6 +3499,9 @@ def main() -> None:
     st.set_page_config(page_title="Littlest Notes", page_icon=":material/sticky_note_2:")
     page = st.navigation(pages(), position="sidebar")
     try:
+        _render_account(current_actor())
+        for problem in _bad_settings():
+            st.sidebar.warning(problem)
         page.run()
     except NotesError as error:  # a database fault: say so in the page, not as a traceback
         st.error(str(error))

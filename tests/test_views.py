@@ -590,7 +590,7 @@ def test_the_update_page_shows_history_and_restores_an_earlier_version(
 ):
     NoteService.update_note(seeded_db, 4, "alice", "third note, edited")
     at = app_test("update")
-    assert at.expander[0].label == "History: 1 earlier version(s)"
+    assert at.expander[0].label == "History: 1 earlier version"
     at.button(key="update_restore_1").click().run()
     assert messages(at)["success"] == ["Note #4 is back to version 1 (saved as version 3)."]
     assert at.text_area(key="update_body").value == "third note"
