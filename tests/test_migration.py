@@ -66,3 +66,58 @@ def test_opening_an_upgraded_database_again_changes_nothing(seed_schema_db):
     before = stored_rows(seed_schema_db)
     app.connect(seed_schema_db).close()
     assert stored_rows(seed_schema_db) == before
+
+
+ALICE = app.Actor(name="Alice", subject="alice", issuer="https://id.example.com")
+
+
+def _upgraded_keeps_notes_and_records_identities(conn) -> None:
+    """After the upgrade to version 5, old notes and history are intact and belong to
+    open mode, and new writes record who made them."""
+    old = NoteService.get_note(conn, 2)
+    assert (old.body, old.version, old.owner_subject, old.made_by) == ("edited", 2, None, "bob")
+    [first] = NoteService.note_history(conn, 2)
+    assert (first.body, first.made_by) == ("written in version 4", "bob")
+    mine = NoteService.create_note(conn, "", "signed in after the upgrade", actor=ALICE)
+    assert mine.id == 3 and mine.owner_subject == "alice"
+    admin = app.Actor(name="Root", subject="root", issuer="https://id.example.com", admin=True)
+    NoteService.update_note(conn, 2, "", "moderated", actor=admin)
+    assert [v.made_by for v in NoteService.note_history(conn, 2)] == ["bob", "bob"]
+    assert NoteService.get_note(conn, 2).made_by == "Root"
+
+
+def test_a_version_4_sqlite_database_is_upgraded_to_5(db_path):
+    """A notes.db of the previous release (schema 4), made by version 4's own steps."""
+    conn = sqlite3.connect(db_path)
+    conn.create_function("note_tags_of", 1, app._note_tags_json, deterministic=True)
+    with conn:
+        for step in app._MIGRATIONS[:4]:
+            step(conn)
+        conn.execute("PRAGMA user_version = 4")
+        conn.execute(
+            "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body)"
+            " VALUES (2, 1, 1, 'bob', 'written in version 4')"
+        )
+        conn.execute("UPDATE notes SET body = 'edited', version = 2 WHERE id = 2")
+    conn.close()
+    upgraded = app.connect(db_path)
+    assert upgraded.execute("PRAGMA user_version").fetchone() == (5,)
+    _upgraded_keeps_notes_and_records_identities(upgraded)
+
+
+def test_a_version_4_postgresql_database_is_upgraded_to_5(pg_database):
+    """A PostgreSQL feed of the previous release: made with version 4's statements."""
+    import psycopg
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        for statement in app._PG_SCHEMA_V4:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, tags,"
+            " words) VALUES (2, 1, 1, 'bob', 'written in version 4', '{}', '')"
+        )
+        conn.execute("UPDATE notes SET body = 'edited', version = 2 WHERE id = 2")
+        conn.execute("SELECT setval(pg_get_serial_sequence('notes', 'id'), 2)")
+    db = app.open_postgres(pg_database)
+    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": 5}]
+    _upgraded_keeps_notes_and_records_identities(db)

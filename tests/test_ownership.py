@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 import app
-from app import Actor, NoteService, NotAllowedError, TooFastError
+from app import Actor, NotAllowedError, NoteService, TooFastError
 
 ISSUER = "https://id.example.com"
 ALICE = Actor(name="Alice", subject="alice-sub", issuer=ISSUER)
