@@ -2744,6 +2744,8 @@ def _render_note(note: Note, terms: list[str] | None = None, links: str | None =
             when = _format_time(note.created_timestamp)
             if note.edited:
                 when += f" · edited {_format_time(note.updated_timestamp)}"
+                if note.made_by != note.username:  # a moderator's edit says whose it was
+                    when += f" by {_escape_markdown(note.made_by)}"
             st.caption(when)
             _feed_link(
                 f"\\#{note.id}",

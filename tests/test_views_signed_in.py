@@ -299,3 +299,14 @@ def test_past_the_edit_limit_a_note_takes_no_more_versions(as_person, empty_db):
     assert messages(at)["error"] == [app.MSG_TOO_MANY_EDITS.format(id=note.id, count=2)]
     assert at.text_area(key="update_body").value == "vandal edit 3"  # kept on the page
     assert NoteService.get_note(empty_db, note.id).version == 3
+
+
+def test_the_feed_says_when_a_moderator_edited_a_note(as_person, empty_db, alices_note):
+    admin = Actor(name="Root", subject="root", issuer=ISSUER, admin=True)
+    NoteService.update_note(empty_db, alices_note.id, "", "[removed]", actor=admin)
+    NoteService.update_note(empty_db, alices_note.id, "", "alice again", actor=ALICE, now=None)
+    feed = as_person("read")
+    assert not any(" by " in c.value for c in feed.caption)  # her own edit: no name
+    NoteService.update_note(empty_db, alices_note.id, "", "[removed again]", actor=admin)
+    feed = as_person("read")
+    assert any(c.value.endswith(" by Root") for c in feed.caption)
