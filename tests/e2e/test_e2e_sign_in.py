@@ -180,9 +180,11 @@ def test_an_admin_can_move_anyones_note_to_the_trash(
     open_page(admin, server, "/delete")
     choose_note(admin, server, note_id)
     expect(note_body(admin, note_id)).to_have_text("Alice's note that an admin removes")
+    expect(main(admin).get_by_text(REFUSED)).to_have_count(0)  # an admin is not refused
     confirm = admin.locator(".st-key-delete_confirm").get_by_text(
         re.compile(rf"^Yes, delete note #{note_id}\b")
     )
+    expect(confirm).to_be_visible()
     rerun(admin, confirm.click)
     delete = admin.locator(".st-key-delete_submit button")
     expect(delete).to_be_enabled()
