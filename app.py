@@ -2498,7 +2498,7 @@ def _limited(kind: str, limit: int, message: str, act: Callable[[], Outcome]) ->
 # st.user holds the provider's claims, and the store gets them as an Actor.
 
 MSG_OPEN_MODE = "**Open mode**: anyone can write, under any name."
-MSG_SIGNED_OUT = "Anyone can read. Sign in to write."
+MSG_SIGNED_OUT = "**Signed-in mode**: anyone can read; sign in to write."
 MSG_SIGN_IN_PAGE = "Sign in to write a note."
 MSG_BAD_SETTING = (
     "`{name}` in the app's secrets must be a whole number from 1 to 10,000; using {default}."

@@ -310,3 +310,33 @@ def test_the_feed_says_when_a_moderator_edited_a_note(as_person, empty_db, alice
     NoteService.update_note(empty_db, alices_note.id, "", "[removed again]", actor=admin)
     feed = as_person("read")
     assert any(c.value.endswith(" by Root") for c in feed.caption)
+
+
+@pytest.mark.parametrize(
+    ("claims", "shown"),
+    [
+        ({"name": "**Root** [x](https://evil.example)"}, "**Root** [x](https://evil.example)"),
+        ({"name": "Eve\u202egnp.exe", "email": "eve@example.com"}, "eve"),  # direction control
+        ({"name": "  ", "email": None, "preferred_username": "mallory"}, "mallory"),
+        ({"name": "x" * 500, "email": None}, None),  # nothing usable: a name from the subject
+    ],
+    ids=["markdown", "bidi", "blank", "too long"],
+)
+def test_a_hostile_name_from_the_provider_is_shown_as_text_or_replaced(
+    as_person, empty_db, claims, shown
+):
+    PEOPLE["hostile"] = {"sub": "hostile-sub", "email": None, **claims}
+    try:
+        at = as_person("create", "hostile")
+        at.text_area(key="create_body").set_value("hi")
+        at.button(key="create_submit").click()
+        at.run()
+    finally:
+        del PEOPLE["hostile"]
+    [note] = NoteService.list_notes(empty_db)
+    if shown is None:
+        assert note.username.startswith("user-") and len(note.username) == 13
+    else:
+        assert note.username == shown
+    posting = [m.value for m in at.markdown if m.value.startswith("Posting as")]
+    assert posting == [f"Posting as **{app._escape_markdown(note.username)}**"]
