@@ -1608,7 +1608,17 @@ _RECENT_NOTES_BY = {
 
 
 def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
-    """Raise TooFastError if note's author already wrote `limit` notes in the last minute."""
+    """Raise TooFastError if note's author already wrote `limit` notes in the last minute.
+
+    On PostgreSQL two servers could each count before either inserts: a lock on the
+    author (for this transaction) makes them count one after the other, as SQLite's
+    one writer does.
+    """
+    if _dialect(tx) == "postgresql":
+        author = f"{note['owner_issuer']} {note['owner_subject']} {note['username']}"
+        _execute(
+            tx, "SELECT pg_advisory_xact_lock(hashtextextended(:author, 0))", {"author": author}
+        )
     recent = _execute(
         tx,
         "SELECT count(*) AS n FROM (SELECT created_timestamp FROM notes"
@@ -3606,7 +3616,9 @@ def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool
     """The purge command: show what will go, ask, then delete exactly that."""
     before = None if older_than is None else now_timestamp() - older_than * 86_400
     ids = NoteService.trash_ids(conn, deleted_before=before)
-    which = "in the trash" if older_than is None else f"deleted over {older_than} days ago"
+    which = "in the trash"
+    if older_than:  # --older-than 0 is every trashed note: no "over 0 days ago"
+        which = f"deleted over {_how_many(older_than, 'day')} ago"
     if not ids:
         print(f"{_label(target)}: no notes {which}; nothing to purge")
         return 0
