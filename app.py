@@ -144,16 +144,14 @@ MSG_SIGN_IN_TO_WRITE = "Sign in to write, edit or delete notes. Anyone can read 
 MSG_NOT_YOURS = "Note #{id} is not yours. Only its author or an admin can change it."
 MSG_ADMINS_ONLY = "Only an admin can delete notes for good."
 MSG_TOO_MANY_NOTES = (
-    "You have written {count} notes in the last minute, the most allowed. Wait a minute,"
-    " then save again."
+    "You have written {count} in the last minute, the most allowed. Wait a minute, then save again."
 )
 MSG_TOO_MANY_EDITS = (
-    "Note #{id} was changed {count} times in the last minute, the most allowed. Wait a"
+    "Note #{id} was changed {count} in the last minute, the most allowed. Wait a"
     " minute, then save again."
 )
 MSG_TOO_MANY_DELETES = (
-    "You have deleted {count} notes in the last minute, the most allowed. Wait a minute,"
-    " then try again."
+    "You have deleted {count} in the last minute, the most allowed. Wait a minute, then try again."
 )
 MSG_CONFLICT = (
     "Note #{id} was changed by someone else since you opened it (it is now version "
@@ -288,6 +286,13 @@ class Note(BaseNote):
     def made_by(self) -> str:
         """Who made this version: the signed-in editor, or the name typed with it."""
         return self.editor or self.username
+
+
+@dataclass(frozen=True)
+class TrashedNote(Note):
+    """A note in the trash, and when it was deleted (UTC epoch seconds)."""
+
+    deleted_timestamp: int = 0
 
 
 @dataclass(frozen=True)
@@ -1470,7 +1475,8 @@ _LIST_ALL = _listing_sql(
     "SELECT {columns} FROM notes n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
 )
 _LIST_TRASH = _listing_sql(
-    "SELECT {columns} FROM trash n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
+    "SELECT {columns}, n.deleted_timestamp FROM trash n WHERE n.id {cmp} :bound"
+    " ORDER BY n.id {order} LIMIT :limit"
 )
 # One listing per structure that can drive it in id order, so that LIMIT stops it
 # early. SQLite: the search index, else the tag list, else the author index, else the
@@ -1603,7 +1609,13 @@ def _page(
     else:
         sql = _LIST_SQL[_dialect(conn)][source][newer]
         rows = _read(conn, sql, {**params, "bound": bound, "limit": limit})
-    notes = [_note(row) for row in rows]
+    if source == "trash":
+        notes = [
+            TrashedNote(**asdict(_note(row)), deleted_timestamp=row["deleted_timestamp"])
+            for row in rows
+        ]
+    else:
+        notes = [_note(row) for row in rows]
     return notes[::-1] if newer else notes
 
 
@@ -1648,7 +1660,7 @@ def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
         {**note, "limit": limit, "since": now - 60},
     ).fetchone()["n"]
     if recent >= limit:
-        raise TooFastError(MSG_TOO_MANY_NOTES.format(count=limit))
+        raise TooFastError(MSG_TOO_MANY_NOTES.format(count=_how_many(limit, "note")))
 
 
 def _check_edit_flood(tx: Database, id: int, limit: int, now: int) -> None:
@@ -1670,7 +1682,7 @@ def _check_edit_flood(tx: Database, id: int, limit: int, now: int) -> None:
         ).fetchone()
         made = older["updated_timestamp"] if older else None
     if made is not None and made > now - 60:
-        raise TooFastError(MSG_TOO_MANY_EDITS.format(id=id, count=limit))
+        raise TooFastError(MSG_TOO_MANY_EDITS.format(id=id, count=_how_many(limit, "time")))
 
 
 class NoteService:
@@ -1919,9 +1931,9 @@ class NoteService:
         limit: int = FEED_PAGE_SIZE,
         before: int | None = None,
         after: int | None = None,
-    ) -> list[Note]:
+    ) -> list[TrashedNote]:
         """Return up to limit trashed notes, highest number first, below `before` or
-        above `after`. Raises ValueError if given both."""
+        above `after`, with when each was deleted. Raises ValueError if given both."""
         return _page(conn, "trash", {}, limit, before, after)
 
     @staticmethod
@@ -2515,7 +2527,7 @@ def _limited(kind: str, limit: int, message: str, act: Callable[[], Outcome]) ->
         while done and now - done[0] >= 60:
             done.popleft()
         if len(done) >= limit:
-            return Outcome(Kind.FAILED, message.format(count=limit))
+            return Outcome(Kind.FAILED, message.format(count=_how_many(limit, "note")))
         outcome = act()
         if outcome.kind in (Kind.SAVED, Kind.DELETED):
             done.append(now)
@@ -3429,14 +3441,16 @@ def render_trash() -> None:
         _render_purge(notes)
     for note in notes:
         _render_note(note, links=None)
-        if actor is not None and actor.may_change(note):
-            st.button(
-                "Restore",
-                key=f"trash_restore_{note.id}",
-                on_click=_on_restore,
-                args=(_TRASH, note.id),
-                icon=":material/restore_from_trash:",
-            )
+        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+            if actor is not None and actor.may_change(note):
+                st.button(
+                    "Restore",
+                    key=f"trash_restore_{note.id}",
+                    on_click=_on_restore,
+                    args=(_TRASH, note.id),
+                    icon=":material/restore_from_trash:",
+                )
+            st.caption(f"Deleted {_format_time(note.deleted_timestamp)}")
     _page_buttons("trash", notes, functools.partial(NoteService.list_trash, conn))
 
 
@@ -3505,7 +3519,8 @@ Notes are rendered as markdown with raw HTML shown as text, never run.
     )
     try:
         db = get_connection()
-        st.caption(f"{NoteService.count_notes(db)} notes stored in {describe_database(db)}.")
+        stored = _how_many(NoteService.count_notes(db), "note")
+        st.caption(f"{stored} stored in {describe_database(db)}.")
     except NotesError as error:
         st.caption(str(error))
 
@@ -3722,7 +3737,7 @@ def cli(argv: list[str]) -> int:
                 started = time.perf_counter()
                 seed_notes(conn, args.count, args.seed)
             took = time.perf_counter() - started
-            print(f"added {args.count} notes in {took:.1f} s to {_label(target)}")
+            print(f"added {_how_many(args.count, 'note')} in {took:.1f} s to {_label(target)}")
         elif args.command == "vacuum":
             with closing(open_database(target, create=False)) as conn:
                 vacuum_database(conn)

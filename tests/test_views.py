@@ -773,3 +773,17 @@ def test_the_cached_database_keeps_working_on_every_rerun(app_test):
         at = at.run()
         assert not at.exception
         assert bodies_shown(at) == [app.WELCOME_BODY]
+
+
+def test_the_trash_says_when_each_note_was_deleted(app_test, seeded_db):
+    NoteService.delete_note(seeded_db, 3, now=1_700_000_100)
+    at = app_test("trash")
+    assert "Deleted 14 Nov 2023, 22:15 UTC" in [c.value for c in at.caption]
+    assert NoteService.list_trash(seeded_db)[0].deleted_timestamp == 1_700_000_100
+
+
+def test_counts_read_as_words_one_note_and_thousands_separated(app_test, empty_db):
+    NoteService.create_note(empty_db, "solo", "the only note")
+    assert app_test("about").caption[0].value.startswith("1 note stored in ")
+    app.seed_notes(empty_db, 1233)
+    assert app_test("about").caption[0].value.startswith("1,234 notes stored in ")

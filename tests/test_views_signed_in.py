@@ -234,14 +234,14 @@ def test_past_the_note_limit_a_session_is_told_to_wait_and_nothing_is_written(as
         at.text_area(key="create_body").set_value(f"flood {number}")
         at.button(key="create_submit").click()
         at.run()
-    assert messages(at)["error"] == [app.MSG_TOO_MANY_NOTES.format(count=2)]
+    assert messages(at)["error"] == [app.MSG_TOO_MANY_NOTES.format(count="2 notes")]
     assert at.text_area(key="create_body").value == "flood 3"  # kept, to save later
     assert NoteService.count_notes(empty_db) == 2
     # A new name does not help: the session is counted too.
     at.text_input(key="create_username").set_value("someone else")
     at.button(key="create_submit").click()
     at.run()
-    assert messages(at)["error"] == [app.MSG_TOO_MANY_NOTES.format(count=2)]
+    assert messages(at)["error"] == [app.MSG_TOO_MANY_NOTES.format(count="2 notes")]
     assert NoteService.count_notes(empty_db) == 2
 
 
@@ -254,7 +254,7 @@ def test_past_the_delete_limit_a_session_is_told_to_wait_and_nothing_is_deleted(
     for _ in range(3):
         at.checkbox(key="delete_confirm").check().run()
         at.button(key="delete_submit").click().run()
-    assert messages(at)["error"] == [app.MSG_TOO_MANY_DELETES.format(count=2)]
+    assert messages(at)["error"] == [app.MSG_TOO_MANY_DELETES.format(count="2 notes")]
     assert NoteService.count_notes(empty_db) == 1
     assert NoteService.count_trash(empty_db) == 2
 
@@ -296,7 +296,7 @@ def test_past_the_edit_limit_a_note_takes_no_more_versions(as_person, empty_db):
         at.text_area(key="update_body").set_value(f"vandal edit {edit}")
         at.button(key="update_submit").click()
         at.run()
-    assert messages(at)["error"] == [app.MSG_TOO_MANY_EDITS.format(id=note.id, count=2)]
+    assert messages(at)["error"] == [app.MSG_TOO_MANY_EDITS.format(id=note.id, count="2 times")]
     assert at.text_area(key="update_body").value == "vandal edit 3"  # kept on the page
     assert NoteService.get_note(empty_db, note.id).version == 3
 
