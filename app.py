@@ -2677,10 +2677,12 @@ def _cannot_change(actor: Actor | None, note: Note) -> bool:
 
 @dataclass(frozen=True)
 class _PageKeys:
-    """The session-state keys of one page's outcome and of its Undo button (if it has one)."""
+    """The session-state keys of one page's outcome, of its Undo button and of its note
+    picker's number (if it has them)."""
 
     outcome: str
     undo: str | None = None
+    picked: str | None = None
 
 
 def _reader_zone() -> zoneinfo.ZoneInfo:
@@ -2859,11 +2861,15 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
 
 
 def _on_restore(keys: _PageKeys, id: int) -> None:
-    """Bring note id back from the trash (Undo, or Restore on the Trash page)."""
-    st.session_state[keys.outcome] = _attempt(
+    """Bring note id back from the trash (Undo, or Restore on the Trash page); a page's
+    picker then shows the note just brought back."""
+    outcome = _attempt(
         lambda: NoteService.restore_note(get_connection(), id, actor=current_actor()),
         lambda note: Outcome(Kind.SAVED, MSG_RESTORED.format(id=id), note),
     )
+    if outcome.kind == Kind.SAVED and keys.picked is not None:
+        st.session_state[keys.picked] = id
+    st.session_state[keys.outcome] = outcome
 
 
 def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[[], None]]:
@@ -2944,6 +2950,24 @@ class _PickerKeys:
     number: str
     pick_prefix: str  # + the note's number
 
+    @property
+    def searched(self) -> str:
+        """Where the picker keeps the search its number was last chosen for."""
+        return f"{self.find}_searched"
+
+
+# Markdown a pick button's label drops, so that it reads as the note does in the feed:
+# images and links keep their text, emphasis, code, heading and quote marks go.
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKDOWN_BLOCKS = re.compile(r"^[ \t]*(?:(?:#{1,6}|>|[-*+]|\d+[.)])[ \t]+)+", re.MULTILINE)
+_MARKDOWN_MARKS = re.compile(r"[*`~]+|(?<!\w)_+|_+(?!\w)|\\(?=\S)")
+
+
+def _plain_text(body: str) -> str:
+    """A note's text without its markdown, on one line (for labels)."""
+    text = _MARKDOWN_BLOCKS.sub("", _MARKDOWN_LINK.sub(r"\1", body))
+    return " ".join(_MARKDOWN_MARKS.sub("", text).split())
+
 
 def _forget_pick(keys: _PickerKeys) -> None:
     """Make the picker offer the newest note on its next run (its note is gone)."""
@@ -2959,6 +2983,10 @@ def _pick_note(keys: _PickerKeys) -> Note | None:
         placeholder="Words from a note, or its author",
     )
     candidates = NoteService.list_notes(conn, limit=RECENT_PICKS, search=find or "")
+    if find != st.session_state.get(keys.searched) and candidates:
+        # A new search picks its best match, so the form never edits a note it hides.
+        st.session_state[keys.number] = candidates[0].id
+    st.session_state[keys.searched] = find
     if st.session_state.get(keys.number) is None:
         newest = NoteService.list_notes(conn, limit=1) if find else candidates
         if not newest:
@@ -2970,15 +2998,17 @@ def _pick_note(keys: _PickerKeys) -> Note | None:
         st.caption(MSG_NO_PICKS)
     with st.container(horizontal=True, gap="small"):
         for note in candidates:
-            excerpt = textwrap.shorten(note.body, PICK_EXCERPT_CHARS, placeholder=" …")
+            excerpt = textwrap.shorten(_plain_text(note.body), PICK_EXCERPT_CHARS, placeholder=" …")
             label = f"\\#{note.id} {_escape_markdown(note.username)}: "
             label += _escape_markdown(excerpt)
+            chosen = note.id == st.session_state.get(keys.number)
             st.button(
                 label,
                 key=f"{keys.pick_prefix}{note.id}",
                 on_click=_set_state,
                 args=(keys.number, note.id),
-                type="tertiary",
+                type="secondary" if chosen else "tertiary",
+                icon=":material/check:" if chosen else None,
             )
     # Streamlit bounds the box to what a browser holds exactly (2**53 - 1), within SQLite's.
     number = st.number_input("Note number", key=keys.number, min_value=1, step=1)
@@ -3306,7 +3336,7 @@ def render_update() -> None:
 
 # Views: Delete a Note --------------------------------------------------------
 
-_DELETE = _PageKeys(outcome="delete_outcome", undo="delete_undo")
+_DELETE = _PageKeys(outcome="delete_outcome", undo="delete_undo", picked="delete_number")
 _DELETE_PICKER = _PickerKeys(find="delete_find", number="delete_number", pick_prefix="delete_pick_")
 _DELETE_CONFIRM = "delete_confirm"
 

@@ -787,3 +787,33 @@ def test_counts_read_as_words_one_note_and_thousands_separated(app_test, empty_d
     assert app_test("about").caption[0].value.startswith("1 note stored in ")
     app.seed_notes(empty_db, 1233)
     assert app_test("about").caption[0].value.startswith("1,234 notes stored in ")
+
+
+def test_a_search_in_the_picker_loads_its_best_match_into_the_form(app_test, seeded_db):
+    """Typing a search never leaves the form editing a note the matches hide."""
+    at = app_test("update")
+    assert at.text_area(key="update_body").value == "third note"  # the newest, #4
+    at.text_input(key="update_find").input("second").run()
+    assert at.number_input(key="update_number").value == 3
+    assert at.text_area(key="update_body").value == "second note"
+    at.number_input(key="update_number").set_value(2).run()  # then a number still wins
+    assert at.text_area(key="update_body").value == "first **note**"
+
+
+def test_pick_labels_are_plain_text_and_the_chosen_note_is_marked(app_test, seeded_db):
+    at = app_test("update")
+    picks = {b.key: b for b in at.button if b.key.startswith("update_pick_")}
+    assert picks["update_pick_2"].label == "\\#2 alice: first note"  # not **note**
+    assert picks["update_pick_4"].proto.type == "secondary"  # the note in the form
+    assert picks["update_pick_2"].proto.type == "tertiary"
+
+
+def test_after_undo_the_delete_page_shows_the_note_brought_back(app_test, seeded_db):
+    at = app_test("delete")
+    at.number_input(key="delete_number").set_value(3).run()
+    at.checkbox(key="delete_confirm").check().run()
+    at.button(key="delete_submit").click().run()
+    assert at.number_input(key="delete_number").value == 4  # the newest remaining
+    at.button(key="delete_undo").click().run()
+    assert at.number_input(key="delete_number").value == 3
+    assert bodies_shown(at)[-1] == "second note"
