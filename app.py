@@ -2869,6 +2869,7 @@ def _on_restore(keys: _PageKeys, id: int) -> None:
     )
     if outcome.kind == Kind.SAVED and keys.picked is not None:
         st.session_state[keys.picked] = id
+        outcome = Outcome(Kind.SAVED, outcome.message)  # the picker shows the note
     st.session_state[keys.outcome] = outcome
 
 
