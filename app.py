@@ -20,6 +20,7 @@ import textwrap
 import threading
 import time
 import unicodedata
+import urllib.parse
 import uuid
 import weakref
 import zoneinfo
@@ -2715,6 +2716,11 @@ def _feed_page() -> st.Page:
     return st.Page(render_read, title="Read Note Feed", icon=":material/feed:", default=True)
 
 
+def _update_page() -> st.Page:
+    """Return the Update page, for links to a note's form and history (?note=N)."""
+    return st.Page(render_update, title="Update a Note", icon=":material/edit:", url_path="update")
+
+
 def _link_tags(body: str) -> str:
     """Return markdown body with each #tag turned into a link to the feed filtered by it."""
     return _TAG.sub(lambda m: f"[#{m.group(1)}](./?tag={m.group(1).lower()})", body)
@@ -2764,13 +2770,16 @@ def _feed_link(label: str, params: dict[str, str], key: str, icon: str, help: st
         st.page_link(_feed_page(), label=label, query_params=params, icon=icon, help=help)
 
 
-def _render_note(note: Note, terms: list[str] | None = None, links: str | None = "page") -> None:
+def _render_note(
+    note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
+) -> None:
     """Show one note: body as markdown (raw HTML escaped), author, times, number, tags.
 
-    links: "feed" on the feed itself, "page" on other pages, None for no links at all
-    (a trashed or historical note).
+    links: "feed" on the feed itself (with the note's menu), "page" on other pages,
+    None for no links at all (a trashed or historical note). key: the prefix of its
+    box's key (another, where a page shows the same note twice).
     """
-    with st.container(border=True, key=f"note_{note.id}"):
+    with st.container(border=True, key=f"{key}_{note.id}"):
         body = _link_tags(note.body) if links else note.body
         # Default st.markdown: raw HTML is escaped and javascript: links neutralised.
         st.markdown(_highlight(body, terms) if terms else body)
@@ -2804,6 +2813,8 @@ def _render_note(note: Note, terms: list[str] | None = None, links: str | None =
                 "Link to this note alone",
                 here,
             )
+            if here:
+                _note_menu(note)
 
 
 def _notes_frame(notes: list[Note]) -> pd.DataFrame:
@@ -2896,7 +2907,7 @@ def _show_outcome(keys: _PageKeys) -> None:
     if outcome.kind == Kind.SAVED:
         st.success(outcome.message)
         if outcome.note is not None:
-            _render_note(outcome.note)
+            _render_note(outcome.note, key="saved")
     elif outcome.kind == Kind.DELETED:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.success(outcome.message)
@@ -2907,7 +2918,7 @@ def _show_outcome(keys: _PageKeys) -> None:
         theirs, yours = st.columns(2)
         with theirs:
             st.caption(f"Saved now (version {outcome.note.version})")
-            _render_note(outcome.note, links=None)
+            _render_note(outcome.note, links=None, key="saved")
         with yours:
             st.caption("Your text (still in the form)")
             with st.container(border=True):
@@ -2956,6 +2967,11 @@ class _PickerKeys:
         """Where the picker keeps the search its number was last chosen for."""
         return f"{self.find}_searched"
 
+    @property
+    def asked(self) -> str:
+        """Where the picker keeps the ?note= it last showed (each is shown once)."""
+        return f"{self.number}_asked"
+
 
 # Markdown a pick button's label drops, so that it reads as the note does in the feed:
 # images and links keep their text, emphasis, code, heading and quote marks go.
@@ -2988,6 +3004,9 @@ def _pick_note(keys: _PickerKeys) -> Note | None:
         # A new search picks its best match, so the form never edits a note it hides.
         st.session_state[keys.number] = candidates[0].id
     st.session_state[keys.searched] = find
+    asked = _query_int("note")  # opened from a note's menu (?note=N): show that note
+    if asked is not None and st.session_state.get(keys.asked) != asked:
+        st.session_state[keys.number] = st.session_state[keys.asked] = asked
     if st.session_state.get(keys.number) is None:
         newest = NoteService.list_notes(conn, limit=1) if find else candidates
         if not newest:
@@ -3025,6 +3044,150 @@ def _set_state(key: str, value: object) -> None:
     st.session_state[key] = value
 
 
+# Views: a note's menu --------------------------------------------------------
+#
+# Every note in the feed (and on its permalink) has an Actions menu: Edit (a dialog with
+# the Update page's checks), Delete (with Undo), History (the Update page, ?note=N) and
+# its link to copy. Edit and Delete are offered only to who may change the note.
+
+_FEED = _PageKeys(outcome="feed_outcome", undo="feed_undo")
+_EDIT = _PageKeys(outcome="edit_outcome")
+_EDIT_FORM = _FormKeys(username="edit_username", body="edit_body", submit="edit_submit")
+_EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
+
+
+def _delete(id: int, version: int) -> Outcome:
+    """Move note id to the trash if it is still at version, within the session's delete
+    limit; the Outcome offers Undo (the Delete page and the note menu share this)."""
+    return _limited(
+        "delete",
+        _setting("deletes_per_minute"),
+        MSG_TOO_MANY_DELETES,
+        lambda: _attempt(
+            lambda: NoteService.delete_note(
+                get_connection(), id, version=version, actor=current_actor()
+            ),
+            lambda note: Outcome(Kind.DELETED, MSG_DELETED.format(id=note.id), note),
+        ),
+    )
+
+
+def _on_menu_delete(id: int, version: int) -> None:
+    st.session_state[_menu_key(id)] = False
+    outcome = _delete(id, version)
+    if outcome.kind == Kind.CONFLICT:  # the feed shows the note as it is now
+        outcome = Outcome(Kind.FAILED, outcome.message)
+    st.session_state[_FEED.outcome] = outcome
+
+
+def _open_editor(note: Note) -> None:
+    """Open the Edit dialog on note, as it was shown."""
+    state = st.session_state
+    state[_menu_key(note.id)] = False  # the dialog, not the menu, in front
+    state[_EDITING] = (note.id, note.version)
+    state[_EDIT_FORM.username], state[_EDIT_FORM.body] = note.username, note.body
+    state.pop(_EDIT.outcome, None)
+
+
+def _close_editor() -> None:
+    st.session_state.pop(_EDITING, None)
+    st.session_state.pop(_EDIT.outcome, None)
+
+
+def _on_edit() -> None:
+    """Save the Edit dialog if the note is still the version opened: on success close
+    it and say so in the feed; on a conflict show both texts and keep the person's."""
+    state = st.session_state
+    id, version = state[_EDITING]
+    draft = (state.get(_EDIT_FORM.username, ""), state[_EDIT_FORM.body])
+    outcome = _attempt(
+        lambda: NoteService.update_note(
+            get_connection(),
+            id,
+            draft[0],
+            draft[1],
+            version=version,
+            actor=current_actor(),
+            per_minute=_setting("edits_per_note_per_minute"),
+        ),
+        lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id)),
+    )
+    if outcome.kind == Kind.SAVED:
+        _close_editor()
+        state[_FEED.outcome] = outcome
+        return
+    if outcome.kind == Kind.CONFLICT:  # saving again replaces it, knowingly
+        state[_EDITING] = (id, outcome.note.version)
+        outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
+    elif outcome.kind == Kind.GONE:
+        outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
+    state[_EDIT.outcome] = outcome
+
+
+@st.dialog("Edit note", width="medium", on_dismiss=_close_editor)
+def _edit_dialog() -> None:
+    """The Edit dialog: the Update page's form, for the note opened from its menu."""
+    id, _ = st.session_state[_EDITING]
+    actor = current_actor()
+    st.caption(f"Note \\#{id}")
+    _show_outcome(_EDIT)
+    with st.form("edit_form", enter_to_submit=False, border=False):
+        _note_fields(_EDIT_FORM, with_username=actor is not None and not actor.signed_in)
+        st.form_submit_button("Save changes", key=_EDIT_FORM.submit, on_click=_on_edit)
+    st.button("Cancel", key="edit_cancel", on_click=_close_editor)
+
+
+def _permalink(id: int) -> str:
+    """The address of note id alone, on the host the browser shows (else relative)."""
+    url = urllib.parse.urlsplit(st.context.url or "")
+    base = f"{url.scheme}://{url.netloc}{url.path}" if url.scheme in ("http", "https") else ""
+    return f"{base or '/'}?note={id}"
+
+
+def _menu_key(id: int) -> str:
+    return f"menu_{id}"
+
+
+def _note_menu(note: Note) -> None:
+    """The note's Actions menu (Edit and Delete only for who may change it)."""
+    actor = current_actor()
+    # on_change="rerun": the menu's contents run only when it is open (25 closed menus
+    # cost nothing), and its key opens and closes it from a callback.
+    with st.popover(
+        "",
+        icon=":material/more_horiz:",
+        type="tertiary",
+        key=_menu_key(note.id),
+        help="Actions: edit, delete, history, link",
+        on_change="rerun",
+    ) as menu:
+        if not menu.open:
+            return
+        if actor is not None and actor.may_change(note):
+            st.button(
+                "Edit",
+                key=f"menu_edit_{note.id}",
+                icon=":material/edit:",
+                on_click=_open_editor,
+                args=(note,),
+            )
+            st.button(
+                "Delete",
+                key=f"menu_delete_{note.id}",
+                icon=":material/delete:",
+                on_click=_on_menu_delete,
+                args=(note.id, note.version),
+            )
+        st.page_link(
+            _update_page(),
+            label="History",
+            icon=":material/history:",
+            query_params={"note": str(note.id)},
+        )
+        st.caption("Link to this note:")
+        st.code(_permalink(note.id), language=None)
+
+
 # Views: Read Note Feed -------------------------------------------------------
 
 
@@ -3039,9 +3202,13 @@ def _render_permalink(conn: Database, id: int) -> None:
     )
 
 
+@_shows_outcomes(_FEED)
 def render_read() -> None:
     """The feed: newest notes first, a page at a time, with search and filters in the URL."""
     st.title("Read Note Feed")
+    _show_outcome(_FEED)
+    if _EDITING in st.session_state:
+        _edit_dialog()
     conn = get_connection()
     if (id := _query_int("note")) is not None:
         _render_permalink(conn, id)
@@ -3346,17 +3513,7 @@ def _on_delete(id: int, version: int) -> None:
     """Move note id to the trash if it is still the version shown; offer Undo."""
     state = st.session_state
     state[_DELETE_CONFIRM] = False
-    outcome = _limited(
-        "delete",
-        _setting("deletes_per_minute"),
-        MSG_TOO_MANY_DELETES,
-        lambda: _attempt(
-            lambda: NoteService.delete_note(
-                get_connection(), id, version=version, actor=current_actor()
-            ),
-            lambda note: Outcome(Kind.DELETED, MSG_DELETED.format(id=note.id), note),
-        ),
-    )
+    outcome = _delete(id, version)
     if outcome.kind == Kind.DELETED:
         _forget_pick(_DELETE_PICKER)  # offer the newest remaining note
     elif outcome.kind == Kind.CONFLICT:  # the page shows the note as it is now, below
@@ -3568,7 +3725,7 @@ def pages() -> list[st.Page]:
         st.Page(
             render_create, title="Create a Note", icon=":material/edit_note:", url_path="create"
         ),
-        st.Page(render_update, title="Update a Note", icon=":material/edit:", url_path="update"),
+        _update_page(),
         st.Page(render_delete, title="Delete a Note", icon=":material/delete:", url_path="delete"),
         st.Page(
             render_trash, title="Trash", icon=":material/restore_from_trash:", url_path="trash"

@@ -817,3 +817,64 @@ def test_after_undo_the_delete_page_shows_the_note_brought_back(app_test, seeded
     at.button(key="delete_undo").click().run()
     assert at.number_input(key="delete_number").value == 3
     assert bodies_shown(at)[-1] == "second note"
+
+
+# ---------------------------------------------------------------- a note's menu
+
+
+def open_menu(at, id: int):
+    """Open note id's Actions menu (its contents run only while it is open)."""
+    at.session_state[f"menu_{id}"] = True
+    return at.run()
+
+
+def test_the_note_menu_edits_a_note_in_place(app_test, seeded_db):
+    at = open_menu(app_test("read"), 4)
+    at.button(key="menu_edit_4").click().run()
+    assert at.text_area(key="edit_body").value == "third note"
+    at.text_area(key="edit_body").set_value("third note, edited in place")
+    at.button(key="edit_submit").click().run()
+    assert messages(at)["success"] == ["Note #4 updated."]
+    assert NoteService.get_note(seeded_db, 4).body == "third note, edited in place"
+    assert "edit_body" not in [t.key for t in at.text_area]  # the dialog closed
+    assert "third note, edited in place" in bodies_shown(at)
+    assert not at.exception
+
+
+def test_an_in_place_edit_after_someone_elses_shows_both_and_keeps_the_text(app_test, seeded_db):
+    at = open_menu(app_test("read"), 4)
+    at.button(key="menu_edit_4").click().run()
+    NoteService.update_note(seeded_db, 4, "bob", "bob got there first")
+    at.text_area(key="edit_body").set_value("mine")
+    at.button(key="edit_submit").click().run()
+    assert messages(at)["error"][0].startswith("Note #4 was changed by someone else")
+    assert at.text_area(key="edit_body").value == "mine"
+    assert "bob got there first" in bodies_shown(at)
+    assert NoteService.get_note(seeded_db, 4).body == "bob got there first"
+    at.button(key="edit_submit").click().run()  # saving again is a deliberate choice
+    assert NoteService.get_note(seeded_db, 4).body == "mine"
+    assert not at.exception
+
+
+def test_the_note_menu_deletes_with_undo(app_test, seeded_db):
+    at = open_menu(app_test("read"), 3)
+    at.button(key="menu_delete_3").click().run()
+    assert messages(at)["success"] == [app.MSG_DELETED.format(id=3)]
+    assert "second note" not in bodies_shown(at)
+    at.button(key="feed_undo").click().run()
+    assert messages(at)["success"] == [app.MSG_RESTORED.format(id=3)]
+    assert NoteService.get_note(seeded_db, 3).body == "second note"
+    assert not at.exception
+
+
+def test_the_note_menu_links_to_history_and_shows_the_notes_address(app_test, seeded_db):
+    at = app_test("read")
+    assert not any(code.value.endswith("?note=3") for code in at.code)  # closed: nothing run
+    at = open_menu(at, 3)
+    assert ("History", "note=3") in links_shown(at)
+    assert any(code.value.endswith("?note=3") for code in at.code)
+    update = app_test("update", {"note": "3"})  # where History leads
+    assert update.number_input(key="update_number").value == 3
+    assert update.text_area(key="update_body").value == "second note"
+    delete = app_test("delete", {"note": "2"})
+    assert delete.number_input(key="delete_number").value == 2

@@ -340,3 +340,20 @@ def test_a_hostile_name_from_the_provider_is_shown_as_text_or_replaced(
         assert note.username == shown
     posting = [m.value for m in at.markdown if m.value.startswith("Posting as")]
     assert posting == [f"Posting as **{app._escape_markdown(note.username)}**"]
+
+
+@pytest.mark.parametrize(
+    ("who", "offered"), [(None, False), ("bob", False), ("alice", True), ("admin", True)]
+)
+def test_a_notes_menu_offers_edit_and_delete_only_to_who_may_change_it(
+    as_person, alices_note, who, offered
+):
+    feed = as_person("read", who)
+    feed.session_state[f"menu_{alices_note.id}"] = True  # open its menu
+    feed.run()
+    mine = {f"menu_edit_{alices_note.id}", f"menu_delete_{alices_note.id}"}
+    assert (mine <= keys(feed)) is offered
+    assert not mine & keys(feed) or offered
+    assert ("History", f"note={alices_note.id}") in [
+        (link.proto.label, link.proto.query_string) for link in feed.get("page_link")
+    ]
