@@ -3126,8 +3126,14 @@ def _on_edit() -> None:
 
 @st.dialog("Edit note", width="medium", on_dismiss=_close_editor)
 def _edit_dialog() -> None:
-    """The Edit dialog: the Update page's form, for the note opened from its menu."""
-    id, _ = st.session_state[_EDITING]
+    """The Edit dialog: the Update page's form, for the note opened from its menu.
+
+    A dialog reruns alone (a fragment): once saved or cancelled, rerun the whole page,
+    which closes it and shows the feed as it is now."""
+    editing = st.session_state.get(_EDITING)
+    if editing is None:
+        st.rerun()
+    id, _ = editing
     actor = current_actor()
     st.caption(f"Note \\#{id}")
     _show_outcome(_EDIT)
@@ -3140,8 +3146,8 @@ def _edit_dialog() -> None:
 def _permalink(id: int) -> str:
     """The address of note id alone, on the host the browser shows (else relative)."""
     url = urllib.parse.urlsplit(st.context.url or "")
-    base = f"{url.scheme}://{url.netloc}{url.path}" if url.scheme in ("http", "https") else ""
-    return f"{base or '/'}?note={id}"
+    base = f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") else ""
+    return f"{base}{url.path or '/'}?note={id}"  # the feed's own path (menus are there)
 
 
 def _menu_key(id: int) -> str:
@@ -3154,7 +3160,7 @@ def _note_menu(note: Note) -> None:
     # on_change="rerun": the menu's contents run only when it is open (25 closed menus
     # cost nothing), and its key opens and closes it from a callback.
     with st.popover(
-        "",
+        "Actions",  # a name screen readers say (an icon alone is read as "more_horiz icon")
         icon=":material/more_horiz:",
         type="tertiary",
         key=_menu_key(note.id),
