@@ -2711,6 +2711,26 @@ def _format_time(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, _reader_zone()).strftime("%d %b %Y, %H:%M %Z")
 
 
+def _ago(timestamp: int, now: float | None = None) -> str:
+    """When, as a feed says it: "just now", "5 min ago", "3 h ago", "yesterday, 14:05",
+    "Monday, 09:30" within a week, else the date and time (_format_time). The exact
+    time is on the note's own page."""
+    zone = _reader_zone()
+    then = datetime.fromtimestamp(timestamp, zone)
+    today = datetime.fromtimestamp(time.time() if now is None else now, zone)
+    seconds = (today - then).total_seconds()
+    days = (today.date() - then.date()).days
+    if seconds < 0 or days >= 7:  # a clock ahead, or long ago
+        return _format_time(timestamp)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if days == 0:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{'yesterday' if days == 1 else f'{then:%A}'}, {then:%H:%M}"
+
+
 def _feed_page() -> st.Page:
     """Return the feed's page, for links to it (with query parameters) from any page."""
     return st.Page(render_read, title="Read Note Feed", icon=":material/feed:", default=True)
@@ -2799,9 +2819,9 @@ def _render_note(
                 "All notes by this author",
                 here,
             )
-            when = _format_time(note.created_timestamp)
+            when = _ago(note.created_timestamp)
             if note.edited:
-                when += f" · edited {_format_time(note.updated_timestamp)}"
+                when += f" · edited {_ago(note.updated_timestamp)}"
                 if note.made_by != note.username:  # a moderator's edit says whose it was
                     when += f" by {_escape_markdown(note.made_by)}"
             st.caption(when)
@@ -3198,9 +3218,14 @@ def _note_menu(note: Note) -> None:
 
 
 def _render_permalink(conn: Database, id: int) -> None:
-    """Show note id alone (the target of its permalink)."""
+    """Show note id alone (the target of its permalink), with its exact times."""
     try:
-        _render_note(NoteService.get_note(conn, id), links="feed")
+        note = NoteService.get_note(conn, id)
+        _render_note(note, links="feed")
+        exact = f"Written {_format_time(note.created_timestamp)}"
+        if note.edited:
+            exact += f", edited {_format_time(note.updated_timestamp)} (version {note.version})"
+        st.caption(exact)
     except NoteNotFoundError as error:
         st.warning(str(error))
     st.button(

@@ -878,3 +878,28 @@ def test_the_note_menu_links_to_history_and_shows_the_notes_address(app_test, se
     assert update.text_area(key="update_body").value == "second note"
     delete = app_test("delete", {"note": "2"})
     assert delete.number_input(key="delete_number").value == 2
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "said"),
+    [(20, "just now"), (5 * 60 + 5, "5 min ago"), (3 * 3600 + 5, "3 h ago")],
+)
+def test_recent_times_read_as_a_feed_says_them(seconds_ago, said):
+    now = 1_800_043_200  # 20:00 UTC, so that three hours ago is still today
+    assert app._ago(now - seconds_ago, now=now) == said
+
+
+def test_older_times_say_the_day_then_the_date():
+    now = 1_800_014_400  # Fri 15 Jan 2027, 12:00 UTC
+    assert app._ago(now - 86_400, now=now) == "yesterday, 12:00"
+    assert app._ago(now - 3 * 86_400, now=now) == "Tuesday, 12:00"
+    assert app._ago(now - 8 * 86_400, now=now) == "07 Jan 2027, 12:00 UTC"
+    assert app._ago(now + 600, now=now) == "15 Jan 2027, 12:10 UTC"  # a clock ahead: the date
+
+
+def test_the_permalink_page_gives_the_exact_times(app_test, seeded_db):
+    NoteService.update_note(seeded_db, 3, "bob", "second note, edited", now=1_800_000_000)
+    at = app_test("read", {"note": "3"})
+    assert "Written 14 Nov 2023, 22:13 UTC, edited 15 Jan 2027, 08:00 UTC (version 2)" in [
+        c.value for c in at.caption
+    ]
