@@ -2862,6 +2862,26 @@ def _go_to_page(direction: str | None = None, id: int | None = None) -> None:
             del st.query_params[name]
     if direction is not None:
         st.query_params[direction] = str(id)
+        st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
+
+
+_SCROLL_TOP = "scroll_top"  # how many page turns asked to land at the top
+# A constant script (no text from anyone), so that after "Older →" or "← Newer" the
+# new page is read from its top: Streamlit keeps the scroll position across reruns.
+_SCROLL_TO_TOP = """<script data-turn="{turn}">
+for (const el of [document.scrollingElement,
+                  ...document.querySelectorAll('[data-testid="stMain"], .stMain')]) {{
+  if (el) el.scrollTo({{top: 0}});
+}}
+</script>"""
+
+
+def _land_at_top() -> None:
+    """After a page turn, scroll the page to its top (once per turn)."""
+    turn = st.session_state.get(_SCROLL_TOP)
+    if turn:
+        st.html(_SCROLL_TO_TOP.format(turn=turn), unsafe_allow_javascript=True)
+        st.session_state[_SCROLL_TOP] = 0
 
 
 def _page_bounds() -> tuple[int | None, int | None]:
@@ -2880,6 +2900,7 @@ def _page_gone(prefix: str) -> None:
 def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[Note]]) -> None:
     """Show "← Newer" and "Older →" under a page of notes, each only if listing(limit=1,
     after=/before=) finds a note that way (keys <prefix>_newer and <prefix>_older)."""
+    _land_at_top()
     left, right = st.columns(2)
     if listing(limit=1, after=notes[0].id):
         left.button(

@@ -87,3 +87,22 @@ def test_the_menu_gives_the_notes_address_and_it_opens_the_note_alone(
     open_page(page, server, f"/?note={note_id}")
     expect(note_body(page, note_id)).to_have_text("link to me")
     expect(page.locator("[class*='st-key-note_']")).to_have_count(1)
+
+
+SCROLLED = """() => Math.max(...[document.scrollingElement,
+    ...document.querySelectorAll('[data-testid="stMain"], .stMain')]
+    .map(e => e ? e.scrollTop : 0))"""
+
+
+def test_older_lands_at_the_top_of_the_next_page(page: Page, server: Server) -> None:
+    """Streamlit keeps the scroll position across reruns: without help, "Older →" at the
+    bottom of a page showed the bottom of the next one."""
+    store_notes(server.db_path, [("pager", f"page filler {n}") for n in range(60)])
+    page.set_viewport_size({"width": 1280, "height": 700})
+    open_page(page, server, "/")
+    older = page.locator(".st-key-feed_older button")
+    older.scroll_into_view_if_needed()
+    assert page.evaluate(SCROLLED) > 500  # reading the bottom of the first page
+    rerun(page, older.click)
+    expect(page).to_have_url(re.compile(r"[?&]before=\d+"))
+    page.wait_for_function(f"({SCROLLED})() === 0")
