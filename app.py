@@ -2684,6 +2684,7 @@ class _PageKeys:
     outcome: str
     undo: str | None = None
     picked: str | None = None
+    lists_notes: bool = False  # the page shows notes itself (a restored one among them)
 
 
 def _reader_zone() -> zoneinfo.ZoneInfo:
@@ -2838,9 +2839,20 @@ def _render_note(
 
 
 def _notes_frame(notes: list[Note]) -> pd.DataFrame:
-    """Return notes as a table, one row a note, with the stored columns."""
+    """Return notes as a table, one row a note, with the stored columns; the timestamps
+    as dates and times in the reader's time zone."""
     columns = ["id", "created_timestamp", "updated_timestamp", "username", "body"]
-    return pd.DataFrame([asdict(note) for note in notes], columns=columns)
+    frame = pd.DataFrame([asdict(note) for note in notes], columns=columns)
+    zone = _reader_zone()
+    for column in ("created_timestamp", "updated_timestamp"):
+        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).dt.tz_convert(zone)
+    return frame
+
+
+_TABLE_COLUMNS = {  # how the raw table shows its columns
+    "created_timestamp": st.column_config.DatetimeColumn("created", format="D MMM YYYY, HH:mm"),
+    "updated_timestamp": st.column_config.DatetimeColumn("updated", format="D MMM YYYY, HH:mm"),
+}
 
 
 _NOTE_NUMBER = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²".isdigit() is True
@@ -2921,7 +2933,8 @@ def _on_restore(keys: _PageKeys, id: int) -> None:
     )
     if outcome.kind == Kind.SAVED and keys.picked is not None:
         st.session_state[keys.picked] = id
-        outcome = Outcome(Kind.SAVED, outcome.message)  # the picker shows the note
+    if outcome.kind == Kind.SAVED and (keys.picked or keys.lists_notes):
+        outcome = Outcome(Kind.SAVED, outcome.message)  # the page shows the note itself
     st.session_state[keys.outcome] = outcome
 
 
@@ -2948,7 +2961,7 @@ def _show_outcome(keys: _PageKeys) -> None:
     if outcome.kind == Kind.SAVED:
         st.success(outcome.message)
         if outcome.note is not None:
-            _render_note(outcome.note, key="saved")
+            _render_note(outcome.note)
     elif outcome.kind == Kind.DELETED:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.success(outcome.message)
@@ -2978,6 +2991,66 @@ class _FormKeys:
     body: str
     submit: str
 
+    @property
+    def preview(self) -> str:
+        """The key of the form's Preview button (+ "_shown": a preview is shown)."""
+        return self.submit.replace("_submit", "_preview")
+
+
+# The live character count under a note box: a constant script (it carries no text of
+# anyone's), installed once per browser page, that counts characters as the app does
+# (grapheme clusters, outer spaces and newlines left out) on every keystroke, with no
+# trip to the server, and says how far over the limit the text is.
+_COUNTER_SCRIPT = f"""<script>
+if (!window.notesCounter) {{
+  window.notesCounter = true;
+  const limit = {CHAR_LIMIT};
+  const graphemes = new Intl.Segmenter(undefined, {{granularity: "grapheme"}});
+  const count = (box) => {{
+    let counter = box.parentElement.querySelector(":scope > .notes-counter");
+    if (!counter) {{
+      counter = document.createElement("div");
+      counter.className = "notes-counter";
+      counter.setAttribute("aria-live", "polite");
+      counter.style.cssText = "font-size: 0.875rem; text-align: right; padding: 0.2rem 0.5rem";
+      box.parentElement.appendChild(counter);
+    }}
+    const n = [...graphemes.segment(box.value.replace(/^[ \\t\\n]+|[ \\t\\n]+$/g, ""))].length;
+    const text = `${{n}} / ${{limit}}` + (n > limit ? `: ${{n - limit}} over the limit` : "");
+    if (counter.textContent === text) return;  // (writing it would wake the observer again)
+    counter.textContent = text;
+    counter.style.color = n > limit ? "#b3261e" : "";
+    counter.style.fontWeight = n > limit ? "600" : "";
+  }};
+  const boxes = [".st-key-create_body", ".st-key-update_body", ".st-key-edit_body"]
+    .map((key) => `${{key}} textarea`).join(", ");
+  document.addEventListener("input", (event) => {{
+    if (event.target.matches && event.target.matches(boxes)) count(event.target);
+  }});
+  new MutationObserver(() => document.querySelectorAll(boxes).forEach(count))
+    .observe(document.body, {{childList: true, subtree: true}});
+}}
+</script>"""
+
+
+def _live_counter() -> None:
+    """Install the live character count (see _COUNTER_SCRIPT)."""
+    st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
+
+
+def _on_preview(keys: _FormKeys) -> None:
+    st.session_state[f"{keys.preview}_shown"] = True
+
+
+def _render_preview(keys: _FormKeys) -> None:
+    """Below a form whose Preview was pressed: its note as the feed will show it."""
+    if not st.session_state.get(f"{keys.preview}_shown"):
+        return
+    body = (st.session_state.get(keys.body) or "").strip()
+    st.caption("Preview, as the feed will show it:")
+    with st.container(border=True, key=f"{keys.preview}_box"):
+        st.markdown(_link_tags(body) if body else "*Nothing to preview yet.*")
+
 
 def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
     """Show the Username (open mode only) and Note inputs that the Create and Update
@@ -2992,7 +3065,10 @@ def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
         height=NOTE_BOX_HEIGHT_PX,
         placeholder=f"Up to {CHAR_LIMIT} characters. Markdown works: **bold**, - lists, [links](https://…)",
     )
-    st.caption(f"Up to {CHAR_LIMIT} characters of markdown.")
+    # Forms keep Streamlit's enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as
+    # Enter in the Username field does (an empty note is refused with a message).
+    st.caption(f"Up to {CHAR_LIMIT} characters of markdown. Ctrl+Enter saves.")
+    _live_counter()
 
 
 @dataclass(frozen=True)
@@ -3091,7 +3167,7 @@ def _set_state(key: str, value: object) -> None:
 # the Update page's checks), Delete (with Undo), History (the Update page, ?note=N) and
 # its link to copy. Edit and Delete are offered only to who may change the note.
 
-_FEED = _PageKeys(outcome="feed_outcome", undo="feed_undo")
+_FEED = _PageKeys(outcome="feed_outcome", undo="feed_undo", lists_notes=True)
 _EDIT = _PageKeys(outcome="edit_outcome")
 _EDIT_FORM = _FormKeys(username="edit_username", body="edit_body", submit="edit_submit")
 _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
@@ -3178,7 +3254,7 @@ def _edit_dialog() -> None:
     actor = current_actor()
     st.caption(f"Note \\#{id}")
     _show_outcome(_EDIT)
-    with st.form("edit_form", enter_to_submit=False, border=False):
+    with st.form("edit_form", border=False):
         _note_fields(_EDIT_FORM, with_username=actor is not None and not actor.signed_in)
         st.form_submit_button("Save changes", key=_EDIT_FORM.submit, on_click=_on_edit)
     st.button("Cancel", key="edit_cancel", on_click=_close_editor)
@@ -3294,7 +3370,9 @@ def render_read() -> None:
         _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     with st.expander("Raw Note Table Data"):
-        st.dataframe(_notes_frame(notes), hide_index=True, key="feed_table")
+        st.dataframe(
+            _notes_frame(notes), hide_index=True, key="feed_table", column_config=_TABLE_COLUMNS
+        )
 
 
 # Views: Create a Note --------------------------------------------------------
@@ -3342,6 +3420,7 @@ def _on_create() -> None:
     )
     if outcome.kind == Kind.SAVED:
         state[_CREATE_FORM.body] = ""
+        state.pop(f"{_CREATE_FORM.preview}_shown", None)
     state[_CREATE.outcome] = outcome
 
 
@@ -3357,10 +3436,17 @@ def render_create() -> None:
         return
     if actor.signed_in:
         st.markdown(f"Posting as **{_escape_markdown(actor.name or '')}**")
-    with st.form("create_form", clear_on_submit=False, enter_to_submit=False):
+    with st.form("create_form", clear_on_submit=False):
         _note_fields(_CREATE_FORM, with_username=not actor.signed_in)
-        st.form_submit_button("Save note", key=_CREATE_FORM.submit, on_click=_on_create)
+        with st.container(horizontal=True, gap="small"):
+            st.form_submit_button(
+                "Save note", key=_CREATE_FORM.submit, on_click=_on_create, type="primary"
+            )
+            st.form_submit_button(
+                "Preview", key=_CREATE_FORM.preview, on_click=_on_preview, args=(_CREATE_FORM,)
+            )
     _show_outcome(_CREATE)
+    _render_preview(_CREATE_FORM)
 
 
 # Views: Update a Note --------------------------------------------------------
@@ -3544,13 +3630,22 @@ def render_update() -> None:
         state[_UPDATE_FORM.username], state[_UPDATE_FORM.body] = note.username, note.body
         state[_UPDATE_LOADED] = (note.id, note.version)
     _show_outcome(_UPDATE)  # above the form, where the person who pressed Save is looking
-    with st.form("update_form", enter_to_submit=False):
+    with st.form("update_form"):
         if actor.signed_in:
             st.caption(f"By **{_escape_markdown(note.username)}**")
         _note_fields(_UPDATE_FORM, with_username=not actor.signed_in)
-        st.form_submit_button(
-            "Save changes", key=_UPDATE_FORM.submit, on_click=_on_update, args=(note.id,)
-        )
+        with st.container(horizontal=True, gap="small"):
+            st.form_submit_button(
+                "Save changes",
+                key=_UPDATE_FORM.submit,
+                on_click=_on_update,
+                args=(note.id,),
+                type="primary",
+            )
+            st.form_submit_button(
+                "Preview", key=_UPDATE_FORM.preview, on_click=_on_preview, args=(_UPDATE_FORM,)
+            )
+    _render_preview(_UPDATE_FORM)
     _render_history(note, may_change=True)
 
 

@@ -903,3 +903,25 @@ def test_the_permalink_page_gives_the_exact_times(app_test, seeded_db):
     assert "Written 14 Nov 2023, 22:13 UTC, edited 15 Jan 2027, 08:00 UTC (version 2)" in [
         c.value for c in at.caption
     ]
+
+
+@pytest.mark.parametrize("page", ["create", "update"])
+def test_preview_shows_the_note_as_the_feed_will_and_saves_nothing(app_test, seeded_db, page):
+    at = app_test(page)
+    at.text_area(key=f"{page}_body").set_value("**bold** and #tag, " + "x" * 150)
+    at.button(key=f"{page}_preview").click().run()
+    assert "Preview, as the feed will show it:" in [c.value for c in at.caption]
+    assert at.markdown[-1].value.startswith("**bold** and [#tag](./?tag=tag)")
+    assert at.text_area(key=f"{page}_body").value.endswith("x" * 150)  # over the limit, kept
+    assert [n.body for n in NoteService.list_notes(seeded_db)] == [
+        "third note",
+        "second note",
+        "first **note**",
+    ]
+
+
+def test_the_raw_table_shows_dates_as_dates_in_the_readers_zone(app_test, seeded_db, monkeypatch):
+    browser_time_zone(monkeypatch, "Asia/Tokyo")
+    frame = app_test("read").dataframe[0].value
+    assert str(frame["created_timestamp"].iloc[0]) == "2023-11-15 07:13:22+09:00"
+    assert list(frame["username"]) == ["alice", "bob", "alice"]

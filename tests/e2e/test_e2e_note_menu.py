@@ -106,3 +106,24 @@ def test_older_lands_at_the_top_of_the_next_page(page: Page, server: Server) -> 
     rerun(page, older.click)
     expect(page).to_have_url(re.compile(r"[?&]before=\d+"))
     page.wait_for_function(f"({SCROLLED})() === 0")
+
+
+def test_on_a_phone_an_edited_notes_byline_takes_at_most_two_lines(
+    page: Page, server: Server
+) -> None:
+    [note_id] = store_notes(server.db_path, [("Grace Brewster Murray Hopper", "first text")])
+    app = load_app()
+    conn = app.connect(server.db_path)
+    app.NoteService.update_note(conn, note_id, "Grace Brewster Murray Hopper", "edited text")
+    conn.close()
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_page(page, server, "/")
+    byline = note_box(page, note_id).locator(f".st-key-author_of_{note_id}").locator("xpath=..")
+    tops = byline.evaluate(
+        "(line) => [...line.children].map((e) => e.getBoundingClientRect())"
+        ".filter((r) => r.width > 0 && r.height > 0).map((r) => Math.round(r.top))"
+    )
+    rows = sorted(set(tops))
+    merged = [top for i, top in enumerate(rows) if i == 0 or top - rows[i - 1] > 8]
+    assert len(tops) >= 4 and len(merged) <= 2, f"byline item tops at 390 px: {tops}"
+    expect(note_box(page, note_id)).to_contain_text("edited just now")

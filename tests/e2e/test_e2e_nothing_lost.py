@@ -56,7 +56,7 @@ def test_when_two_people_save_the_same_note_the_second_sees_the_firsts_text_and_
         columns = bob.get_by_test_id("stColumn")
         theirs = columns.filter(has_text="Saved now (version 2)")
         yours = columns.filter(has_text="Your text (still in the form)")
-        expect(theirs.locator(f".st-key-note_{note_id}")).to_contain_text(
+        expect(theirs.locator(f".st-key-saved_{note_id}")).to_contain_text(
             "Team lunch on Friday at one"
         )
         expect(theirs.locator("strong")).to_have_text("one")  # Ada's markdown, rendered

@@ -68,7 +68,7 @@ def test_two_servers_on_one_database_share_notes_catch_a_conflict_and_restore_a_
         bob_box = save_after_another((ada, a), (bob, b), note_id, texts)
         expect(alert(bob, app.MSG_CONFLICT.format(id=note_id, version=2))).to_be_visible()
         theirs = bob.get_by_test_id("stColumn").filter(has_text="Saved now (version 2)")
-        expect(theirs.locator(f".st-key-note_{note_id}")).to_contain_text(
+        expect(theirs.locator(f".st-key-saved_{note_id}")).to_contain_text(
             "Team lunch on Friday at one"
         )
         expect(bob_box).to_have_value(bob_text)  # nothing Bob typed was lost
