@@ -2789,11 +2789,11 @@ def note_markdown(body: str, *, link_tags: bool = False, terms: list[str] = ()) 
             out.append("")  # the heading's paragraph ends here
             paragraph = None
             continue
-        if kind == "code":
+        if kind in ("code", "blank"):
             out.append(line)
         elif kind == "fence":
             out.append(_fence_opener(line))
-        elif kind != "text":  # blank, or a reference definition (never shown)
+        elif kind == "definition":  # never shown: its link is written where it is used
             out.append("")
         elif heading := _heading(line, markup):
             prefix, text = heading
