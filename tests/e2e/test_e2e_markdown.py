@@ -228,6 +228,7 @@ def test_a_filter_from_the_address_bar_is_shown_as_plain_text(
     expect(main.locator("a[href*='evil.example']")).to_have_count(0)
     expect(main.locator("pre, code, h2, h3, h4, h5, h6")).to_have_count(0)
     expect(main.locator("h1")).to_have_count(1)  # the page's title only
+    page.screenshot(path=SHOTS / f"filter-{name}.png")
 
 
 @pytest.mark.parametrize("width", [1280, 390])
