@@ -476,8 +476,8 @@ def test_the_author_filter_shows_their_notes_and_count_and_can_be_cleared(app_te
     at = app_test("read")
     at.query_params["author"] = "alice"
     at.run()
-    assert bodies_shown(at)[1:] == ["third note", "first **note**"]
-    assert bodies_shown(at)[0] == "Notes by **alice** (2 in all)"
+    assert bodies_shown(at) == ["third note", "first **note**"]
+    assert [text.value for text in at.text] == ["Notes by alice (2 in all)"]
     at.button(key="feed_show_all").click().run()
     assert bodies_shown(at) == ["third note", "second note", "first **note**"]
     assert at.query_params == {}
@@ -491,10 +491,8 @@ def test_tags_in_a_body_link_to_the_tag_filter(app_test, empty_db):
     assert bodies_shown(at)[1] == "learning [#Python](./?tag=python) today"
     at.query_params["tag"] = "python"
     at.run()
-    assert bodies_shown(at) == [
-        "Notes tagged **\\#python**",
-        "learning [#Python](./?tag=python) today",
-    ]
+    assert bodies_shown(at) == ["learning [#Python](./?tag=python) today"]
+    assert [text.value for text in at.text] == ["Notes tagged #python"]
     assert not at.exception
 
 
@@ -626,7 +624,8 @@ def test_clicking_an_author_or_a_number_on_the_feed_puts_it_in_the_url(app_test,
     at = app_test("read")
     at.button(key="author_of_3").click().run()
     assert at.query_params == {"author": "bob"}
-    assert bodies_shown(at) == ["Notes by **bob** (1 in all)", "second note"]
+    assert bodies_shown(at) == ["second note"]
+    assert [text.value for text in at.text] == ["Notes by bob (1 in all)"]
     at.button(key="permalink_3").click().run()
     assert at.query_params == {"note": "3"}
     assert bodies_shown(at) == ["second note"]

@@ -100,10 +100,8 @@ def search_box(page: Page) -> Locator:
 
 
 def feed_heading(page: Page, text: str) -> Locator:
-    """The line above a filtered feed, e.g. "Notes by ada (2 in all)"."""
-    return page.get_by_test_id("stMarkdownContainer").filter(
-        has_text=re.compile("^" + re.escape(text) + "$")
-    )
+    """The line above a filtered feed, e.g. "Notes by ada (2 in all)" (plain text)."""
+    return page.get_by_test_id("stText").filter(has_text=re.compile("^" + re.escape(text) + "$"))
 
 
 def test_a_search_link_opens_with_the_word_in_the_box_and_only_matching_notes_highlighted(
