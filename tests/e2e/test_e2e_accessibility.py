@@ -1,7 +1,8 @@
 """What every visitor's browser gets besides the page's content: an axe-core scan of
 every page in both colour schemes at desktop and phone width, the theme that follows the
-browser's colour scheme, a tab title per page and per note, and a favicon that fetches
-nothing from another server.
+browser's colour scheme, a tab title per page and per note, a favicon that fetches
+nothing from another server, and the README's proxy headers (Content-Security-Policy,
+X-Frame-Options) leaving every page working.
 
 axe-core comes bundled with axe-playwright-python, so the scans work offline. Its rules
 for names (button-name, link-name, label, aria-*-name, select-name) are serious or
@@ -15,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from notes_e2e import PAGES, Server, open_page, rerun, store_notes, title, trash_notes
-from playwright.sync_api import BrowserContext, Page, Request, Route, expect
+from notes_e2e import PAGES, REPO_ROOT, Server, open_page, rerun, store_notes, title, trash_notes
+from playwright.sync_api import BrowserContext, BrowserType, Page, Request, Route, expect
 
 AXE = Axe()
 SERIOUS = {"serious", "critical"}
@@ -169,3 +170,46 @@ def test_the_favicon_check_sees_a_favicon_from_another_server(
         )
 
     assert outside_requests == [elsewhere]
+
+
+def _readme_header(name: str) -> str:
+    """The value of an `add_header name "value"` line in the README's proxy section."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    return re.search(rf'^add_header {name} "([^"]+)" always;$', readme, re.M)[1]
+
+
+def test_every_page_works_under_the_readmes_content_security_policy(
+    browser_type: BrowserType, browser_type_launch_args: dict, server: Server, note: int
+) -> None:
+    policy = _readme_header("Content-Security-Policy")
+    assert "img-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    # Chromium refuses a page that Playwright answered (below) a websocket to 127.0.0.1
+    # ("local network access"); a reverse proxy's answer is an ordinary response.
+    flags = [*browser_type_launch_args["args"], "--disable-features=LocalNetworkAccessChecks"]
+    browser = browser_type.launch(**{**browser_type_launch_args, "args": flags})
+    try:
+        page = browser.new_page()
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else 0)
+
+        def with_headers(route: Route) -> None:
+            response = route.fetch()
+            headers = {**response.headers, "content-security-policy": policy}
+            headers["x-frame-options"] = _readme_header("X-Frame-Options")
+            route.fulfill(response=response, headers=headers)
+
+        page.route(lambda url: url.split("?")[0].rstrip("/") in _page_urls(server), with_headers)
+        for path in (*PAGES, PERMALINK.format(note=note)):
+            open_page(page, server, path)
+            if path == "/":
+                page.get_by_text("Raw Note Table Data").click()
+                expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+        assert refused == []
+    finally:
+        browser.close()
+
+
+def _page_urls(server: Server) -> set[str]:
+    """The addresses of the app's pages (the documents a proxy adds the headers to)."""
+    return {server.url(path).rstrip("/") for path in PAGES}
