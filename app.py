@@ -4322,10 +4322,24 @@ def pages() -> list[st.Page]:
     ]
 
 
+def _tab_title(page: st.Page) -> str:
+    """Return the browser tab's title: the page's own, or on a permalink the note's."""
+    note = _query_int("note") if page.url_path == "" else None  # "" is the feed's path
+    return f"{page.title if note is None else f'Note #{note}'} · Littlest Notes"
+
+
+# The favicon, served by the app itself (/media/...): a ":material/...:" icon is fetched
+# from fonts.gstatic.com by every visitor, and an emoji or SVG one is a data: URL that a
+# Content-Security-Policy of img-src 'self' refuses. A copy of app.py alone gets the emoji.
+_FAVICON = Path(__file__).with_name("favicon.png")
+
+
 def main() -> None:
     """Build the sidebar navigation and run the chosen page."""
-    st.set_page_config(page_title="Littlest Notes", page_icon=":material/sticky_note_2:")
+    # Before st.navigation, which would otherwise make the page's icon the favicon.
+    st.set_page_config(page_icon=str(_FAVICON) if _FAVICON.is_file() else "🗒️")
     page = st.navigation(pages(), position="sidebar")
+    st.set_page_config(page_title=_tab_title(page))  # calls add up: this adds the title
     try:
         _render_account(current_actor())
         for problem in _bad_settings():

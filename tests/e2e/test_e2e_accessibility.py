@@ -1,0 +1,215 @@
+"""What every visitor's browser gets besides the page's content: an axe-core scan of
+every page in both colour schemes at desktop and phone width, the theme that follows the
+browser's colour scheme, a tab title per page and per note, a favicon that fetches
+nothing from another server, and the README's proxy headers (Content-Security-Policy,
+X-Frame-Options) leaving every page working.
+
+axe-core comes bundled with axe-playwright-python, so the scans work offline. Its rules
+for names (button-name, link-name, label, aria-*-name, select-name) are serious or
+critical, so "no serious or critical violation" includes "every control has a name".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from notes_e2e import PAGES, REPO_ROOT, Server, open_page, rerun, store_notes, title, trash_notes
+from playwright.sync_api import BrowserContext, BrowserType, Page, Request, Route, expect
+
+AXE = Axe()
+SERIOUS = {"serious", "critical"}
+SCHEMES = ("light", "dark")
+WIDTHS = (1280, 390)  # a desktop window and a phone
+PERMALINK = "/?note={note}"  # the note is only known once the module's notes are stored
+PATHS = (*PAGES, PERMALINK)
+PRIMARY = "rgb(28, 109, 208)"  # primaryColor #1c6dd0 in .streamlit/config.toml
+
+
+@pytest.fixture(scope="module")
+def note(server: Server) -> int:
+    """Store notes that use what a note can show (code, a link, a tag, a heading) and one
+    in the trash, so every page has captions, links and code to check; return one's number."""
+    ids = store_notes(
+        server.db_path,
+        [
+            ("ada", "Bought `milk` and **eggs** #shopping"),
+            ("bob", "Read [the docs](https://example.com) before the #meeting"),
+            ("cy", "### A heading\n\n- a list\n- of two"),
+            ("dee", "Gone to the trash, with `code` in it"),
+        ],
+    )
+    trash_notes(server.db_path, [ids[-1]])
+    return ids[1]
+
+
+@pytest.fixture
+def color_scheme() -> str:
+    """The browser's prefers-color-scheme (tests parametrize it)."""
+    return "light"
+
+
+@pytest.fixture
+def width() -> int:
+    """The browser window's width in CSS pixels (tests parametrize it)."""
+    return 1280
+
+
+@pytest.fixture
+def context(new_context, color_scheme: str, width: int) -> BrowserContext:
+    """pytest-playwright's context, in this colour scheme and at this width."""
+    return new_context(color_scheme=color_scheme, viewport={"width": width, "height": 900})
+
+
+def _report(violations: list[dict]) -> str:
+    """Each violation as its rule, impact and help, then each node's selector and failure."""
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"]:
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    {node['target']}: {summary}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "path", PATHS, ids=lambda path: {"/": "feed", PERMALINK: "permalink"}.get(path, path[1:])
+)
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("color_scheme", SCHEMES)
+def test_no_page_has_a_serious_or_critical_accessibility_violation(
+    page: Page, server: Server, note: int, color_scheme: str, width: int, path: str
+) -> None:
+    open_page(page, server, path.format(note=note))
+
+    violations = AXE.run(page).response["violations"]
+
+    serious = [violation for violation in violations if violation["impact"] in SERIOUS]
+    assert not serious, f"{path} in {color_scheme} at {width} px:\n{_report(serious)}"
+
+
+@pytest.mark.parametrize("color_scheme", SCHEMES)
+def test_the_theme_follows_the_browsers_colour_scheme_with_our_accent_colour(
+    page: Page, server: Server, color_scheme: str
+) -> None:
+    open_page(page, server, "/")
+
+    background = page.get_by_test_id("stApp").evaluate("e => getComputedStyle(e).backgroundColor")
+    red, green, blue = map(int, re.findall(r"\d+", background)[:3])
+    brightness = (red + green + blue) / 3
+    assert brightness < 64 if color_scheme == "dark" else brightness > 192, background
+    # The accent colour: a focused text box is outlined in it.
+    page.get_by_label("Search notes").focus()
+    expect(page.locator(".st-key-q input").locator("..")).to_have_css("border-color", PRIMARY)
+
+
+def test_every_page_and_every_permalink_has_its_own_tab_title(
+    page: Page, server: Server, note: int
+) -> None:
+    seen = set()
+    for path, heading in PAGES.items():
+        open_page(page, server, path)
+        expect(page).to_have_title(f"{heading} · Littlest Notes")
+        seen.add(page.title())
+    open_page(page, server, f"/?note={note}")
+    expect(page).to_have_title(f"Note #{note} · Littlest Notes")
+    seen.add(page.title())
+    assert len(seen) == len(PAGES) + 1
+
+    # Moving between pages in the same tab changes the title too.
+    links = page.get_by_test_id("stSidebarNavLink")
+    rerun(page, links.filter(has_text="Create a Note").click)
+    expect(title(page)).to_have_text("Create a Note")
+    expect(page).to_have_title("Create a Note · Littlest Notes")
+    rerun(page, links.filter(has_text="Read Note Feed").click)
+    expect(page).to_have_title("Read Note Feed · Littlest Notes")
+
+
+@pytest.fixture
+def outside_requests(page: Page, server: Server) -> Iterator[list[str]]:
+    """Every request the page makes to another origin, refused (the test never leaves
+    the machine) and listed."""
+    outside: list[str] = []
+
+    def refuse(route: Route, request: Request) -> None:
+        outside.append(request.url)
+        route.abort()
+
+    page.route(lambda url: not url.startswith(server.base_url + "/"), refuse)
+    yield outside
+    page.unroute_all(behavior="ignoreErrors")
+
+
+def test_the_favicon_comes_from_the_app_and_no_request_leaves_its_origin(
+    page: Page, server: Server, note: int, outside_requests: list[str]
+) -> None:
+    for path in (*PAGES, PERMALINK.format(note=note)):
+        open_page(page, server, path)
+        # The app's own file: a ":material/...:" icon was a fonts.gstatic.com URL, and an
+        # emoji a data: URL that the README's img-src 'self' would refuse.
+        favicon = page.locator("link[rel='shortcut icon']")
+        expect(favicon).to_have_attribute(
+            "href", re.compile("^" + re.escape(server.base_url) + "/")
+        )
+
+    assert outside_requests == []
+
+
+def test_the_favicon_check_sees_a_favicon_from_another_server(
+    page: Page, server: Server, outside_requests: list[str]
+) -> None:
+    """The control for the test above: had the favicon been elsewhere, it would be listed."""
+    open_page(page, server, "/about")
+    elsewhere = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/x.svg"
+
+    with page.expect_event("requestfailed", lambda request: request.url == elsewhere):
+        page.locator("link[rel='shortcut icon']").evaluate(
+            "(link, url) => link.href = url", elsewhere
+        )
+
+    assert outside_requests == [elsewhere]
+
+
+def _readme_header(name: str) -> str:
+    """The value of an `add_header name "value"` line in the README's proxy section."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    return re.search(rf'^add_header {name} "([^"]+)" always;$', readme, re.M)[1]
+
+
+def test_every_page_works_under_the_readmes_content_security_policy(
+    browser_type: BrowserType, browser_type_launch_args: dict, server: Server, note: int
+) -> None:
+    policy = _readme_header("Content-Security-Policy")
+    assert "img-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    # Chromium refuses a page that Playwright answered (below) a websocket to 127.0.0.1
+    # ("local network access"); a reverse proxy's answer is an ordinary response.
+    flags = [*browser_type_launch_args["args"], "--disable-features=LocalNetworkAccessChecks"]
+    browser = browser_type.launch(**{**browser_type_launch_args, "args": flags})
+    try:
+        page = browser.new_page()
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else 0)
+
+        def with_headers(route: Route) -> None:
+            response = route.fetch()
+            headers = {**response.headers, "content-security-policy": policy}
+            headers["x-frame-options"] = _readme_header("X-Frame-Options")
+            route.fulfill(response=response, headers=headers)
+
+        page.route(lambda url: url.split("?")[0].rstrip("/") in _page_urls(server), with_headers)
+        for path in (*PAGES, PERMALINK.format(note=note)):
+            open_page(page, server, path)
+            if path == "/":
+                page.get_by_text("Raw Note Table Data").click()
+                expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+        assert refused == []
+    finally:
+        browser.close()
+
+
+def _page_urls(server: Server) -> set[str]:
+    """The addresses of the app's pages (the documents a proxy adds the headers to)."""
+    return {server.url(path).rstrip("/") for path in PAGES}
