@@ -2798,18 +2798,17 @@ _EMAIL_AUTOLINK = re.compile(
 
 @dataclass(frozen=True)
 class _Markup:
-    """What note_markdown knows beyond a line: reference definitions, whether to link
-    #tags, which words to highlight."""
+    """What note_markdown knows beyond a line: reference definitions, which words to
+    highlight."""
 
     definitions: Mapping[str, str]
-    link_tags: bool
     highlight: re.Pattern | None
 
 
-def note_markdown(body: str, *, link_tags: bool = False, terms: list[str] = ()) -> str:
+def note_markdown(body: str, *, terms: list[str] = ()) -> str:
     """Return the markdown the app renders for a note body (see the comment above),
-    with #tags as links to the feed if link_tags, and words that start with one of
-    terms highlighted."""
+    with words that start with one of terms highlighted. (#tags are buttons under the
+    note, not links in it: every markdown link opens a new tab.)"""
     lines = body.split("\n")  # markdown's line ends (str.splitlines() breaks at U+2028)
     kinds = _line_kinds(lines)
     definitions: dict[str, str] = {}
@@ -2819,7 +2818,7 @@ def note_markdown(body: str, *, link_tags: bool = False, terms: list[str] = ()) 
             definitions.setdefault(_reference_key(label), target)
     words = "|".join(re.escape(term) for term in terms)
     highlight = re.compile(rf"(?<!\w)(?:{words})\w*", re.IGNORECASE) if words else None
-    markup = _Markup(definitions, link_tags, highlight)
+    markup = _Markup(definitions, highlight)
     out: list[str] = []
     paragraph: int | None = None  # where an open paragraph of plain lines starts in out
     lists = False  # a list item was seen
@@ -2979,11 +2978,11 @@ def _inline(text: str, markup: _Markup, *, in_label: bool = False, line_end: boo
             i += 1
             continue
         if i > start:
-            out.append(_plain(text[start:i], markup, text[i], tags=not in_label))
+            out.append(_words(text[start:i], markup, text[i]))
         out.append(token[1])
         start = i = token[0]
     if start < len(text):
-        out.append(_plain(text[start:], markup, "", tags=not in_label))
+        out.append(_words(text[start:], markup, ""))
     return "".join(out)
 
 
@@ -3110,7 +3109,7 @@ def _link_markdown(target: str, label: str, markup: _Markup, image: bool, in_lab
         text = f"{text} (image)" if text.strip() else "(image)"
     if in_label or not (_IMAGE_SCHEMES if image else _LINK_SCHEMES).match(target):
         return text
-    return f"[{text if text.strip() else _plain(target, markup)}](<{_url(target)}>)"
+    return f"[{text if text.strip() else _words(target, markup, '')}](<{_url(target)}>)"
 
 
 def _autolink(text: str, i: int, markup: _Markup, in_label: bool) -> tuple[int, str] | None:
@@ -3123,22 +3122,8 @@ def _autolink(text: str, i: int, markup: _Markup, in_label: bool) -> tuple[int, 
     else:
         return None
     if in_label or not _LINK_SCHEMES.match(target):
-        return uri.end(), _plain(uri.group(), markup, text[uri.end() : uri.end() + 1])
-    return uri.end(), f"[{_plain(uri.group(1), markup)}](<{_url(target)}>)"
-
-
-def _plain(text: str, markup: _Markup, follow: str = "", tags: bool = False) -> str:
-    """Return plain text escaped, with its #tags linked (if tags and markup say so)
-    and its words highlighted. follow: the character after it."""
-    out, last = [], 0
-    if tags and markup.link_tags:
-        for tag in _TAG.finditer(text):
-            out.append(_words(text[last : tag.start()], markup, "#"))
-            name = tag.group(1)
-            out.append(f"[#{_words(name, markup, '')}](./?tag={name.lower()})")
-            last = tag.end()
-    out.append(_words(text[last:], markup, follow))
-    return "".join(out)
+        return uri.end(), _words(uri.group(), markup, text[uri.end() : uri.end() + 1])
+    return uri.end(), f"[{_words(uri.group(1), markup, '')}](<{_url(target)}>)"
 
 
 def _words(text: str, markup: _Markup, follow: str) -> str:
@@ -3191,13 +3176,13 @@ _NOTE_CSS = """<style>
 </style>"""
 
 
-def _note_text(body: str, key: str, link_tags: bool, terms: list[str] | None = None) -> None:
+def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
     """Show a note's text (note_markdown) in a box of its own, key, that _NOTE_CSS caps."""
     # A style-only st.html goes to the page's event area: it takes no room. Repeated
     # per note rather than once per run, so that every page showing a note has it.
     st.html(_NOTE_CSS)
     with st.container(key=key):
-        st.markdown(note_markdown(body, link_tags=link_tags, terms=terms or []))
+        st.markdown(note_markdown(body, terms=terms or []))
 
 
 def _show_in_feed(**params: str) -> None:
@@ -3206,7 +3191,26 @@ def _show_in_feed(**params: str) -> None:
     st.session_state.q = ""
 
 
-def _feed_link(label: str, params: dict[str, str], key: str, icon: str, help: str, here: bool):
+def _tag_buttons(note: Note, here: bool) -> None:
+    """The note's #tags, each filtering the feed by it in this tab (Back undoes it)."""
+    tags = list(dict.fromkeys(tag.lower() for tag in extract_tags(note.body)))
+    if not tags:
+        return
+    with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
+        for tag in tags:
+            _feed_link(
+                f"\\#{tag}",
+                {"tag": tag},
+                f"tag_{note.id}_{tag}",
+                None,
+                f"Notes tagged #{tag}",
+                here,
+            )
+
+
+def _feed_link(
+    label: str, params: dict[str, str], key: str, icon: str | None, help: str, here: bool
+):
     """A link to the feed with query params; from the feed itself, a button that sets them.
 
     A page_link to the page already shown runs it but leaves the address bar as it was
@@ -3237,7 +3241,9 @@ def _render_note(
     """
     with st.container(border=True, key=f"{key}_{note.id}"):
         text_key = f"text_of_{note.id}" if key == "note" else f"text_of_{note.id}_{key}"
-        _note_text(note.body, text_key, link_tags=links is not None, terms=terms)
+        _note_text(note.body, text_key, terms=terms)
+        if links is not None:
+            _tag_buttons(note, here=links == "feed")
         if links is None:
             st.caption(
                 f"{_escape_markdown(note.username)} · \\#{note.id} · "
@@ -3410,7 +3416,7 @@ def _show_outcome(keys: _PageKeys) -> None:
         with yours:
             st.caption("Your text (still in the form)")
             with st.container(border=True):  # rendered as the feed would render it
-                _note_text(outcome.draft[1] if outcome.draft else "", "text_of_draft", False)
+                _note_text(outcome.draft[1] if outcome.draft else "", "text_of_draft")
     elif outcome.kind == Kind.GONE and outcome.draft is not None:
         username, body = outcome.draft
         st.caption(f"Your text, as {_escape_markdown(username)} wrote it:")
@@ -3484,7 +3490,7 @@ def _render_preview(keys: _FormKeys) -> None:
     st.caption("Preview, as the feed will show it:")
     with st.container(border=True, key=f"{keys.preview}_box"):
         if body:
-            _note_text(body, f"text_of_{keys.preview}", link_tags=True)
+            _note_text(body, f"text_of_{keys.preview}")
         else:
             st.markdown("*Nothing to preview yet.*")
 
@@ -3783,7 +3789,7 @@ def render_read() -> None:
         key="q",
         bind="query-params",
         on_change=_go_to_page,
-        placeholder="Words from a note or an author's name",
+        placeholder="Words from a note or an author's name, then Enter",
     )
     author, tag = st.query_params.get("author"), st.query_params.get("tag")
     if author or tag:
@@ -3989,7 +3995,7 @@ def _render_version(note: Note, old: NoteVersion, may_change: bool) -> None:
         f"{_format_time(old.updated_timestamp)}"
     )
     with st.container(border=True):
-        _note_text(old.body, f"text_of_{note.id}_v{old.version}", link_tags=True)
+        _note_text(old.body, f"text_of_{note.id}_v{old.version}")
     if may_change:
         st.button(
             f"Restore version {old.version}",

@@ -96,15 +96,15 @@ def test_a_body_is_rewritten_to_safe_markdown(body: str, markdown: str) -> None:
     assert note_markdown(body) == markdown
 
 
-def test_tags_become_links_to_the_feed_outside_code_and_links() -> None:
-    assert note_markdown("#Python `#not` [#no](https://ok.example)", link_tags=True) == (
-        "[#Python](./?tag=python) `#not` [#no](<https://ok.example>)"
+def test_tags_stay_text_in_the_body_the_feed_shows_them_as_buttons() -> None:
+    assert note_markdown("#Python `#not` [#no](https://ok.example)") == (
+        "#Python `#not` [#no](<https://ok.example>)"
     )
 
 
 def test_search_words_are_highlighted_outside_code() -> None:
-    assert note_markdown("coffee `coffee` #coffee", link_tags=True, terms=["cof"]) == (
-        ":orange-background[coffee] `coffee` [#:orange-background[coffee]](./?tag=coffee)"
+    assert note_markdown("coffee `coffee` #coffee", terms=["cof"]) == (
+        ":orange-background[coffee] `coffee` #:orange-background[coffee]"
     )
 
 
@@ -178,7 +178,7 @@ def unescaped(line: str) -> str:
 @settings(max_examples=300, deadline=None)
 @given(HOSTILE)
 def test_no_image_no_math_and_no_link_but_to_the_web(body: str) -> None:
-    for line in map(unescaped, outside_code(note_markdown(body, link_tags=True))):
+    for line in map(unescaped, outside_code(note_markdown(body))):
         assert "![" not in line, line
         assert "$" not in line, line
         assert "`" not in line, line

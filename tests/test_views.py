@@ -484,14 +484,16 @@ def test_the_author_filter_shows_their_notes_and_count_and_can_be_cleared(app_te
     assert not at.exception
 
 
-def test_tags_in_a_body_link_to_the_tag_filter(app_test, empty_db):
-    NoteService.create_note(empty_db, "alice", "learning #Python today")
+def test_a_notes_tags_are_buttons_that_filter_the_feed_in_place(app_test, empty_db):
+    tagged = NoteService.create_note(empty_db, "alice", "learning #Python today")
     NoteService.create_note(empty_db, "bob", "no tags")
     at = app_test("read")
-    assert bodies_shown(at)[1] == "learning [#Python](./?tag=python) today"
-    at.query_params["tag"] = "python"
-    at.run()
-    assert bodies_shown(at) == ["learning [#Python](./?tag=python) today"]
+    assert bodies_shown(at)[1] == "learning #Python today"  # text, not a link (a new tab)
+    tags = [b for b in at.button if b.key.startswith("tag_")]
+    assert [(b.label, b.key) for b in tags] == [("\\#python", f"tag_{tagged.id}_python")]
+    tags[0].click().run()
+    assert at.query_params == {"tag": "python"}
+    assert bodies_shown(at) == ["learning #Python today"]
     assert [text.value for text in at.text] == ["Notes tagged #python"]
     assert not at.exception
 
@@ -910,7 +912,7 @@ def test_preview_shows_the_note_as_the_feed_will_and_saves_nothing(app_test, see
     at.text_area(key=f"{page}_body").set_value("**bold** and #tag, " + "x" * 150)
     at.button(key=f"{page}_preview").click().run()
     assert "Preview, as the feed will show it:" in [c.value for c in at.caption]
-    assert at.markdown[-1].value.startswith("**bold** and [#tag](./?tag=tag)")
+    assert at.markdown[-1].value.startswith("**bold** and #tag")
     assert at.text_area(key=f"{page}_body").value.endswith("x" * 150)  # over the limit, kept
     assert [n.body for n in NoteService.list_notes(seeded_db)] == [
         "third note",

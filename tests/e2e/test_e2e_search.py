@@ -216,28 +216,24 @@ def test_a_notes_number_opens_it_alone_and_a_deleted_notes_number_says_it_may_be
     assert gone not in feed_ids(server)
 
 
-def test_a_tag_in_a_note_is_a_link_that_opens_the_notes_with_that_tag_in_a_new_tab(
+def test_a_tag_filters_the_feed_in_the_same_tab_and_back_undoes_it(
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
     open_page(page, server, "/")
-    tag = note_body(page, notes["bread"]).get_by_role("link", name="#food")
-    expect(tag).to_have_attribute("href", "./?tag=food")
-    expect(tag).to_have_attribute("target", "_blank")  # every markdown link opens a new tab
-
-    with page.context.expect_page() as new_tab:
-        tag.click()
-    tab = new_tab.value
-    expect(title(tab)).to_have_text(FEED)
-    expect(tab).to_have_url(server.url("/?tag=food"))
-    wait_for_idle(tab)
-    expect(feed_heading(tab, "Notes tagged #food")).to_be_visible()
+    expect(note_body(page, notes["bread"]).get_by_role("link", name="#food")).to_have_count(0)
+    tag = note_box(page, notes["bread"]).get_by_role("button", name="#food")
+    rerun(page, tag.click)
+    expect(page).to_have_url(server.url("/?tag=food"))  # this tab, and its address bar
+    expect(feed_heading(page, "Notes tagged #food")).to_be_visible()
     tagged = db_query(
         server.db_path, "SELECT id FROM note_tags WHERE tag = 'food' ORDER BY id DESC"
     )
     assert [note_id for (note_id,) in tagged] == [notes["walk"], notes["bread"]]
-    expect_notes(tab, [notes["walk"], notes["bread"]])
-    expect(page).to_have_url(server.url("/"))  # the first tab stays where it was
-    tab.close()
+    expect_notes(page, [notes["walk"], notes["bread"]])
+    assert len(page.context.pages) == 1  # no second tab
+    page.go_back()
+    expect(page).to_have_url(server.url("/"))
+    expect(feed_heading(page, "Notes tagged #food")).to_have_count(0)
 
 
 def test_older_shows_the_next_page_of_the_feed_and_the_back_button_returns_to_the_first(
