@@ -3441,40 +3441,44 @@ class _FormKeys:
 # anyone's), installed once per browser page, that counts characters as the app does
 # (grapheme clusters, outer spaces and newlines left out) on every keystroke, with no
 # trip to the server, and says how far over the limit the text is.
+_COUNTER_KEYS = ("create_body", "update_body", "edit_body")  # the note boxes it counts
 _COUNTER_SCRIPT = f"""<script>
 if (!window.notesCounter) {{
   window.notesCounter = true;
   const limit = {CHAR_LIMIT};
   const graphemes = new Intl.Segmenter(undefined, {{granularity: "grapheme"}});
-  const count = (box) => {{
-    let counter = box.parentElement.querySelector(":scope > .notes-counter");
-    if (!counter) {{
-      counter = document.createElement("div");
-      counter.className = "notes-counter";
-      counter.setAttribute("aria-live", "polite");
-      counter.style.cssText = "font-size: 0.875rem; text-align: right; padding: 0.2rem 0.5rem";
-      box.parentElement.appendChild(counter);
-    }}
+  const keys = {json.dumps(list(_COUNTER_KEYS))};
+  // Each count goes into its own slot (an st.html of the app's), never into the
+  // widgets' elements: React owns those, and a node added there broke their clicks.
+  const count = (key) => {{
+    const box = document.querySelector(`.st-key-${{key}} textarea`);
+    const slot = document.querySelector(`.notes-counter[data-for="${{key}}"]`);
+    if (!box || !slot) return;
     const n = [...graphemes.segment(box.value.replace(/^[ \\t\\n]+|[ \\t\\n]+$/g, ""))].length;
     const text = `${{n}} / ${{limit}}` + (n > limit ? `: ${{n - limit}} over the limit` : "");
-    if (counter.textContent === text) return;  // (writing it would wake the observer again)
-    counter.textContent = text;
-    counter.style.color = n > limit ? "#b3261e" : "";
-    counter.style.fontWeight = n > limit ? "600" : "";
+    if (slot.textContent === text) return;  // (writing it would wake the observer again)
+    slot.textContent = text;
+    slot.style.fontWeight = n > limit ? "600" : "";
   }};
-  const boxes = [".st-key-create_body", ".st-key-update_body", ".st-key-edit_body"]
-    .map((key) => `${{key}} textarea`).join(", ");
-  document.addEventListener("input", (event) => {{
-    if (event.target.matches && event.target.matches(boxes)) count(event.target);
-  }});
-  new MutationObserver(() => document.querySelectorAll(boxes).forEach(count))
+  document.addEventListener("input", () => keys.forEach(count));
+  new MutationObserver(() => keys.forEach(count))
     .observe(document.body, {{childList: true, subtree: true}});
 }}
 </script>"""
 
 
-def _live_counter() -> None:
-    """Install the live character count (see _COUNTER_SCRIPT)."""
+def _live_counter(key: str) -> None:
+    """The live character count of note box key: its slot, and the script that fills
+    it (see _COUNTER_SCRIPT)."""
+    # Drawn with the count of the text the page has now, in a box of a fixed height:
+    # a counter that grew when the first key was pressed moved the buttons under it,
+    # and a click aimed at Save a moment before landed on nothing.
+    typed = (st.session_state.get(key) or "").strip(" \t\n")
+    st.html(
+        f'<div class="notes-counter" data-for="{key}" aria-live="polite" style="font-size:'
+        f' 0.875rem; text-align: right; height: 1.5rem">{len(_GRAPHEME.findall(typed))}'
+        f" / {CHAR_LIMIT}</div>"
+    )
     st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
 
 
@@ -3511,7 +3515,7 @@ def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
     # Forms keep Streamlit's enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as
     # Enter in the Username field does (an empty note is refused with a message).
     st.caption(f"Up to {CHAR_LIMIT} characters of markdown. Ctrl+Enter saves.")
-    _live_counter()
+    _live_counter(keys.body)
 
 
 @dataclass(frozen=True)
@@ -3797,7 +3801,7 @@ def render_read() -> None:
         # and markdown links even an escaped URL.
         what = f"by {author} " if author else ""
         what += f"tagged #{tag}" if tag else ""
-        count = f" ({NoteService.count_notes(conn, author)} in all)" if author and not tag else ""
+        count = f" ({NoteService.count_notes(conn, author):,} in all)" if author and not tag else ""
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.text(" ".join(f"Notes {what}{count}".split()))  # on one line
         right.button("Show all", key="feed_show_all", on_click=_show_in_feed)

@@ -21,6 +21,7 @@ from notes_e2e import (
     note_box,
     open_page,
     rerun,
+    trash_notes,
 )
 from oidc import (
     Person,
@@ -196,6 +197,28 @@ def test_an_admin_can_move_anyones_note_to_the_trash(
 
     assert db_row(server.db_path, note_id) is None
     assert note_id in db_trash_ids(server.db_path)
+
+
+def test_an_admin_purges_exactly_the_trashed_notes_they_confirmed(
+    alice: Page, admin: Page, server: Server
+) -> None:
+    """The Trash asks an admin to confirm, counts and names the notes, and deletes those
+    alone: a note Alice deletes after the admin pressed the button stays."""
+    first = write_note(alice, server, "Alice's note to purge")
+    trash_notes(server.db_path, [first])
+    shown = db_trash_ids(server.db_path)
+    open_page(admin, server, "/trash")
+    rerun(admin, admin.locator(".st-key-trash_purge button").click)
+    count = f"{len(shown)} note{'s' if len(shown) > 1 else ''}"
+    expect(main(admin).get_by_text(re.compile(rf"^Delete {count} for good: #"))).to_be_visible()
+    assert db_trash_ids(server.db_path) == shown  # nothing yet
+    late = write_note(alice, server, "Alice's note deleted a second later")
+    trash_notes(server.db_path, [late])
+    rerun(admin, admin.locator(".st-key-trash_purge_confirm button").click)
+    expect(
+        admin.get_by_test_id("stAlertContainer").filter(has_text=f"{count} deleted for good.")
+    ).to_be_visible()
+    assert db_trash_ids(server.db_path) == [late]
 
 
 def test_a_visitor_is_asked_to_sign_in_before_writing(visitor: Page, server: Server) -> None:

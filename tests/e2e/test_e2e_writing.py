@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 def test_the_count_follows_every_keystroke_and_says_how_far_over(page: Page, server: Server):
     open_page(page, server, "/create")
     box = page.locator(".st-key-create_body textarea")
-    counter = page.locator(".st-key-create_body .notes-counter")
+    counter = page.locator('.notes-counter[data-for="create_body"]')
     box.press_sequentially("hello")
     expect(counter).to_have_text("5 / 140")
     box.fill("👨‍👩‍👧‍👦 " * 3)  # three families: three characters as people see them
