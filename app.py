@@ -38,6 +38,7 @@ import regex
 import streamlit as st
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
+from streamlit.errors import StreamlitAuthError
 
 ###############################################################################
 # Configuration ################################################################
@@ -2548,6 +2549,11 @@ def _limited(kind: str, limit: int, message: str, act: Callable[[], Outcome]) ->
 MSG_OPEN_MODE = "**Open mode**: anyone can write, under any name."
 MSG_SIGNED_OUT = "**Signed-in mode**: anyone can read; sign in to write."
 MSG_SIGN_IN_PAGE = "Sign in to write a note."
+MSG_AUTH_MISCONFIGURED = (
+    "Sign-in is not set up completely, so no one can sign in yet. The operator must check"
+    " [auth] in the app's secrets (redirect_uri, cookie_secret, client_id, client_secret,"
+    " server_metadata_url)."
+)
 MSG_BAD_SETTING = (
     "`{name}` in the app's secrets must be a whole number from 1 to 10,000; using {default}."
 )
@@ -2645,7 +2651,10 @@ def _sign_in_buttons(key: str) -> None:
         label = "Sign in" if len(providers) == 1 else f"Sign in with {provider}"
         suffix = "" if len(providers) == 1 else f"_{provider}"
         if st.button(label, key=f"{key}{suffix}", icon=":material/login:"):
-            st.login(provider)
+            try:
+                st.login(provider)
+            except StreamlitAuthError:  # says which setting, never a secret's value
+                st.error(MSG_AUTH_MISCONFIGURED)
 
 
 def _render_account(actor: Actor | None) -> None:

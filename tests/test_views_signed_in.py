@@ -357,3 +357,10 @@ def test_a_notes_menu_offers_edit_and_delete_only_to_who_may_change_it(
     assert ("History", f"note={alices_note.id}") in [
         (link.proto.label, link.proto.query_string) for link in feed.get("page_link")
     ]
+
+
+def test_a_half_configured_provider_is_named_not_a_traceback(as_person):
+    at = as_person("create", secrets={"auth": {"client_id": "only this"}})
+    at.button(key="create_sign_in").click().run()
+    assert not at.exception
+    assert messages(at)["error"] == [app.MSG_AUTH_MISCONFIGURED]
