@@ -262,7 +262,11 @@ STORED_COUNTS = {
 }
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,  # a time limit is a timed assert: under load it failed a correct store
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     steps=st.lists(
         st.tuples(st.sampled_from(["create", "update", "delete"]), st.sampled_from("abc")),

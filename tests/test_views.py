@@ -8,6 +8,7 @@ through SQLITE_ONLY or POSTGRESQL_ONLY, beside its twin on the other backend.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -926,3 +927,17 @@ def test_the_raw_table_shows_dates_as_dates_in_the_readers_zone(app_test, seeded
     frame = app_test("read").dataframe[0].value
     assert str(frame["created_timestamp"].iloc[0]) == "2023-11-15 07:13:22+09:00"
     assert list(frame["username"]) == ["alice", "bob", "alice"]
+
+
+def test_the_readmes_content_security_policy_allows_the_apps_own_scripts():
+    """The README's CSP names each constant script the app runs by its hash: change a
+    script and this says the README must change too (the browser test covers pages)."""
+    import base64
+    import hashlib
+
+    readme = (Path(app.__file__).parent / "README.md").read_text()
+    [policy] = re.findall(r'Content-Security-Policy "([^"]*)"', readme)
+    for html in (app._COUNTER_SCRIPT, app._SCROLL_TO_TOP.format(turn=1)):
+        script = re.search(r"<script[^>]*>(.*?)</script>", html, re.S)[1]
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
