@@ -245,11 +245,10 @@ class Actor:
 
     def identity(self) -> dict[str, str | None]:
         """The columns that record this actor as a version's editor (all None in open mode)."""
-        signed_in = self.signed_in
         return {
-            "editor": self.name if signed_in else None,
+            "editor": self.name if self.signed_in else None,
             "editor_subject": self.subject,
-            "editor_issuer": self.issuer if signed_in else None,
+            "editor_issuer": self.issuer,
         }
 
 
@@ -3186,10 +3185,8 @@ _NOTE_CSS = """<style>
 
 
 def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
-    """Show a note's text (note_markdown) in a box of its own, key, that _NOTE_CSS caps."""
-    # A style-only st.html goes to the page's event area: it takes no room. Repeated
-    # per note rather than once per run, so that every page showing a note has it.
-    st.html(_NOTE_CSS)
+    """Show a note's text (note_markdown) in a box of its own, key, that _NOTE_CSS caps
+    (main() adds the style once per run)."""
     with st.container(key=key):
         st.markdown(note_markdown(body, terms=terms or []))
 
@@ -4359,6 +4356,9 @@ def main() -> None:
     st.set_page_config(page_icon=str(_FAVICON) if _FAVICON.is_file() else "🗒️")
     page = st.navigation(pages(), position="sidebar")
     st.set_page_config(page_title=_tab_title(page))  # calls add up: this adds the title
+    # Style-only, so it goes to the page's event area and takes no room; once per run,
+    # not once per note (a dialog reruns alone, and keeps the page's style).
+    st.html(_NOTE_CSS)
     try:
         _render_account(current_actor())
         for problem in _bad_settings():
