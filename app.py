@@ -3668,6 +3668,8 @@ def _on_edit() -> None:
     """Save the Edit dialog if the note is still the version opened: on success close
     it and say so in the feed; on a conflict show both texts and keep the person's."""
     state = st.session_state
+    if _EDITING not in state:  # a double click's second press: the first saved and closed
+        return
     id, version = state[_EDITING]
     draft = (state.get(_EDIT_FORM.username, ""), state[_EDIT_FORM.body])
     outcome = _attempt(
