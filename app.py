@@ -6,9 +6,11 @@ Each section uses only the sections above it. Run it with ``streamlit run app.py
 
 from __future__ import annotations
 
+import csv
 import enum
 import functools
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -30,6 +32,7 @@ from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 import psycopg
@@ -413,6 +416,16 @@ def search_terms(text: str) -> list[str]:
     """Return the words of a search (letters and digits), at most SEARCH_MAX_TERMS of them."""
     # Split as the search index does: "_" separates words there too.
     return re.findall(r"[^\W_]+", text)[:SEARCH_MAX_TERMS]
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([!-/:-@\[-`{-~])")  # ASCII punctuation: all escapable
+
+
+def _escape_markdown(text: str) -> str:
+    """Return text (a name, or a value from the address bar) as markdown that shows it
+    literally on one line: every ASCII punctuation mark escaped, and each run of
+    whitespace (a newline, an indent) one space, so it can start no block."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(text.split()))
 
 
 def now_timestamp() -> int:
@@ -2345,6 +2358,459 @@ def vacuum_database(conn: Database) -> None:
         raise _storage_error(error, _db_name(conn)) from error
 
 
+# Store: notes as files (export and import) -----------------------------------
+#
+# A file holds one row per note: number, author, created, updated (ISO 8601, UTC),
+# version, tags and body. Tags are derived from the body, so an import ignores them;
+# history, the trash and who signed in are not part of a file (`copy` moves those).
+
+EXPORT_FORMATS = {"csv": "text/csv", "json": "application/json", "md": "text/markdown"}
+EXPORT_COLUMNS = ["number", "author", "created", "updated", "version", "tags", "body"]
+EXPORT_BATCH = 5000  # notes read, formatted and written at a time (memory stays flat)
+IMPORT_BATCH = 1000  # notes per INSERT (and per progress step) of an import
+IMPORT_MAX_ROWS = 1_000_000  # rows one file may hold
+IMPORT_FUTURE_S = 300  # a created time this far ahead of the clock is a clock's skew, not bad
+_IMPORT_REQUIRED = ("author", "body", "created")
+# A CSV cell a spreadsheet would run as a formula (OWASP's list), and the apostrophe
+# that escapes one, so that the escape itself round-trips: export writes '=1 for =1
+# and ''x for 'x; import takes one apostrophe off.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_CSV_ESCAPE = "'"
+
+MSG_FILE_EMPTY = "The file is empty. Export notes first, or pick another file."
+MSG_FILE_NOT_TEXT = (
+    "The file is not a CSV or JSON text file (it holds binary data). Export notes as "
+    "CSV or JSON and import that file."
+)
+MSG_FILE_ENCODING = (
+    "The file is not UTF-8 text (byte 0x{byte:02x} at position {position:,}). Save it as "
+    "UTF-8 (in a spreadsheet: CSV UTF-8) and import it again."
+)
+MSG_FILE_KIND = "'{name}' is not a .csv or .json file. Import a file exported as CSV or JSON."
+MSG_FILE_CSV = "The file is not valid CSV: {error}. Nothing was imported."
+MSG_FILE_JSON = "The file is not valid JSON: {error} (line {line}). Nothing was imported."
+MSG_FILE_JSON_SHAPE = (
+    'The JSON file must be a list of notes, like an export: [{{"author": ..., '
+    '"body": ..., "created": ...}}, ...].'
+)
+MSG_FILE_COLUMNS_MISSING = (
+    "The file has no {missing} column. An export's columns are: {columns}; "
+    "author, body and created are required."
+)
+MSG_FILE_COLUMNS_UNKNOWN = (
+    "The file has columns this app does not know: {unknown}. An export's columns are: {columns}."
+)
+MSG_FILE_COLUMNS_TWICE = "The file has the column {column} twice."
+MSG_FILE_TOO_MANY_ROWS = "The file has more than {limit:,} notes. Split it and import each part."
+MSG_IMPORT_NOT_ALLOWED = "Only an admin can import notes: they would be signed with other names."
+MSG_ROW_FORMULA = (
+    "{column} starts with {char}, which a spreadsheet runs as a formula. If it is really "
+    "the text, write it with an apostrophe first ('{char}...), as an export does."
+)
+MSG_ROW_FIELDS = "the row has {count} fields; the header has {expected}"
+MSG_ROW_NOT_OBJECT = "the note is not an object with author, body and created"
+MSG_ROW_TIME = "{column} '{value}' is not a time like 2026-11-26T07:15:13Z"
+MSG_ROW_TIME_RANGE = "{column} {value} is before 1970 or too far in the future"
+MSG_ROW_UPDATED_EARLY = "updated {updated} is before created {created}"
+MSG_ROW_WHOLE_NUMBER = "{column} '{value}' is not a whole number from 1 to {limit:,}"
+
+
+class InvalidFileError(NotesError, ValueError):
+    """A file to import cannot be read as notes at all (not its rows: the whole of it)."""
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One note read from a file, checked by the form's rules; `line` says where it was
+    (a CSV line, or a JSON note's position)."""
+
+    line: str
+    username: str
+    body: str
+    created_timestamp: int
+    updated_timestamp: int
+    version: int
+    number: int | None
+
+    def key(self) -> tuple[str, str, int]:
+        """What makes two notes the same note: the import's rule (see plan_import)."""
+        return self.username, self.body, self.created_timestamp
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row of a file that cannot be imported, and why."""
+
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotesFile:
+    """A file read for import: its good rows and its rejected ones, in file order."""
+
+    format: str
+    rows: list[ImportRow]
+    rejected: list[Rejected]
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import would do: the rows it would add, the ones already present, and
+    the file's rejected rows."""
+
+    new: list[ImportRow]
+    present: list[ImportRow]
+    rejected: list[Rejected]
+
+
+def iso_time(timestamp: int) -> str:
+    """A Unix time as ISO 8601 in UTC, to the second: 2026-11-26T07:15:13Z."""
+    return datetime.fromtimestamp(timestamp, zoneinfo.ZoneInfo("UTC")).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would be a formula (or starts with
+    the escape) gets an apostrophe first."""
+    return _CSV_ESCAPE + text if text.startswith((*_FORMULA_STARTS, _CSV_ESCAPE)) else text
+
+
+def _export_frame(notes: list[Note], fmt: str) -> pd.DataFrame:
+    """One batch of notes in the file's columns (tags: a list in JSON, "#a #b" in CSV)."""
+    tags = [extract_tags(note.body) for note in notes]
+    return pd.DataFrame(
+        {
+            "number": [note.id for note in notes],
+            "author": [note.username for note in notes],
+            "created": [iso_time(note.created_timestamp) for note in notes],
+            "updated": [iso_time(note.updated_timestamp) for note in notes],
+            "version": [note.version for note in notes],
+            "tags": tags if fmt == "json" else [" ".join(f"#{t}" for t in ts) for ts in tags],
+            "body": [note.body for note in notes],
+        },
+        columns=EXPORT_COLUMNS,
+    )
+
+
+def _markdown_export(notes: list[Note]) -> str:
+    """Notes as a markdown document to read: a heading per note, its body quoted (so a
+    note's own headings stay inside it)."""
+    parts = []
+    for note in notes:
+        author = _escape_markdown(note.username)
+        edited = f", edited {iso_time(note.updated_timestamp)}" if note.edited else ""
+        quoted = "\n".join(f"> {line}".rstrip() for line in note.body.split("\n"))
+        parts.append(
+            f"## Note {note.id}\n\n{author} · {iso_time(note.created_timestamp)}{edited}\n\n"
+            f"{quoted}\n\n"
+        )
+    return "".join(parts)
+
+
+def export_notes(
+    db: Database,
+    out: TextIO,
+    fmt: str = "csv",
+    *,
+    search: str = "",
+    author: str | None = None,
+    tag: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> int:
+    """Write every note that the feed shows for these filters (all, with none) to out,
+    newest first, as csv, json or md; return how many.
+
+    Read as of one moment (one read transaction) and EXPORT_BATCH notes at a time,
+    each batch a keyset page of the feed's own indexed listing, so memory holds one
+    batch however many notes there are. progress(done, total) after each batch (total
+    None when a search or tag leaves it unknown). Raises ValueError for another format.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format {fmt!r}: use csv, json or md.")
+    filters = {"search": search, "author": author, "tag": tag}
+    done = 0
+    with _snapshot(db) as tx:
+        total = None if search or tag else NoteService.count_notes(tx, author)
+        if fmt == "json":
+            out.write("[")
+        elif fmt == "md":
+            what = f" by {author}" if author else ""
+            what += f" tagged #{tag}" if tag else ""
+            what += f" matching “{search}”" if search else ""
+            out.write(f"# Littlest Notes{_escape_markdown(what)}\n\n")
+        before = None
+        while notes := NoteService.list_notes(tx, EXPORT_BATCH, before, **filters):
+            if fmt == "md":
+                out.write(_markdown_export(notes))
+            else:
+                frame = _export_frame(notes, fmt)
+            if fmt == "csv":
+                for column in ("author", "body"):
+                    frame[column] = frame[column].map(_spreadsheet_safe)
+                frame.to_csv(out, index=False, header=done == 0, lineterminator="\n")
+            elif fmt == "json":
+                records = frame.to_json(orient="records", force_ascii=False, indent=None)
+                out.write(("," if done else "") + "\n" + records[1:-1])
+            done += len(notes)
+            before = notes[-1].id
+            progress and progress(done, total)
+        if fmt == "csv" and done == 0:
+            out.write(",".join(EXPORT_COLUMNS) + "\n")
+        elif fmt == "json":
+            out.write("\n]\n")
+    return done
+
+
+class _RowError(Exception):
+    """Why one row of a file cannot be imported (becomes a Rejected)."""
+
+
+def _whole_number(value: object, column: str, limit: int) -> int | None:
+    """A file's number or version: an int, or a string of digits; None when blank."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= limit:
+        return value
+    raise _RowError(MSG_ROW_WHOLE_NUMBER.format(column=column, value=value, limit=limit))
+
+
+def _file_time(value: object, column: str, now: int) -> int:
+    """A file's created or updated time (ISO 8601; without a zone, UTC) as a Unix time."""
+    try:
+        moment = datetime.fromisoformat(value.strip())  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        shown = str(value)[:40]
+        raise _RowError(MSG_ROW_TIME.format(column=column, value=shown)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
+    stamp = int(moment.timestamp())
+    if not 0 <= stamp <= now + IMPORT_FUTURE_S:
+        raise _RowError(MSG_ROW_TIME_RANGE.format(column=column, value=value.strip()))
+    return stamp
+
+
+def _import_row(line: str, cells: Mapping[str, object], now: int) -> ImportRow | Rejected:
+    """Check one row of a file by the form's rules; return it as a note, or why not."""
+    try:
+        username, body = validate_note(cells.get("author"), cells.get("body"))
+        created = _file_time(cells.get("created"), "created", now)
+        updated = cells.get("updated")
+        updated = created if updated in (None, "") else _file_time(updated, "updated", now)
+        if updated < created:
+            raise _RowError(
+                MSG_ROW_UPDATED_EARLY.format(updated=iso_time(updated), created=iso_time(created))
+            )
+        version = _whole_number(cells.get("version"), "version", 2**31 - 1) or 1
+        number = _whole_number(cells.get("number"), "number", MAX_NOTE_ID)
+    except (InvalidNoteError, _RowError) as error:
+        return Rejected(line, str(error))
+    return ImportRow(line, username, body, created, updated, version, number)
+
+
+def _check_columns(columns: list[str]) -> None:
+    """Raise InvalidFileError unless columns are an export's (author, body and created
+    at least), each once."""
+    for column in columns:
+        if columns.count(column) > 1:
+            raise InvalidFileError(MSG_FILE_COLUMNS_TWICE.format(column=column))
+    known = ", ".join(EXPORT_COLUMNS)
+    if unknown := [column for column in columns if column not in EXPORT_COLUMNS]:
+        shown = ", ".join(repr(column[:40]) for column in unknown[:5])
+        raise InvalidFileError(MSG_FILE_COLUMNS_UNKNOWN.format(unknown=shown, columns=known))
+    if missing := [column for column in _IMPORT_REQUIRED if column not in columns]:
+        raise InvalidFileError(
+            MSG_FILE_COLUMNS_MISSING.format(missing=" or ".join(missing), columns=known)
+        )
+
+
+def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
+    """A CSV record's cells by column: an escaped text cell loses its apostrophe; one a
+    spreadsheet would run (an unescaped =, +, - or @ first) is refused."""
+    if len(record) != len(header):
+        raise _RowError(MSG_ROW_FIELDS.format(count=len(record), expected=len(header)))
+    cells = dict(zip(header, record, strict=True))
+    for column in ("author", "body", "tags"):
+        text = cells.get(column, "")
+        if text.startswith(_CSV_ESCAPE):
+            cells[column] = text[1:]
+        elif text.startswith(_FORMULA_STARTS):
+            raise _RowError(MSG_ROW_FORMULA.format(column=column.capitalize(), char=text[0]))
+    return cells
+
+
+def _read_csv(text: str, now: int) -> NotesFile:
+    """Read an export's CSV; rows are named by the line they start on."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[ImportRow] = []
+    rejected: list[Rejected] = []
+    try:
+        header = [column.strip().lower() for column in next(reader, [])]
+        _check_columns(header)
+        while True:
+            line = f"line {reader.line_num + 1:,}"
+            record = next(reader, None)
+            if record is None:
+                break
+            if not any(record):
+                continue  # a blank line
+            if len(rows) + len(rejected) >= IMPORT_MAX_ROWS:
+                raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=IMPORT_MAX_ROWS))
+            try:
+                row = _import_row(line, _csv_cells(header, record), now)
+            except _RowError as error:
+                row = Rejected(line, str(error))
+            (rows if isinstance(row, ImportRow) else rejected).append(row)
+    except csv.Error as error:
+        where = f"{error} (line {reader.line_num:,})"
+        raise InvalidFileError(MSG_FILE_CSV.format(error=where)) from None
+    return NotesFile("csv", rows, rejected)
+
+
+def _read_json(text: str, now: int) -> NotesFile:
+    """Read an export's JSON (a list of notes); rows are named by their position."""
+    try:
+        notes = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidFileError(MSG_FILE_JSON.format(error=error.msg, line=error.lineno)) from None
+    except RecursionError:
+        raise InvalidFileError(MSG_FILE_JSON_SHAPE) from None
+    if not isinstance(notes, list):
+        raise InvalidFileError(MSG_FILE_JSON_SHAPE)
+    if len(notes) > IMPORT_MAX_ROWS:
+        raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=IMPORT_MAX_ROWS))
+    objects = [note for note in notes if isinstance(note, dict)]
+    _check_columns(sorted({*_IMPORT_REQUIRED, *(key for note in objects for key in note)}))
+    rows: list[ImportRow] = []
+    rejected: list[Rejected] = []
+    for position, note in enumerate(notes, start=1):
+        line = f"note {position:,}"
+        row = _import_row(line, note, now) if isinstance(note, dict) else None
+        row = row or Rejected(line, MSG_ROW_NOT_OBJECT)
+        (rows if isinstance(row, ImportRow) else rejected).append(row)
+    return NotesFile("json", rows, rejected)
+
+
+def read_notes_file(data: bytes, name: str, now: int | None = None) -> NotesFile:
+    """Read a CSV or JSON file of notes (by its name's suffix) and check every row by
+    the form's rules. Raises InvalidFileError when the file as a whole cannot be read:
+    empty, binary, not UTF-8, not CSV or JSON, or not an export's columns."""
+    now = now_timestamp() if now is None else now
+    kind = Path(name).suffix.lower().lstrip(".")
+    if kind not in ("csv", "json"):
+        raise InvalidFileError(MSG_FILE_KIND.format(name=Path(name).name[:80]))
+    if not data.strip():
+        raise InvalidFileError(MSG_FILE_EMPTY)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as some spreadsheets save
+        raise InvalidFileError(MSG_FILE_ENCODING.format(byte=data[0], position=0))
+    if b"\x00" in data:
+        raise InvalidFileError(MSG_FILE_NOT_TEXT)
+    try:
+        text = data.decode("utf-8-sig")  # a spreadsheet's CSV UTF-8 starts with a BOM
+    except UnicodeDecodeError as error:
+        raise InvalidFileError(
+            MSG_FILE_ENCODING.format(byte=data[error.start], position=error.start)
+        ) from None
+    return _read_csv(text, now) if kind == "csv" else _read_json(text, now)
+
+
+# Which notes of a file a database already holds (the import's rule: the same author,
+# body and created time), read in one statement: the file's authors through the author
+# index, its created times as a hashed list. Only the candidates come back.
+_PRESENT_SQL = {
+    "sqlite": "SELECT username, body, created_timestamp FROM notes"
+    " WHERE username IN (SELECT value FROM json_each(:authors))"
+    " AND created_timestamp IN (SELECT value FROM json_each(:stamps))",
+    "postgresql": "SELECT username, body, created_timestamp FROM notes"
+    " WHERE username IN (SELECT jsonb_array_elements_text(CAST(:authors AS jsonb)))"
+    " AND created_timestamp IN"
+    " (SELECT CAST(jsonb_array_elements_text(CAST(:stamps AS jsonb)) AS bigint))",
+}
+
+
+def _sort_out(tx: Database, rows: list[ImportRow]) -> tuple[list[ImportRow], list[ImportRow]]:
+    """Split rows into (new, present): present if the database holds the same note, or
+    an earlier row of the file is the same note."""
+    params = {
+        "authors": json.dumps(sorted({row.username for row in rows}), ensure_ascii=False),
+        "stamps": json.dumps(sorted({row.created_timestamp for row in rows})),
+    }
+    found = _execute(tx, _PRESENT_SQL[_dialect(tx)], params).fetchall()
+    seen = {(row["username"], row["body"], row["created_timestamp"]) for row in found}
+    new, present = [], []
+    for row in rows:
+        (present if row.key() in seen else new).append(row)
+        seen.add(row.key())
+    return new, present
+
+
+def plan_import(db: Database, notes: NotesFile) -> ImportPlan:
+    """What importing notes would do now: which rows are new, already present, rejected."""
+    with _snapshot(db) as tx:
+        new, present = _sort_out(tx, notes.rows)
+    return ImportPlan(new, present, notes.rejected)
+
+
+def _may_import(actor: Actor | None) -> None:
+    """Raise NotAllowedError unless actor may import: anyone in open mode, an admin
+    signed in (a file's notes carry other people's names)."""
+    _acting(actor)
+    if actor.signed_in and not actor.admin:
+        raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
+
+
+def import_notes(
+    db: Database,
+    notes: NotesFile,
+    *,
+    actor: Actor | None = VISITOR,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportPlan:
+    """Add a file's new notes in one transaction (all or nothing); return what was done.
+
+    A row is new unless the database holds a note with the same author, body and
+    created time (checked again here, inside the transaction, so importing one file
+    twice, or from two tabs at once, adds its notes once). The file's numbers are kept
+    when every new row has one and the database never gave any of them out; otherwise
+    the new notes get the next numbers, oldest first. Rejected rows are not imported.
+    progress(done, total) after each batch. Raises NotAllowedError (see _may_import).
+    """
+    _may_import(actor)
+    with _write(db) as tx:
+        new, present = _sort_out(tx, notes.rows)
+        numbers = [row.number for row in new]
+        keep = (
+            bool(new)
+            and None not in numbers
+            and len(set(numbers)) == len(numbers)
+            and min(numbers) > _high_water(tx)  # type: ignore[type-var]
+        )
+        # oldest first (a stable sort: file order among notes of the same second)
+        rows = sorted(new, key=(lambda r: r.number) if keep else (lambda r: r.created_timestamp))
+        for start in range(0, len(rows), IMPORT_BATCH):
+            _insert_notes(
+                tx,
+                [
+                    {
+                        "id": row.number if keep else None,
+                        "created_timestamp": row.created_timestamp,
+                        "updated_timestamp": row.updated_timestamp,
+                        "username": row.username,
+                        "body": row.body,
+                        "version": row.version,
+                    }
+                    for row in rows[start : start + IMPORT_BATCH]
+                ],
+            )
+            progress and progress(min(start + IMPORT_BATCH, len(rows)), len(rows))
+        if keep:
+            _set_high_water(tx, _high_water(tx))
+    return ImportPlan(new, present, notes.rejected)
+
+
 ###############################################################################
 # Views ########################################################################
 ###############################################################################
@@ -2373,7 +2839,6 @@ MSG_EDIT_GONE = (
     "Note #{id} was deleted by someone else before you saved, so nothing was saved. "
     "Your text is below: copy it, or save it as a new note."
 )
-_MARKDOWN_SPECIALS = re.compile(r"([!-/:-@\[-`{-~])")  # ASCII punctuation: all escapable
 
 
 def _secrets() -> Mapping[str, object]:
@@ -2708,13 +3173,6 @@ def _reader_zone() -> zoneinfo.ZoneInfo:
 def _known_zones() -> frozenset[str]:
     """Return the names of the time zones this machine knows (read once)."""
     return frozenset(zoneinfo.available_timezones())
-
-
-def _escape_markdown(text: str) -> str:
-    """Return text (a name, or a value from the address bar) as markdown that shows it
-    literally on one line: every ASCII punctuation mark escaped, and each run of
-    whitespace (a newline, an indent) one space, so it can start no block."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(text.split()))
 
 
 def _format_time(timestamp: int) -> str:
@@ -3166,7 +3624,9 @@ def _escape_plain(text: str, follow: str) -> str:
 # A note's text scrolls inside its box past about 16 lines, never spills out of it
 # sideways (long words wrap; wide rules, tables and code scroll), shows any heading at
 # body size, and indents nested lists and quotes four levels deep at most. A quote
-# fades only once (Streamlit fades each level: 139 of them hid the text).
+# fades only once (Streamlit fades each level: 139 of them hid the text). A table's own
+# "Download as CSV" is hidden: it writes a body like =HYPERLINK(...) as is, which a
+# spreadsheet runs; the feed's Download writes spreadsheet-safe CSV (export_notes).
 _NOTE_CSS = """<style>
 [class*="st-key-text_of_"] {
   max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere;
@@ -3181,6 +3641,7 @@ _NOTE_CSS = """<style>
 [class*="st-key-text_of_"] blockquote blockquote blockquote blockquote blockquote {
   margin: 0; padding: 0; border: 0;
 }
+[data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none; }
 </style>"""
 
 
@@ -3826,6 +4287,7 @@ def render_read() -> None:
     for note in notes:
         _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
+    _render_feed_export(conn, filters)
     with st.expander("Raw Note Table Data"):
         st.dataframe(
             _notes_frame(notes), hide_index=True, key="feed_table", column_config=_TABLE_COLUMNS
@@ -4246,6 +4708,220 @@ def render_trash() -> None:
     _page_buttons("trash", notes, functools.partial(NoteService.list_trash, conn))
 
 
+# Views: Export and import ----------------------------------------------------
+#
+# Downloads are made when clicked (a callable given to st.download_button), never on
+# every rerun of the page, in a thread of Streamlit's own: so the callable opens its own
+# connection to a SQLite file (a connection belongs to its thread), or uses the
+# process's PostgreSQL pool. At most EXPORTS_AT_ONCE are built at a time, however many
+# people click, so exports cannot take the server's memory or both its cores.
+
+EXPORTS_AT_ONCE = 2
+IMPORT_SHOWN_REJECTS = 200  # rejected rows listed in the page; all of them in a download
+_FORMAT_NAMES = {"csv": "CSV (spreadsheets)", "json": "JSON", "md": "Markdown (to read)"}
+_exports = threading.BoundedSemaphore(EXPORTS_AT_ONCE)
+
+MSG_EXPORT_FILTERED = "Download the notes this view shows"
+MSG_IMPORT_HOW = (
+    "Add notes from a CSV or JSON file in the export's format (columns: {columns}; "
+    "author, body and created are required, tags are read from the body). Every row is "
+    "checked like a note typed in the form. A note already here, with the same author, "
+    "body and created time, is not added again: importing a file twice adds its notes "
+    "once. Numbers are kept when none of them was ever used here; otherwise the notes "
+    "get the next numbers, oldest first. Nothing is written until you press Import, "
+    "and then all of it or none."
+)
+MSG_IMPORT_SIGNED_OUT = "Sign in as an admin to import notes."
+MSG_IMPORTED = "Imported {added} ({present} already here{skipped}). They are in the feed now."
+MSG_IMPORT_NOTHING = "Nothing to import: every good row of this file is already here."
+
+
+def _export_bytes(source: Database | Path, fmt: str, filters: dict[str, str | None]) -> bytes:
+    """Build an export file (the download's callable: runs in a Streamlit thread)."""
+    with _exports, tempfile.TemporaryFile() as spool:
+        # utf-8-sig for CSV: its BOM tells a spreadsheet the file is UTF-8
+        text = io.TextIOWrapper(
+            spool, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline=""
+        )
+        db = source if _is_postgres(source) else connect(source, create=False)
+        try:
+            export_notes(db, text, fmt, **filters)
+        finally:
+            if not _is_postgres(db):
+                db.close()
+        text.flush()
+        text.detach()
+        spool.seek(0)
+        return spool.read()
+
+
+def _export_source() -> Database | Path:
+    """What an export reads: the PostgreSQL pool, or the SQLite file's path."""
+    target = resolve_database(os.environ, _secrets())
+    return _postgres(str(target)) if is_database_url(target) else Path(target)
+
+
+def _download_buttons(key: str, label: str, filters: dict[str, str | None]) -> None:
+    """A format choice and a download button for the notes these filters show."""
+    fmt = st.segmented_control(
+        "Format",
+        list(_FORMAT_NAMES),
+        default="csv",
+        format_func=_FORMAT_NAMES.get,
+        key=f"{key}_format",
+        required=True,
+    )
+    fmt = fmt if fmt in EXPORT_FORMATS else "csv"  # a widget value is hostile input
+    stamp = datetime.now(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%d")
+    st.download_button(
+        label,
+        functools.partial(_export_bytes, _export_source(), fmt, filters),
+        file_name=f"littlest-notes-{stamp}.{fmt}",
+        mime=EXPORT_FORMATS[fmt],
+        key=f"{key}_download",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def _render_feed_export(conn: Database, filters: dict[str, str | None]) -> None:
+    """The feed's download: every note it shows for its search and filters, not only
+    this page."""
+    if filters["search"] or filters["tag"]:
+        label = MSG_EXPORT_FILTERED
+    else:
+        count = NoteService.count_notes(conn, filters["author"])
+        label = f"Download {'all ' if count > 1 else ''}{_how_many(count, 'note')}"
+        label += " by this author" if filters["author"] else ""
+    with st.popover("Download", icon=":material/download:", key="feed_export"):
+        _download_buttons("feed_export", label, filters)
+
+
+def _rejects_csv(rejected: list[Rejected]) -> bytes:
+    """The rejected rows and why, as a CSV to fix the file by."""
+    frame = pd.DataFrame(
+        {"row": [r.line for r in rejected], "reason": [r.reason for r in rejected]}
+    )
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
+    """The uploaded file read and planned (kept for the file's upload id, so reruns do not
+    read it again), or the message for a file that cannot be read."""
+    cached = st.session_state.get("import_preview")
+    if cached is not None and cached[0] == file.file_id:
+        return cached[1]
+    try:
+        notes = read_notes_file(file.getvalue(), file.name)
+        result: tuple[NotesFile, ImportPlan] | str = notes, plan_import(get_connection(), notes)
+    except InvalidFileError as error:
+        result = str(error)
+    st.session_state.import_preview = (file.file_id, result)
+    return result
+
+
+def _render_plan(plan: ImportPlan) -> None:
+    """The preview: how many rows would be added, are here already, are rejected (each
+    listed with its line and reason)."""
+    added, present, rejected = st.columns(3)
+    added.metric("Will be added", f"{len(plan.new):,}")
+    present.metric("Already here", f"{len(plan.present):,}")
+    rejected.metric("Rejected", f"{len(plan.rejected):,}")
+    if plan.rejected:
+        shown = plan.rejected[:IMPORT_SHOWN_REJECTS]
+        more = len(plan.rejected) - len(shown)
+        st.warning(
+            f"{_how_many(len(plan.rejected), 'row')} cannot be imported and will be skipped"
+            + (f"; the first {len(shown)} are listed" if more else "")
+            + ". Fix them in the file and import it again to add them."
+        )
+        st.dataframe(
+            pd.DataFrame({"Row": [r.line for r in shown], "Reason": [r.reason for r in shown]}),
+            hide_index=True,
+            key="import_rejected",
+        )
+        st.download_button(
+            f"Download all {_how_many(len(plan.rejected), 'rejected row')}",
+            _rejects_csv(plan.rejected),
+            file_name="rejected-rows.csv",
+            mime="text/csv",
+            key="import_rejected_download",
+            on_click="ignore",
+        )
+
+
+def _run_import(file_id: str, notes: NotesFile, actor: Actor | None) -> None:
+    """Import the file's new notes with a progress bar; keep what happened for the page."""
+    bar = st.progress(0.0, text="Importing…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Importing… {done:,} of {total:,}")
+
+    try:
+        done = import_notes(get_connection(), notes, actor=actor, progress=progress)
+    except NotesError as error:
+        bar.empty()
+        st.session_state.import_outcome = (file_id, "error", str(error))
+        return
+    bar.empty()
+    st.session_state.pop("import_preview", None)  # what is present has changed
+    earlier = st.session_state.get("import_outcome")
+    if not done.new and earlier is not None and earlier[0] == file_id:
+        return  # a second press on the same file (a double click): keep the first message
+    skipped = f", {len(done.rejected):,} rejected skipped" if done.rejected else ""
+    message = MSG_IMPORTED.format(
+        added=_how_many(len(done.new), "note"), present=f"{len(done.present):,}", skipped=skipped
+    )
+    st.session_state.import_outcome = (
+        (file_id, "success", message) if done.new else (file_id, "info", MSG_IMPORT_NOTHING)
+    )
+
+
+def render_data() -> None:
+    """The Export and import page: download every note, or add notes from a file."""
+    st.title("Export and import")
+    st.subheader("Export")
+    st.caption(
+        "Every note in the feed, newest first, with its number, author, created and "
+        "updated times (UTC), version, tags and text. To download only a search, an "
+        "author or a tag, use Download on the feed."
+    )
+    conn = get_connection()
+    count = NoteService.count_notes(conn)
+    label = f"Download {'all ' if count > 1 else ''}{_how_many(count, 'note')}"
+    _download_buttons("data_export", label, {"search": "", "author": None, "tag": None})
+    st.subheader("Import")
+    st.caption(MSG_IMPORT_HOW.format(columns=", ".join(EXPORT_COLUMNS)))
+    actor = current_actor()
+    if actor is None or (actor.signed_in and not actor.admin):
+        st.info(MSG_IMPORT_SIGNED_OUT if actor is None else MSG_IMPORT_NOT_ALLOWED)
+        if actor is None:
+            _sign_in_buttons("data_sign_in")
+        return
+    file = st.file_uploader("A CSV or JSON export", type=["csv", "json"], key="import_file")
+    outcome = st.session_state.get("import_outcome")
+    if file is None:
+        st.session_state.pop("import_preview", None)
+        return
+    preview = _import_preview(file)
+    if isinstance(preview, str):
+        st.error(preview)
+        return
+    notes, plan = preview
+    if outcome is not None and outcome[0] == file.file_id:
+        _, level, message = outcome
+        {"success": st.success, "info": st.info}.get(level, st.error)(message)
+    _render_plan(plan)
+    if plan.new and st.button(
+        f"Import {_how_many(len(plan.new), 'note')}",
+        key="import_submit",
+        type="primary",
+        icon=":material/upload:",
+    ):
+        _run_import(file.file_id, notes, actor)
+        st.rerun()
+
+
 # Views: About ----------------------------------------------------------------
 
 
@@ -4336,6 +5012,9 @@ def pages() -> list[st.Page]:
         st.Page(
             render_trash, title="Trash", icon=":material/restore_from_trash:", url_path="trash"
         ),
+        st.Page(
+            render_data, title="Export and import", icon=":material/import_export:", url_path="data"
+        ),
         st.Page(render_about, title="About", icon=":material/info:", url_path="about"),
     ]
 
@@ -4410,11 +5089,16 @@ class _Progress:
         self.what, self.shown = what, False
         self.on = sys.stderr.isatty()
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int | None) -> None:
         if self.on:
-            width, share = 30, done / max(total, 1)
-            bar = "#" * round(width * share)
-            sys.stderr.write(f"\r{self.what} [{bar:<{width}}] {share:4.0%} {done:,}/{total:,} rows")
+            if total is None:  # a search or tag: how many is known only at the end
+                sys.stderr.write(f"\r{self.what} {done:,} rows")
+            else:
+                width, share = 30, done / max(total, 1)
+                bar = "#" * round(width * share)
+                sys.stderr.write(
+                    f"\r{self.what} [{bar:<{width}}] {share:4.0%} {done:,}/{total:,} rows"
+                )
             sys.stderr.flush()
             self.shown = True
 
@@ -4495,8 +5179,72 @@ def _size(db: Database, target: str | Path) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
+def _export(db: Database, path: str, fmt: str | None, filters: dict) -> str:
+    """The export command: notes to path (a file, or - for stdout); return what to print.
+
+    A file is written beside path under a temporary name and moved into place only when
+    whole, so a failure (a full disk) leaves any earlier export at path as it was.
+    """
+    fmt = fmt or Path(path).suffix.lower().lstrip(".")
+    if fmt not in EXPORT_FORMATS:
+        fmt = "csv"
+    progress = _Progress("exporting")
+    started = time.perf_counter()
+    try:
+        if path == "-":
+            count = export_notes(db, sys.stdout, fmt, progress=progress, **filters)
+        else:
+            target = Path(path)
+            handle, partial = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+            )
+            try:
+                # utf-8-sig for CSV: the BOM tells a spreadsheet the file is UTF-8
+                encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+                with open(handle, "w", encoding=encoding, newline="") as out:
+                    count = export_notes(db, out, fmt, progress=progress, **filters)
+                os.replace(partial, target)
+            finally:
+                with suppress(OSError):
+                    os.unlink(partial)
+    finally:
+        progress.close()
+    took = time.perf_counter() - started
+    where = "standard output" if path == "-" else path
+    return f"exported {_how_many(count, 'note')} as {fmt} to {where} in {took:.1f} s"
+
+
+def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
+    """The import command: print each rejected row as one line on stderr and import
+    nothing if there are any (unless skip_rejected); return the exit code."""
+    notes = read_notes_file(path.read_bytes(), path.name)
+    for row in notes.rejected:
+        print(
+            f"{'skipped' if skip_rejected else 'error'}: {path.name} {row.line}: {row.reason}",
+            file=sys.stderr,
+        )
+    if notes.rejected and not skip_rejected:
+        rows = _how_many(len(notes.rejected), "rejected row")
+        print(
+            f"error: nothing imported: {rows} (--skip-rejected imports the rest)", file=sys.stderr
+        )
+        return 1
+    progress = _Progress("importing")
+    try:
+        done = import_notes(db, notes, actor=OPERATOR, progress=progress)
+    finally:
+        progress.close()
+    skipped = f", {len(notes.rejected):,} rejected rows skipped" if notes.rejected else ""
+    print(
+        f"imported {_how_many(len(done.new), 'note')} from {path} into {label}"
+        f" ({len(done.present):,} already present{skipped})"
+    )
+    return 0
+
+
 def cli(argv: list[str]) -> int:
-    """The command line: seed, stats, backup, check, vacuum, migrate, copy, purge (README).
+    """The command line: seed, stats, backup, check, vacuum, migrate, copy, purge, export
+    and import (README).
 
     Every failure is one line on stderr and a non-zero exit code, never a traceback
     (and never a password: databases are named by host/database only).
@@ -4535,6 +5283,21 @@ def cli(argv: list[str]) -> int:
     copy.add_argument(
         "--replace", action="store_true", help="delete what the target holds first (asked for)"
     )
+    export = commands.add_parser("export", help="write the notes to a CSV, JSON or Markdown file")
+    export.add_argument("path", help="the file to write (- for standard output)")
+    export.add_argument(
+        "--format", choices=list(EXPORT_FORMATS), help="default: from PATH's suffix, else csv"
+    )
+    export.add_argument("--search", default="", help="only notes matching these words")
+    export.add_argument("--author", help="only notes by this author")
+    export.add_argument("--tag", help="only notes with this #tag (without the #)")
+    import_ = commands.add_parser(
+        "import", help="add the notes of a CSV or JSON export (all or nothing)"
+    )
+    import_.add_argument("path", type=Path)
+    import_.add_argument(
+        "--skip-rejected", action="store_true", help="import the good rows of a file with bad ones"
+    )
     purge = commands.add_parser("purge", help="delete trashed notes for good, after a prompt")
     purge.add_argument(
         "--older-than", type=_days, metavar="DAYS", help="only notes deleted this many days ago"
@@ -4559,6 +5322,14 @@ def cli(argv: list[str]) -> int:
         elif args.command == "copy":
             source, destination = (target, args.to) if args.to else (args.source, target)
             print(_copy(source, destination, args.replace))
+        elif args.command == "import":
+            with closing(open_database(target)) as conn:
+                return _import(conn, args.path, args.skip_rejected, _label(target))
+        elif args.command == "export":
+            filters = {"search": args.search, "author": args.author, "tag": args.tag}
+            with closing(open_database(target, read_only=True)) as conn:
+                done = _export(conn, args.path, args.format, filters)
+                print(done, file=sys.stderr if args.path == "-" else sys.stdout)
         elif args.command == "purge":
             with closing(open_database(target, create=False)) as conn:
                 return _purge(conn, target, args.older_than, args.yes)
