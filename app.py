@@ -2390,8 +2390,8 @@ MSG_FILE_KIND = "'{name}' is not a .csv or .json file. Import a file exported as
 MSG_FILE_CSV = "The file is not valid CSV: {error}. Nothing was imported."
 MSG_FILE_JSON = "The file is not valid JSON: {error} (line {line}). Nothing was imported."
 MSG_FILE_JSON_SHAPE = (
-    'The JSON file must be a list of notes, like an export: [{{"author": ..., '
-    '"body": ..., "created": ...}}, ...].'
+    'The JSON file must be a list of notes, like an export: [{"author": ..., '
+    '"body": ..., "created": ...}, ...].'
 )
 MSG_FILE_COLUMNS_MISSING = (
     "The file has no {missing} column. An export's columns are: {columns}; "
@@ -2676,8 +2676,8 @@ def _read_json(text: str, now: int) -> NotesFile:
         notes = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidFileError(MSG_FILE_JSON.format(error=error.msg, line=error.lineno)) from None
-    except RecursionError:
-        raise InvalidFileError(MSG_FILE_JSON_SHAPE) from None
+    except RecursionError:  # "[[[[..." deeper than Python's stack
+        raise InvalidFileError(MSG_FILE_JSON.format(error="nested too deeply", line=1)) from None
     if not isinstance(notes, list):
         raise InvalidFileError(MSG_FILE_JSON_SHAPE)
     if len(notes) > IMPORT_MAX_ROWS:
