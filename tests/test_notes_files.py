@@ -502,3 +502,81 @@ def test_the_page_download_builds_the_same_file_as_the_command(empty_db, backend
         {"search": "", "author": None, "tag": None},
     )
     assert data.decode("utf-8-sig") == exported(empty_db)
+
+
+# The pages (AppTest) -----------------------------------------------------------------
+
+GOOD_AND_BAD = (
+    b"author,body,created\n"
+    b"ann,hello from a file,2026-01-01T10:00:00Z\n"
+    b'bo,"=HYPERLINK(""http://evil.example"")",2026-01-01T10:00:00Z\n'
+    b"cy,second good one,2026-01-02T10:00:00Z\n"
+)
+
+
+def upload(at, name: str, data: bytes):
+    at.file_uploader(key="import_file").set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_the_import_page_previews_a_file_then_imports_it_once(app_test, fresh_db):
+    at = upload(app_test("data"), "notes.csv", GOOD_AND_BAD)
+    assert metrics(at) == {"Will be added": "2", "Already here": "0", "Rejected": "1"}
+    assert "1 row cannot be imported" in at.warning[0].value
+    rejected = at.dataframe[0].value
+    assert rejected["Row"].tolist() == ["line 3"]
+    assert "formula" in rejected["Reason"][0]
+    assert NoteService.count_notes(fresh_db) == 1  # the preview wrote nothing
+    at.button(key="import_submit").click().run()
+    assert at.success[0].value.startswith("Imported 2 notes (0 already here, 1 rejected skipped)")
+    assert metrics(at) == {"Will be added": "0", "Already here": "2", "Rejected": "1"}
+    assert not [b for b in at.button if b.key == "import_submit"]  # nothing left to import
+    assert {n.body for n in NoteService.list_all_notes(fresh_db)} >= {
+        "hello from a file",
+        "second good one",
+    }
+    assert NoteService.count_notes(fresh_db) == 3
+
+
+def test_a_second_import_of_the_same_file_in_another_tab_adds_nothing(app_test, fresh_db):
+    first, second = (upload(app_test("data"), "notes.csv", GOOD_AND_BAD) for _ in range(2))
+    first.button(key="import_submit").click().run()
+    second.button(key="import_submit").click().run()  # its preview is older than the import
+    assert second.info[0].value == app.MSG_IMPORT_NOTHING
+    assert NoteService.count_notes(fresh_db) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("notes.csv", b"\x89PNG\r\n\x1a\n\x00\x00", "holds binary data"),
+        ("notes.csv", "author,body,created\nzoë,b,2026\n".encode("cp1252"), "not UTF-8"),
+        ("notes.csv", b"title,text\n", "columns this app does not know"),
+        ("notes.json", b"{not json", "not valid JSON"),
+    ],
+)
+def test_a_malformed_file_gets_a_clear_message_and_changes_nothing(
+    app_test, fresh_db, name, data, message
+):
+    at = upload(app_test("data"), name, data)
+    assert message in at.error[0].value
+    assert not at.metric and not [b for b in at.button if b.key == "import_submit"]
+    assert NoteService.count_notes(fresh_db) == 1
+
+
+def test_the_feed_offers_a_download_of_everything_or_of_what_it_shows(app_test, fresh_db):
+    NoteService.create_note(fresh_db, "ann", "one #tagged note")
+    labels = {
+        str(query): [b.label for b in app_test("read", query).get("download_button")]
+        for query in ({}, {"author": "ann"}, {"tag": "tagged"}, {"q": "note"})
+    }
+    assert labels == {
+        "{}": ["Download all 2 notes"],
+        "{'author': 'ann'}": ["Download 1 note by this author"],
+        "{'tag': 'tagged'}": [app.MSG_EXPORT_FILTERED],
+        "{'q': 'note'}": [app.MSG_EXPORT_FILTERED],
+    }

@@ -364,3 +364,16 @@ def test_a_half_configured_provider_is_named_not_a_traceback(as_person):
     at.button(key="create_sign_in").click().run()
     assert not at.exception
     assert messages(at)["error"] == [app.MSG_AUTH_MISCONFIGURED]
+
+
+def test_only_an_admin_is_offered_the_import(as_person):
+    for who, shown in (
+        (None, app.MSG_IMPORT_SIGNED_OUT),
+        ("alice", app.MSG_IMPORT_NOT_ALLOWED),
+        ("impostor", app.MSG_IMPORT_NOT_ALLOWED),
+    ):
+        at = as_person("data", who)
+        assert [m.value for m in at.info] == [shown]
+        assert not at.get("file_uploader")
+        assert [b.label for b in at.get("download_button")]  # anyone may export
+    assert as_person("data", "admin").get("file_uploader")
