@@ -2368,7 +2368,8 @@ EXPORT_FORMATS = {"csv": "text/csv", "json": "application/json", "md": "text/mar
 EXPORT_COLUMNS = ["number", "author", "created", "updated", "version", "tags", "body"]
 EXPORT_BATCH = 5000  # notes read, formatted and written at a time (memory stays flat)
 IMPORT_BATCH = 1000  # notes per INSERT (and per progress step) of an import
-IMPORT_MAX_ROWS = 1_000_000  # rows one file may hold
+IMPORT_MAX_ROWS = 1_000_000  # rows one file may hold (the command line)
+IMPORT_PAGE_MAX_ROWS = 100_000  # rows one upload may hold: 3 s and 50 MB to check, at most
 IMPORT_FUTURE_S = 300  # a created time this far ahead of the clock is a clock's skew, not bad
 _IMPORT_REQUIRED = ("author", "body", "created")
 # A CSV cell a spreadsheet would run as a formula (OWASP's list), and the apostrophe
@@ -2642,7 +2643,7 @@ def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
     return cells
 
 
-def _read_csv(text: str, now: int) -> NotesFile:
+def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
     """Read an export's CSV; rows are named by the line they start on."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[ImportRow] = []
@@ -2657,8 +2658,8 @@ def _read_csv(text: str, now: int) -> NotesFile:
                 break
             if not any(record):
                 continue  # a blank line
-            if len(rows) + len(rejected) >= IMPORT_MAX_ROWS:
-                raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=IMPORT_MAX_ROWS))
+            if len(rows) + len(rejected) >= max_rows:
+                raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
             try:
                 row = _import_row(line, _csv_cells(header, record), now)
             except _RowError as error:
@@ -2670,7 +2671,7 @@ def _read_csv(text: str, now: int) -> NotesFile:
     return NotesFile("csv", rows, rejected)
 
 
-def _read_json(text: str, now: int) -> NotesFile:
+def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
     """Read an export's JSON (a list of notes); rows are named by their position."""
     try:
         notes = json.loads(text)
@@ -2680,8 +2681,8 @@ def _read_json(text: str, now: int) -> NotesFile:
         raise InvalidFileError(MSG_FILE_JSON.format(error="nested too deeply", line=1)) from None
     if not isinstance(notes, list):
         raise InvalidFileError(MSG_FILE_JSON_SHAPE)
-    if len(notes) > IMPORT_MAX_ROWS:
-        raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=IMPORT_MAX_ROWS))
+    if len(notes) > max_rows:
+        raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
     objects = [note for note in notes if isinstance(note, dict)]
     _check_columns(sorted({*_IMPORT_REQUIRED, *(key for note in objects for key in note)}))
     rows: list[ImportRow] = []
@@ -2694,10 +2695,14 @@ def _read_json(text: str, now: int) -> NotesFile:
     return NotesFile("json", rows, rejected)
 
 
-def read_notes_file(data: bytes, name: str, now: int | None = None) -> NotesFile:
+def read_notes_file(
+    data: bytes, name: str, now: int | None = None, *, max_rows: int | None = None
+) -> NotesFile:
     """Read a CSV or JSON file of notes (by its name's suffix) and check every row by
     the form's rules. Raises InvalidFileError when the file as a whole cannot be read:
-    empty, binary, not UTF-8, not CSV or JSON, or not an export's columns."""
+    empty, binary, not UTF-8, not CSV or JSON, not an export's columns, or more than
+    max_rows (default IMPORT_MAX_ROWS) rows."""
+    max_rows = IMPORT_MAX_ROWS if max_rows is None else max_rows
     now = now_timestamp() if now is None else now
     kind = Path(name).suffix.lower().lstrip(".")
     if kind not in ("csv", "json"):
@@ -2714,7 +2719,7 @@ def read_notes_file(data: bytes, name: str, now: int | None = None) -> NotesFile
         raise InvalidFileError(
             MSG_FILE_ENCODING.format(byte=data[error.start], position=error.start)
         ) from None
-    return _read_csv(text, now) if kind == "csv" else _read_json(text, now)
+    return (_read_csv if kind == "csv" else _read_json)(text, now, max_rows)
 
 
 # Which notes of a file a database already holds (the import's rule: the same author,
@@ -2780,6 +2785,8 @@ def import_notes(
     """
     _may_import(actor)
     with _write(db) as tx:
+        if _dialect(tx) == "postgresql":  # one import at a time, as SQLite's one writer
+            _execute(tx, "SELECT pg_advisory_xact_lock(hashtextextended('notes import', 0))")
         new, present = _sort_out(tx, notes.rows)
         numbers = [row.number for row in new]
         keep = (
@@ -4800,7 +4807,10 @@ def _render_feed_export(conn: Database, filters: dict[str, str | None]) -> None:
 def _rejects_csv(rejected: list[Rejected]) -> bytes:
     """The rejected rows and why, as a CSV to fix the file by."""
     frame = pd.DataFrame(
-        {"row": [r.line for r in rejected], "reason": [r.reason for r in rejected]}
+        {
+            "row": [r.line for r in rejected],
+            "reason": [_spreadsheet_safe(r.reason) for r in rejected],
+        }
     )
     return frame.to_csv(index=False).encode("utf-8-sig")
 
@@ -4812,7 +4822,7 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     if cached is not None and cached[0] == file.file_id:
         return cached[1]
     try:
-        notes = read_notes_file(file.getvalue(), file.name)
+        notes = read_notes_file(file.getvalue(), file.name, max_rows=IMPORT_PAGE_MAX_ROWS)
         result: tuple[NotesFile, ImportPlan] | str = notes, plan_import(get_connection(), notes)
     except InvalidFileError as error:
         result = str(error)
@@ -4905,7 +4915,7 @@ def render_data() -> None:
         return
     preview = _import_preview(file)
     if isinstance(preview, str):
-        st.error(preview)
+        st.error(_escape_markdown(preview))  # it may quote the file: show it as text
         return
     notes, plan = preview
     if outcome is not None and outcome[0] == file.file_id:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -351,6 +352,27 @@ def test_a_row_the_database_refuses_in_the_middle_undoes_the_whole_import(empty_
     assert NoteService.list_all_notes(empty_db) == []
 
 
+def test_two_imports_of_one_file_at_once_add_its_notes_once(empty_db, db_target):
+    text = "author,body,created\n" + "".join(f"bo,n{n},2026-01-01\n" for n in range(300))
+    barrier, done = threading.Barrier(2), []
+
+    def run() -> None:
+        db = app.open_database(db_target)  # a connection (or pool) of its own, as a tab
+        try:
+            barrier.wait()
+            done.append(len(app.import_notes(db, as_file(text)).new))
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(done) == [0, 300]
+    assert NoteService.count_notes(empty_db) == 300
+
+
 def test_rejected_rows_are_skipped_and_the_rest_imported_in_one_go(empty_db):
     notes = as_file(
         "author,body,created\na,ok,2026-01-01\n,empty,2026-01-01\nb,ok too,2026-01-02\n"
@@ -563,7 +585,7 @@ def test_a_malformed_file_gets_a_clear_message_and_changes_nothing(
     app_test, fresh_db, name, data, message
 ):
     at = upload(app_test("data"), name, data)
-    assert message in at.error[0].value
+    assert message in at.error[0].value.replace("\\", "")  # (shown escaped)
     assert not at.metric and not [b for b in at.button if b.key == "import_submit"]
     assert NoteService.count_notes(fresh_db) == 1
 
@@ -580,3 +602,16 @@ def test_the_feed_offers_a_download_of_everything_or_of_what_it_shows(app_test, 
         "{'tag': 'tagged'}": [app.MSG_EXPORT_FILTERED],
         "{'q': 'note'}": [app.MSG_EXPORT_FILTERED],
     }
+
+
+def test_an_upload_with_more_rows_than_the_page_checks_is_refused_quickly(app_test, monkeypatch):
+    monkeypatch.setattr(app, "IMPORT_PAGE_MAX_ROWS", 5)
+    at = upload(app_test("data"), "notes.csv", b"author,body,created\n" + b"a,b,2026-01-01\n" * 6)
+    assert at.error[0].value.startswith("The file has more than 5 notes")
+
+
+def test_a_files_own_text_in_a_message_is_shown_as_plain_text(app_test):
+    at = upload(
+        app_test("data"), "notes.csv", b"author,body,created,[click](http://evil.example)\n"
+    )
+    assert "\\[click\\]\\(http" in at.error[0].value  # escaped: no link is drawn
