@@ -2723,17 +2723,22 @@ def read_notes_file(
 
 
 # Which notes of a file a database already holds (the import's rule: the same author,
-# body and created time), read in one statement: the file's authors through the author
-# index, its created times as a hashed list. Only the candidates come back.
+# body and created time), read in one statement: the notes of the file's authors, whose
+# created time is among the file's (a hashed list). Only the candidates come back.
+# SQLite reads a few authors' notes through the author index, but most of a feed
+# faster by walking the table ("+" keeps it off the index): at a million notes, an
+# upload of 85,000 notes by all 300 authors took 6.0 s through the index and 1.3 s
+# walking. PostgreSQL's planner weighs that itself.
 _PRESENT_SQL = {
     "sqlite": "SELECT username, body, created_timestamp FROM notes"
-    " WHERE username IN (SELECT value FROM json_each(:authors))"
+    " WHERE {author} IN (SELECT value FROM json_each(:authors))"
     " AND created_timestamp IN (SELECT value FROM json_each(:stamps))",
     "postgresql": "SELECT username, body, created_timestamp FROM notes"
     " WHERE username IN (SELECT jsonb_array_elements_text(CAST(:authors AS jsonb)))"
     " AND created_timestamp IN"
     " (SELECT CAST(jsonb_array_elements_text(CAST(:stamps AS jsonb)) AS bigint))",
 }
+PRESENT_BY_INDEX_SHARE = 0.2  # SQLite: the author index, if the authors wrote less of the feed
 
 
 def _sort_out(tx: Database, rows: list[ImportRow]) -> tuple[list[ImportRow], list[ImportRow]]:
@@ -2743,7 +2748,18 @@ def _sort_out(tx: Database, rows: list[ImportRow]) -> tuple[list[ImportRow], lis
         "authors": json.dumps(sorted({row.username for row in rows}), ensure_ascii=False),
         "stamps": json.dumps(sorted({row.created_timestamp for row in rows})),
     }
-    found = _execute(tx, _PRESENT_SQL[_dialect(tx)], params).fetchall()
+    sql = _PRESENT_SQL[_dialect(tx)]
+    if _dialect(tx) == "sqlite":
+        theirs, total = _execute(
+            tx,
+            "SELECT (SELECT coalesce(sum(notes), 0) FROM note_counts WHERE username IN"
+            " (SELECT value FROM json_each(:authors)) AND username <> '') AS theirs,"
+            " (SELECT coalesce(sum(notes), 0) FROM note_counts WHERE username = '') AS total",
+            {"authors": params["authors"]},
+        ).fetchone()
+        by_index = theirs <= PRESENT_BY_INDEX_SHARE * total
+        sql = sql.format(author="username" if by_index else "+username")
+    found = _execute(tx, sql, params).fetchall()
     seen = {(row["username"], row["body"], row["created_timestamp"]) for row in found}
     new, present = [], []
     for row in rows:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import app
 from app import NoteService
-from tests.conftest import run_cli, sql
+from tests.conftest import query_plan, run_cli, sql, statements_of
 
 NOW = 1_790_000_000
 # Hostile but valid text: everything a CSV or JSON writer must quote or escape, and
@@ -615,3 +615,20 @@ def test_a_files_own_text_in_a_message_is_shown_as_plain_text(app_test):
         app_test("data"), "notes.csv", b"author,body,created,[click](http://evil.example)\n"
     )
     assert "\\[click\\]\\(http" in at.error[0].value  # escaped: no link is drawn
+
+
+@pytest.mark.parametrize(
+    ("one_author", "plan"), [(True, "USING INDEX notes_by_author"), (False, "SCAN notes")]
+)
+def test_sqlite_finds_the_notes_already_present_the_cheaper_way(sqlite_db, one_author, plan):
+    app.seed_notes(sqlite_db, 500)  # 300 authors
+    mine = [n for n in NoteService.list_notes(sqlite_db, 500) if n.username != app.WELCOME_USERNAME]
+    rows = [n for n in mine if n.username == mine[0].username] if one_author else mine
+    text = "author,body,created\n" + "".join(
+        f'"{n.username}","{n.body}",{app.iso_time(n.created_timestamp)}\n' for n in rows
+    )
+    notes = app.read_notes_file(text.encode(), "notes.csv")
+    sent = statements_of(sqlite_db, lambda: app.plan_import(sqlite_db, notes))
+    lookup = next(s for s, _ in sent if "created_timestamp IN" in s)
+    assert plan in query_plan(sqlite_db, lookup)
+    assert len(app.plan_import(sqlite_db, notes).present) == len(rows)
