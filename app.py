@@ -4795,13 +4795,12 @@ def _export_source() -> Database | Path:
 
 def _download_buttons(key: str, label: str, filters: dict[str, str | None]) -> None:
     """A format choice and a download button for the notes these filters show."""
-    fmt = st.segmented_control(
+    fmt = st.radio(  # (a segmented control's chosen option fails contrast in both themes)
         "Format",
         list(_FORMAT_NAMES),
-        default="csv",
         format_func=_FORMAT_NAMES.get,
         key=f"{key}_format",
-        required=True,
+        horizontal=True,
     )
     fmt = fmt if fmt in EXPORT_FORMATS else "csv"  # a widget value is hostile input
     stamp = datetime.now(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%d")
