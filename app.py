@@ -50,6 +50,9 @@ CODE_POINT_LIMIT = 4 * CHAR_LIMIT  # longest body or username in code points (em
 CHAR_CODE_POINT_LIMIT = 12  # code points in one character: an emoji family has up to 11
 TAG_LIMIT = 50  # longest #tag, in characters after the #
 FEED_PAGE_SIZE = 25  # notes on one page of the feed, and of the trash
+LIVE_FEED_TICK_S = 3  # the newest feed page checks for others' notes this often (shown < 5 s)
+LIVE_MAX_NEW = 100  # newer notes the live feed counts; more read "100+ new notes"
+LIVE_SLOT_HEIGHT_PX = 40  # the slot kept above the feed's notes for its banner: one button
 RECENT_PICKS = 8  # recent notes (or matches) offered on the Update and Delete pages
 PICK_EXCERPT_CHARS = 32  # characters of a note shown on its pick button
 NOTE_BOX_HEIGHT_PX = 170  # the note box: tall enough for 140 characters at 390 px wide
@@ -3191,10 +3194,22 @@ def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
         st.markdown(note_markdown(body, terms=terms or []))
 
 
+def _rerun_page() -> None:
+    """End a callback with a rerun of the whole page, not only of its fragment.
+
+    A widget inside a fragment (the live feed's notes) reruns that fragment alone, so a
+    callback whose result shows outside it (the URL's filters, an outcome at the top,
+    the Edit dialog) asks for the page (Streamlit 1.67 queues it once every callback of
+    the click has run; from a widget outside a fragment it is the rerun that was coming).
+    """
+    st.rerun(scope="app")
+
+
 def _show_in_feed(**params: str) -> None:
     """Show the feed with exactly these query parameters (and no search): a callback."""
     st.query_params.from_dict(params)
     st.session_state.q = ""
+    _rerun_page()  # from a tag, author or number in the live feed
 
 
 def _tag_buttons(note: Note, here: bool) -> None:
@@ -3648,6 +3663,7 @@ def _on_menu_delete(id: int, version: int) -> None:
     if outcome.kind == Kind.CONFLICT:  # the feed shows the note as it is now
         outcome = Outcome(Kind.FAILED, outcome.message)
     st.session_state[_FEED.outcome] = outcome
+    _rerun_page()  # the outcome (and Undo) shows above the live feed
 
 
 def _open_editor(note: Note) -> None:
@@ -3657,6 +3673,7 @@ def _open_editor(note: Note) -> None:
     state[_EDITING] = (note.id, note.version)
     state[_EDIT_FORM.username], state[_EDIT_FORM.body] = note.username, note.body
     state.pop(_EDIT.outcome, None)
+    _rerun_page()  # render_read opens the dialog, outside the live feed
 
 
 def _close_editor() -> None:
@@ -3766,6 +3783,123 @@ def _note_menu(note: Note) -> None:
         st.code(_permalink(note.id), language=None)
 
 
+# Views: the live feed --------------------------------------------------------
+#
+# The newest page of the feed (of a search or a filter too) is a fragment that reruns
+# alone every LIVE_FEED_TICK_S. A tick is one listing, from the oldest note the page
+# shows upwards: it reads the shown notes as they are now (edited, or gone if deleted)
+# and counts the newer ones, which a banner in a slot kept free above the notes offers
+# ("3 new notes — show"), so nothing the person reads moves down. A full run of the page
+# (show, a search, a page turn, any widget outside the fragment) reads the newest page
+# afresh. Older pages, and a note's permalink, have no fragment and so no ticks.
+
+MSG_NEW_NOTES = "{count} — show"
+MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
+_LIVE = "feed_live"  # the _LiveView the newest page of the feed shows
+_LIVE_RUNS = "feed_live_runs"  # full runs of the newest page: a tick keeps its run's view
+_LIVE_SHOW = "live_show"  # the banner's button
+
+
+@dataclass(frozen=True)
+class _LiveView:
+    """What the live feed shows, as its last read (a full run's, or a tick's) found it."""
+
+    run: int  # the full run of the page that first read it (see _LIVE_RUNS)
+    shown: frozenset[int]  # the notes that run showed: a tick shows these, never others
+    after: int  # a tick lists the notes numbered above this: the oldest shown, minus one
+    newest: int  # notes numbered above this are new: the newest shown (or in the feed)
+    notes: tuple[Note, ...]  # the shown notes still there, as they are now, newest first
+    new: int  # notes above `newest`; LIVE_MAX_NEW + 1 stands for more
+
+
+def _live_first(conn: Database, run: int, filters: dict) -> _LiveView:
+    """Read the newest page of the feed (with filters), as a full run shows it."""
+    notes = NoteService.list_notes(conn, **filters)
+    if notes:
+        newest, after = notes[0].id, notes[-1].id - 1
+    else:  # nothing matches yet: whatever comes after the newest note is new
+        top = NoteService.list_notes(conn, limit=1) if any(filters.values()) else []
+        newest = after = top[0].id if top else 0
+    return _LiveView(run, frozenset(n.id for n in notes), after, newest, tuple(notes), 0)
+
+
+def _live_tick(conn: Database, view: _LiveView, filters: dict) -> _LiveView:
+    """Read view's notes again and count the newer ones, in one listing (see _LIVE).
+
+    The listing runs upwards from the oldest shown note and stops after LIVE_MAX_NEW + 1
+    new ones, so it reads at most a page and a banner's worth of notes, through the same
+    index as the page. A note numbered among the shown that was not shown (restored from
+    the trash, or edited into a search) waits for the next full run: it would push down
+    what the person is reading.
+    """
+    notes = NoteService.list_notes(
+        conn, limit=len(view.shown) + LIVE_MAX_NEW + 1, after=view.after, **filters
+    )
+    new = min(sum(1 for note in notes if note.id > view.newest), LIVE_MAX_NEW + 1)
+    kept = tuple(note for note in notes if note.id in view.shown)
+    return _LiveView(view.run, view.shown, view.after, view.newest, kept, new)
+
+
+def _new_notes(count: int) -> str:
+    """The banner's words: "1 new note — show", "3 new notes — show", "100+ new notes — show"."""
+    many = f"{LIVE_MAX_NEW}+ new notes" if count > LIVE_MAX_NEW else _how_many(count, "new note")
+    return MSG_NEW_NOTES.format(count=many)
+
+
+def _on_show_new() -> None:
+    """The banner's "show": read the newest page afresh (a full run does), from its top.
+
+    A second click that arrives after the first one's run finds no banner and does nothing.
+    """
+    st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
+    _rerun_page()
+
+
+@st.fragment(run_every=LIVE_FEED_TICK_S)
+def _live_feed(run: int, filters: dict, terms: list[str]) -> list[Note]:
+    """The newest page of the feed and its banner; return the notes it shows.
+
+    The first call of a full run reads the page (_live_first); the same call rerun
+    alone, every LIVE_FEED_TICK_S, is a tick (_live_tick). A database fault during a
+    tick says so in the banner's slot (once, however many ticks fail) and keeps the
+    notes as last read; during the full run's read main() shows it, as on every page.
+    """
+    view: _LiveView | None = st.session_state.get(_LIVE)
+    problem = None
+    if view is None or view.run != run:
+        view = _live_first(get_connection(), run, filters)
+    else:
+        try:
+            view = _live_tick(get_connection(), view, filters)
+        except NotesError as error:
+            problem = str(error)
+    st.session_state[_LIVE] = view
+    with st.container(height=LIVE_SLOT_HEIGHT_PX, border=False, key="live_slot"):
+        if problem is not None:
+            st.caption(
+                f":material/sync_problem: {MSG_LIVE_PAUSED.format(seconds=LIVE_FEED_TICK_S)}",
+                help=_escape_markdown(problem),
+            )
+        elif view.new:
+            st.button(
+                _new_notes(view.new),
+                key=_LIVE_SHOW,
+                icon=":material/arrow_upward:",
+                on_click=_on_show_new,
+            )
+    if not view.notes:
+        st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
+    for note in view.notes:
+        _render_note(note, terms, links="feed")
+    return list(view.notes)
+
+
+def _render_newest(filters: dict, terms: list[str]) -> list[Note]:
+    """Show the newest page of the feed, live; return its notes (as the full run read them)."""
+    run = st.session_state[_LIVE_RUNS] = st.session_state.get(_LIVE_RUNS, 0) + 1
+    return _live_feed(run, filters, terms)
+
+
 # Views: Read Note Feed -------------------------------------------------------
 
 
@@ -3815,16 +3949,18 @@ def render_read() -> None:
         right.button("Show all", key="feed_show_all", on_click=_show_in_feed)
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
     before, after = _page_bounds()
-    notes = NoteService.list_notes(conn, before=before, after=after, **filters)
-    if not notes:
-        if before is not None or after is not None:
-            _page_gone("feed")
-        else:
-            st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
-        return
     terms = search_terms(search or "")
-    for note in notes:
-        _render_note(note, terms, links="feed")
+    if before is None and after is None:  # the newest page: live (its ticks rerun only it)
+        notes = _render_newest(filters, terms)
+        if not notes:
+            return  # it says so, and shows notes as they come
+    else:
+        notes = NoteService.list_notes(conn, before=before, after=after, **filters)
+        if not notes:
+            _page_gone("feed")
+            return
+        for note in notes:
+            _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     with st.expander("Raw Note Table Data"):
         st.dataframe(
