@@ -3194,22 +3194,10 @@ def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
         st.markdown(note_markdown(body, terms=terms or []))
 
 
-def _rerun_page() -> None:
-    """End a callback with a rerun of the whole page, not only of its fragment.
-
-    A widget inside a fragment (the live feed's notes) reruns that fragment alone, so a
-    callback whose result shows outside it (the URL's filters, an outcome at the top,
-    the Edit dialog) asks for the page (Streamlit 1.67 queues it once every callback of
-    the click has run; from a widget outside a fragment it is the rerun that was coming).
-    """
-    st.rerun(scope="app")
-
-
 def _show_in_feed(**params: str) -> None:
     """Show the feed with exactly these query parameters (and no search): a callback."""
     st.query_params.from_dict(params)
     st.session_state.q = ""
-    _rerun_page()  # from a tag, author or number in the live feed
 
 
 def _tag_buttons(note: Note, here: bool) -> None:
@@ -3663,7 +3651,6 @@ def _on_menu_delete(id: int, version: int) -> None:
     if outcome.kind == Kind.CONFLICT:  # the feed shows the note as it is now
         outcome = Outcome(Kind.FAILED, outcome.message)
     st.session_state[_FEED.outcome] = outcome
-    _rerun_page()  # the outcome (and Undo) shows above the live feed
 
 
 def _open_editor(note: Note) -> None:
@@ -3673,7 +3660,6 @@ def _open_editor(note: Note) -> None:
     state[_EDITING] = (note.id, note.version)
     state[_EDIT_FORM.username], state[_EDIT_FORM.body] = note.username, note.body
     state.pop(_EDIT.outcome, None)
-    _rerun_page()  # render_read opens the dialog, outside the live feed
 
 
 def _close_editor() -> None:
@@ -3785,18 +3771,23 @@ def _note_menu(note: Note) -> None:
 
 # Views: the live feed --------------------------------------------------------
 #
-# The newest page of the feed (of a search or a filter too) is a fragment that reruns
-# alone every LIVE_FEED_TICK_S. A tick is one listing, from the oldest note the page
-# shows upwards: it reads the shown notes as they are now (edited, or gone if deleted)
-# and counts the newer ones, which a banner in a slot kept free above the notes offers
-# ("3 new notes — show"), so nothing the person reads moves down. A full run of the page
-# (show, a search, a page turn, any widget outside the fragment) reads the newest page
-# afresh. Older pages, and a note's permalink, have no fragment and so no ticks.
+# The newest page of the feed (of a search or a filter too) has a small fragment, the
+# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S. A tick is one
+# listing from the oldest note shown upwards (_live_tick): it counts the newer notes,
+# which the banner offers ("3 new notes — show") in a slot kept free for it, so nothing
+# the person reads moves; and it sees the shown notes as they are now. Only if one of
+# those was edited or deleted does the tick rerun the page, which then shows the notes
+# as the tick read them (_LIVE_KEEP), not the newest page. So an idle tick sends a banner,
+# not 25 notes (47 KB, 0.2 s a tick when the notes were inside the fragment). Any other
+# full run of the page (show, a search, a page turn) reads the newest page afresh.
+# Older pages and permalinks have no fragment, so no ticks.
 
 MSG_NEW_NOTES = "{count} — show"
 MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
 _LIVE = "feed_live"  # the _LiveView the newest page of the feed shows
-_LIVE_RUNS = "feed_live_runs"  # full runs of the newest page: a tick keeps its run's view
+_LIVE_KEEP = "feed_live_keep"  # the next full run shows _LIVE as a tick read it
+_LIVE_RUNS = "feed_live_runs"  # full runs of the newest page (a tick is a later call within one)
+_LIVE_TICKED = "feed_live_ticked"  # the run whose first call of the fragment has been made
 _LIVE_SHOW = "live_show"  # the banner's button
 
 
@@ -3804,15 +3795,15 @@ _LIVE_SHOW = "live_show"  # the banner's button
 class _LiveView:
     """What the live feed shows, as its last read (a full run's, or a tick's) found it."""
 
-    run: int  # the full run of the page that first read it (see _LIVE_RUNS)
-    shown: frozenset[int]  # the notes that run showed: a tick shows these, never others
+    filters: tuple  # the search and filters of the page it shows
+    shown: frozenset[int]  # the notes the page first showed: a tick shows these, never others
     after: int  # a tick lists the notes numbered above this: the oldest shown, minus one
     newest: int  # notes numbered above this are new: the newest shown (or in the feed)
     notes: tuple[Note, ...]  # the shown notes still there, as they are now, newest first
-    new: int  # notes above `newest`; LIVE_MAX_NEW + 1 stands for more
+    new: int = 0  # notes above `newest`; LIVE_MAX_NEW + 1 stands for more
 
 
-def _live_first(conn: Database, run: int, filters: dict) -> _LiveView:
+def _live_first(conn: Database, filters: dict) -> _LiveView:
     """Read the newest page of the feed (with filters), as a full run shows it."""
     notes = NoteService.list_notes(conn, **filters)
     if notes:
@@ -3820,24 +3811,28 @@ def _live_first(conn: Database, run: int, filters: dict) -> _LiveView:
     else:  # nothing matches yet: whatever comes after the newest note is new
         top = NoteService.list_notes(conn, limit=1) if any(filters.values()) else []
         newest = after = top[0].id if top else 0
-    return _LiveView(run, frozenset(n.id for n in notes), after, newest, tuple(notes), 0)
+    shown = frozenset(note.id for note in notes)
+    return _LiveView(tuple(filters.items()), shown, after, newest, tuple(notes))
 
 
-def _live_tick(conn: Database, view: _LiveView, filters: dict) -> _LiveView:
-    """Read view's notes again and count the newer ones, in one listing (see _LIVE).
+def _live_tick(conn: Database, view: _LiveView) -> _LiveView:
+    """Read view's notes again and count the newer ones, in one listing.
 
     The listing runs upwards from the oldest shown note and stops after LIVE_MAX_NEW + 1
     new ones, so it reads at most a page and a banner's worth of notes, through the same
     index as the page. A note numbered among the shown that was not shown (restored from
-    the trash, or edited into a search) waits for the next full run: it would push down
-    what the person is reading.
+    the trash, or edited into a search) waits for the next full read of the page: it
+    would push down what the person is reading.
     """
-    notes = NoteService.list_notes(
-        conn, limit=len(view.shown) + LIVE_MAX_NEW + 1, after=view.after, **filters
-    )
+    limit = len(view.shown) + LIVE_MAX_NEW + 1
+    notes = NoteService.list_notes(conn, limit=limit, after=view.after, **dict(view.filters))
     new = min(sum(1 for note in notes if note.id > view.newest), LIVE_MAX_NEW + 1)
     kept = tuple(note for note in notes if note.id in view.shown)
-    return _LiveView(view.run, view.shown, view.after, view.newest, kept, new)
+    return _LiveView(view.filters, view.shown, view.after, view.newest, kept, new)
+
+
+def _versions(notes: tuple[Note, ...]) -> list[tuple[int, int]]:
+    return [(note.id, note.version) for note in notes]
 
 
 def _new_notes(count: int) -> str:
@@ -3849,31 +3844,39 @@ def _new_notes(count: int) -> str:
 def _on_show_new() -> None:
     """The banner's "show": read the newest page afresh (a full run does), from its top.
 
-    A second click that arrives after the first one's run finds no banner and does nothing.
+    The button is inside the fragment, whose widgets rerun only it: ask for the page.
+    A second click that arrives after the first one's run finds no banner: nothing.
     """
+    st.session_state.pop(_LIVE_KEEP, None)
     st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
-    _rerun_page()
+    st.rerun(scope="app")
 
 
 @st.fragment(run_every=LIVE_FEED_TICK_S)
-def _live_feed(run: int, filters: dict, terms: list[str]) -> list[Note]:
-    """The newest page of the feed and its banner; return the notes it shows.
+def _live_banner(run: int) -> None:
+    """The banner's slot above the newest page's notes; every later call is a tick.
 
-    The first call of a full run reads the page (_live_first); the same call rerun
-    alone, every LIVE_FEED_TICK_S, is a tick (_live_tick). A database fault during a
-    tick says so in the banner's slot (once, however many ticks fail) and keeps the
-    notes as last read; during the full run's read main() shows it, as on every page.
+    The call a full run makes shows the view that run read; later ones (the same call,
+    rerun alone every LIVE_FEED_TICK_S) read it again (_live_tick). A database fault
+    during a tick says so in the slot, once however many ticks fail, and keeps the
+    page as it is; the next tick tries again.
     """
-    view: _LiveView | None = st.session_state.get(_LIVE)
+    state = st.session_state
+    view: _LiveView = state[_LIVE]
     problem = None
-    if view is None or view.run != run:
-        view = _live_first(get_connection(), run, filters)
+    if state.get(_LIVE_TICKED) != run:
+        state[_LIVE_TICKED] = run  # the full run's own call: it has just read the view
     else:
         try:
-            view = _live_tick(get_connection(), view, filters)
+            ticked = _live_tick(get_connection(), view)
         except NotesError as error:
             problem = str(error)
-    st.session_state[_LIVE] = view
+        else:
+            changed = _versions(ticked.notes) != _versions(view.notes)
+            state[_LIVE] = view = ticked
+            if changed:  # a shown note was edited or deleted: the page shows it so now
+                state[_LIVE_KEEP] = True
+                st.rerun(scope="app")
     with st.container(height=LIVE_SLOT_HEIGHT_PX, border=False, key="live_slot"):
         if problem is not None:
             st.caption(
@@ -3887,17 +3890,22 @@ def _live_feed(run: int, filters: dict, terms: list[str]) -> list[Note]:
                 icon=":material/arrow_upward:",
                 on_click=_on_show_new,
             )
+
+
+def _render_newest(conn: Database, filters: dict, terms: list[str]) -> list[Note]:
+    """Show the newest page of the feed, live (see _live_banner); return its notes."""
+    state = st.session_state
+    view: _LiveView | None = state.get(_LIVE)
+    keep = state.pop(_LIVE_KEEP, False) and view is not None
+    if not keep or view.filters != tuple(filters.items()):
+        view = state[_LIVE] = _live_first(conn, filters)
+    run = state[_LIVE_RUNS] = state.get(_LIVE_RUNS, 0) + 1
+    _live_banner(run)
     if not view.notes:
         st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
     for note in view.notes:
         _render_note(note, terms, links="feed")
     return list(view.notes)
-
-
-def _render_newest(filters: dict, terms: list[str]) -> list[Note]:
-    """Show the newest page of the feed, live; return its notes (as the full run read them)."""
-    run = st.session_state[_LIVE_RUNS] = st.session_state.get(_LIVE_RUNS, 0) + 1
-    return _live_feed(run, filters, terms)
 
 
 # Views: Read Note Feed -------------------------------------------------------
@@ -3950,8 +3958,8 @@ def render_read() -> None:
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
     before, after = _page_bounds()
     terms = search_terms(search or "")
-    if before is None and after is None:  # the newest page: live (its ticks rerun only it)
-        notes = _render_newest(filters, terms)
+    if before is None and after is None:  # the newest page: live
+        notes = _render_newest(conn, filters, terms)
         if not notes:
             return  # it says so, and shows notes as they come
     else:
