@@ -34,6 +34,14 @@ def first_note_top(page: Page) -> float:
     return page.locator(NOTE_BOXES).first.bounding_box()["y"]
 
 
+def wait_for_the_slot(page: Page) -> None:
+    """Wait until the banner's slot is drawn at its height (a moment after the run ends)."""
+    page.wait_for_function(
+        "h => document.querySelector('.st-key-live_slot')?.getBoundingClientRect().height === h",
+        arg=load_app().LIVE_SLOT_HEIGHT_PX,
+    )
+
+
 def mark_document(page: Page) -> None:
     """Leave a mark in the page's document: a reload or navigation would lose it."""
     page.evaluate("window.liveFeedMark = 'still here'")
@@ -72,6 +80,7 @@ def test_a_note_written_in_one_browser_shows_in_anothers_open_feed_as_a_banner(
                 "boxes => boxes.map(b => b.className.match(/st-key-note_(\\d+)/)[1])"
             )
         ]
+        wait_for_the_slot(bob)
         top = first_note_top(bob)
         mark_document(bob)
         note_id = create_note(ada, server, "ada", "Fresh from *Ada*")  # ... while Ada writes.
