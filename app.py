@@ -54,6 +54,9 @@ CODE_POINT_LIMIT = 4 * CHAR_LIMIT  # longest body or username in code points (em
 CHAR_CODE_POINT_LIMIT = 12  # code points in one character: an emoji family has up to 11
 TAG_LIMIT = 50  # longest #tag, in characters after the #
 FEED_PAGE_SIZE = 25  # notes on one page of the feed, and of the trash
+LIVE_FEED_TICK_S = 3  # the newest feed page checks for others' notes this often (shown < 5 s)
+LIVE_MAX_NEW = 100  # newer notes the live feed counts; more read "100+ new notes"
+LIVE_SLOT_HEIGHT_PX = 40  # the slot kept above the feed's notes for its banner: one button
 RECENT_PICKS = 8  # recent notes (or matches) offered on the Update and Delete pages
 PICK_EXCERPT_CHARS = 32  # characters of a note shown on its pick button
 NOTE_BOX_HEIGHT_PX = 170  # the note box: tall enough for 140 characters at 390 px wide
@@ -4259,6 +4262,145 @@ def _note_menu(note: Note) -> None:
         st.code(_permalink(note.id), language=None)
 
 
+# Views: the live feed --------------------------------------------------------
+#
+# The newest page of the feed (of a search or a filter too) has a small fragment, the
+# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S. A tick is one
+# listing from the oldest note shown upwards (_live_tick): it counts the newer notes,
+# which the banner offers ("3 new notes — show") in a slot kept free for it, so nothing
+# the person reads moves; and it sees the shown notes as they are now. Only if one of
+# those was edited or deleted does the tick rerun the page, which then shows the notes
+# as the tick read them (_LIVE_KEEP), not the newest page. So an idle tick sends a banner,
+# not 25 notes (47 KB, 0.2 s a tick when the notes were inside the fragment). Any other
+# full run of the page (show, a search, a page turn) reads the newest page afresh.
+# Older pages and permalinks have no fragment, so no ticks.
+
+MSG_NEW_NOTES = "{count} — show"
+MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
+_LIVE = "feed_live"  # the _LiveView the newest page of the feed shows
+_LIVE_KEEP = "feed_live_keep"  # the next full run shows _LIVE as a tick read it
+_LIVE_RUNS = "feed_live_runs"  # full runs of the newest page (a tick is a later call within one)
+_LIVE_TICKED = "feed_live_ticked"  # the run whose first call of the fragment has been made
+_LIVE_SHOW = "live_show"  # the banner's button
+
+
+@dataclass(frozen=True)
+class _LiveView:
+    """What the live feed shows, as its last read (a full run's, or a tick's) found it."""
+
+    filters: tuple  # the search and filters of the page it shows
+    shown: frozenset[int]  # the notes the page first showed: a tick shows these, never others
+    after: int  # a tick lists the notes numbered above this: the oldest shown, minus one
+    newest: int  # notes numbered above this are new: the newest shown (or in the feed)
+    notes: tuple[Note, ...]  # the shown notes still there, as they are now, newest first
+    new: int = 0  # notes above `newest`; LIVE_MAX_NEW + 1 stands for more
+
+
+def _live_first(conn: Database, filters: dict) -> _LiveView:
+    """Read the newest page of the feed (with filters), as a full run shows it."""
+    notes = NoteService.list_notes(conn, **filters)
+    if notes:
+        newest, after = notes[0].id, notes[-1].id - 1
+    else:  # nothing matches yet: whatever comes after the newest note is new
+        top = NoteService.list_notes(conn, limit=1) if any(filters.values()) else []
+        newest = after = top[0].id if top else 0
+    shown = frozenset(note.id for note in notes)
+    return _LiveView(tuple(filters.items()), shown, after, newest, tuple(notes))
+
+
+def _live_tick(conn: Database, view: _LiveView) -> _LiveView:
+    """Read view's notes again and count the newer ones, in one listing.
+
+    The listing runs upwards from the oldest shown note and stops after LIVE_MAX_NEW + 1
+    new ones, so it reads at most a page and a banner's worth of notes, through the same
+    index as the page. A note numbered among the shown that was not shown (restored from
+    the trash, or edited into a search) waits for the next full read of the page: it
+    would push down what the person is reading.
+    """
+    limit = len(view.shown) + LIVE_MAX_NEW + 1
+    notes = NoteService.list_notes(conn, limit=limit, after=view.after, **dict(view.filters))
+    new = min(sum(1 for note in notes if note.id > view.newest), LIVE_MAX_NEW + 1)
+    kept = tuple(note for note in notes if note.id in view.shown)
+    return _LiveView(view.filters, view.shown, view.after, view.newest, kept, new)
+
+
+def _versions(notes: tuple[Note, ...]) -> list[tuple[int, int]]:
+    return [(note.id, note.version) for note in notes]
+
+
+def _new_notes(count: int) -> str:
+    """The banner's words: "1 new note — show", "3 new notes — show", "100+ new notes — show"."""
+    many = f"{LIVE_MAX_NEW}+ new notes" if count > LIVE_MAX_NEW else _how_many(count, "new note")
+    return MSG_NEW_NOTES.format(count=many)
+
+
+def _on_show_new() -> None:
+    """The banner's "show": read the newest page afresh (a full run does), from its top.
+
+    The button is inside the fragment, whose widgets rerun only it: ask for the page.
+    A second click that arrives after the first one's run finds no banner: nothing.
+    """
+    st.session_state.pop(_LIVE_KEEP, None)
+    st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
+    st.rerun(scope="app")
+
+
+@st.fragment(run_every=LIVE_FEED_TICK_S)
+def _live_banner(run: int) -> None:
+    """The banner's slot above the newest page's notes; every later call is a tick.
+
+    The call a full run makes shows the view that run read; later ones (the same call,
+    rerun alone every LIVE_FEED_TICK_S) read it again (_live_tick). A database fault
+    during a tick says so in the slot, once however many ticks fail, and keeps the
+    page as it is; the next tick tries again.
+    """
+    state = st.session_state
+    view: _LiveView = state[_LIVE]
+    problem = None
+    if state.get(_LIVE_TICKED) != run:
+        state[_LIVE_TICKED] = run  # the full run's own call: it has just read the view
+    else:
+        try:
+            ticked = _live_tick(get_connection(), view)
+        except NotesError as error:
+            problem = str(error)
+        else:
+            changed = _versions(ticked.notes) != _versions(view.notes)
+            state[_LIVE] = view = ticked
+            if changed:  # a shown note was edited or deleted: the page shows it so now
+                state[_LIVE_KEEP] = True
+                st.rerun(scope="app")
+    with st.container(height=LIVE_SLOT_HEIGHT_PX, border=False, key="live_slot"):
+        if problem is not None:
+            st.caption(
+                f":material/sync_problem: {MSG_LIVE_PAUSED.format(seconds=LIVE_FEED_TICK_S)}",
+                help=_escape_markdown(problem),
+            )
+        elif view.new:
+            st.button(
+                _new_notes(view.new),
+                key=_LIVE_SHOW,
+                icon=":material/arrow_upward:",
+                on_click=_on_show_new,
+            )
+
+
+def _render_newest(conn: Database, filters: dict, terms: list[str]) -> list[Note]:
+    """Show the newest page of the feed, live (see _live_banner); return its notes."""
+    state = st.session_state
+    view: _LiveView | None = state.get(_LIVE)
+    keep = state.pop(_LIVE_KEEP, False) and view is not None
+    if not keep or view.filters != tuple(filters.items()):
+        view = state[_LIVE] = _live_first(conn, filters)
+    run = state[_LIVE_RUNS] = state.get(_LIVE_RUNS, 0) + 1
+    _live_banner(run)
+    if not view.notes:
+        st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
+    for note in view.notes:
+        _render_note(note, terms, links="feed")
+    return list(view.notes)
+
+
 # Views: Read Note Feed -------------------------------------------------------
 
 
@@ -4308,16 +4450,18 @@ def render_read() -> None:
         right.button("Show all", key="feed_show_all", on_click=_show_in_feed)
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
     before, after = _page_bounds()
-    notes = NoteService.list_notes(conn, before=before, after=after, **filters)
-    if not notes:
-        if before is not None or after is not None:
-            _page_gone("feed")
-        else:
-            st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
-        return
     terms = search_terms(search or "")
-    for note in notes:
-        _render_note(note, terms, links="feed")
+    if before is None and after is None:  # the newest page: live
+        notes = _render_newest(conn, filters, terms)
+        if not notes:
+            return  # it says so, and shows notes as they come
+    else:
+        notes = NoteService.list_notes(conn, before=before, after=after, **filters)
+        if not notes:
+            _page_gone("feed")
+            return
+        for note in notes:
+            _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     _render_feed_export(conn, filters)
     with st.expander("Raw Note Table Data"):
