@@ -424,7 +424,7 @@ def now_timestamp() -> int:
 # Store ########################################################################
 ###############################################################################
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 MSG_DB_LOCKED = (
     "The database is busy: another writer held it for more than {seconds:g} seconds. "
@@ -1023,7 +1023,60 @@ def _migrate_to_v5(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-_MIGRATIONS = [_migrate_to_v1, _migrate_to_v2, _migrate_to_v3, _migrate_to_v4, _migrate_to_v5]
+# The Activity page's counts, kept by triggers like the per-author ones, so that the page
+# reads at most a year of hours (8,784 rows) and one row per author and per tag, never
+# the notes: notes per UTC hour of creation (created_timestamp / 3600; an edit never
+# changes it, a delete stops counting and a restore counts again) and notes per #tag.
+# A tag's count follows note_tags, whatever changes it. A row is deleted at zero, so the
+# rows of tag_counts are the tags in use. Days and hours in the reader's time zone are
+# derived from the hours by the page.
+_V6_STATEMENTS = [
+    "CREATE TABLE note_hours (hour INTEGER PRIMARY KEY,"
+    " notes INTEGER NOT NULL CHECK (notes >= 0))",
+    "CREATE TABLE tag_counts (tag TEXT PRIMARY KEY,"
+    " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
+    """CREATE TRIGGER notes_after_insert_hour AFTER INSERT ON notes BEGIN
+        INSERT INTO note_hours VALUES (new.created_timestamp / 3600, 1)
+            ON CONFLICT (hour) DO UPDATE SET notes = notes + 1;
+    END""",
+    """CREATE TRIGGER notes_after_delete_hour AFTER DELETE ON notes BEGIN
+        UPDATE note_hours SET notes = notes - 1 WHERE hour = old.created_timestamp / 3600;
+        DELETE FROM note_hours WHERE hour = old.created_timestamp / 3600 AND notes = 0;
+    END""",
+    """CREATE TRIGGER notes_after_retime AFTER UPDATE OF created_timestamp ON notes
+        WHEN old.created_timestamp / 3600 <> new.created_timestamp / 3600 BEGIN
+        UPDATE note_hours SET notes = notes - 1 WHERE hour = old.created_timestamp / 3600;
+        DELETE FROM note_hours WHERE hour = old.created_timestamp / 3600 AND notes = 0;
+        INSERT INTO note_hours VALUES (new.created_timestamp / 3600, 1)
+            ON CONFLICT (hour) DO UPDATE SET notes = notes + 1;
+    END""",
+    """CREATE TRIGGER note_tags_after_insert AFTER INSERT ON note_tags BEGIN
+        INSERT INTO tag_counts VALUES (new.tag, 1)
+            ON CONFLICT (tag) DO UPDATE SET notes = notes + 1;
+    END""",
+    """CREATE TRIGGER note_tags_after_delete AFTER DELETE ON note_tags BEGIN
+        UPDATE tag_counts SET notes = notes - 1 WHERE tag = old.tag;
+        DELETE FROM tag_counts WHERE tag = old.tag AND notes = 0;
+    END""",
+    "INSERT INTO note_hours SELECT created_timestamp / 3600, count(*) FROM notes GROUP BY 1",
+    "INSERT INTO tag_counts SELECT tag, count(*) FROM note_tags GROUP BY tag",
+]
+
+
+def _migrate_to_v6(conn: sqlite3.Connection) -> None:
+    """Count notes per hour of creation and per #tag, for the Activity page."""
+    for statement in _V6_STATEMENTS:
+        conn.execute(statement)
+
+
+_MIGRATIONS = [
+    _migrate_to_v1,
+    _migrate_to_v2,
+    _migrate_to_v3,
+    _migrate_to_v4,
+    _migrate_to_v5,
+    _migrate_to_v6,
+]
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -1096,10 +1149,40 @@ PG_LOCK_KEY = 0x4C4E_4F54  # the advisory lock that serialises migrations ("LNOT
 PG_COUNT_SLOTS = 16
 
 
-def _pg_notes_changed(create: str, history: str) -> str:
+def _pg_notes_changed(create: str, history: str, activity: bool = False) -> str:
     """The row trigger's function: counts, and the replaced version into note_history
-    with these columns (each version of the schema adds to them)."""
+    with these columns (each version of the schema adds to them); with activity
+    (version 6), the counts per hour of creation and per tag too."""
     old = ", ".join(f"OLD.{column.strip()}" for column in history.split(","))
+    update_activity = insert_activity = delete_activity = ""
+    if activity:  # after note_counts, hours then tags in key order: one order for all
+        update_activity = f"""
+        IF NEW.created_timestamp / 3600 <> OLD.created_timestamp / 3600 THEN
+            INSERT INTO note_hours (hour, slot, notes)
+            SELECT * FROM (VALUES (OLD.created_timestamp / 3600, OLD.id % {PG_COUNT_SLOTS}, -1),
+                                  (NEW.created_timestamp / 3600, NEW.id % {PG_COUNT_SLOTS}, 1))
+                AS v ORDER BY 1
+            ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes;
+        END IF;
+        IF NEW.tags IS DISTINCT FROM OLD.tags THEN
+            INSERT INTO tag_counts (tag, slot, notes)
+            SELECT tag, NEW.id % {PG_COUNT_SLOTS}, sum(n) FROM (
+                SELECT DISTINCT unnest(OLD.tags) AS tag, -1 AS n
+                UNION ALL SELECT DISTINCT unnest(NEW.tags), 1) AS d
+            GROUP BY tag HAVING sum(n) <> 0 ORDER BY tag
+            ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;
+        END IF;"""
+        insert_activity, delete_activity = (
+            f"""
+            INSERT INTO note_hours (hour, slot, notes)
+            VALUES ({row}.created_timestamp / 3600, {row}.id % {PG_COUNT_SLOTS}, {n})
+            ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes;
+            INSERT INTO tag_counts (tag, slot, notes)
+            SELECT DISTINCT tag, {row}.id % {PG_COUNT_SLOTS}, {n} FROM unnest({row}.tags) AS tag
+            ORDER BY tag
+            ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;"""
+            for row, n in (("NEW", 1), ("OLD", -1))
+        )
     return f"""{create} FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
@@ -1109,7 +1192,7 @@ BEGIN
                                   (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)) AS v
             ORDER BY 1
             ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
-        END IF;
+        END IF;{update_activity}
         IF (NEW.username, NEW.body) IS DISTINCT FROM (OLD.username, OLD.body) THEN
             INSERT INTO note_history ({history}) VALUES ({old});
         END IF;
@@ -1119,12 +1202,12 @@ BEGIN
             INSERT INTO note_counts (username, slot, notes)
             VALUES ('', NEW.id % {PG_COUNT_SLOTS}, 1),
                    (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;{insert_activity}
         ELSE
             INSERT INTO note_counts (username, slot, notes)
             VALUES ('', OLD.id % {PG_COUNT_SLOTS}, -1),
                    (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1)
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;{delete_activity}
         END IF;
     END IF;
     RETURN NULL;
@@ -1185,8 +1268,29 @@ _PG_V5 = [  # as SQLite's version 5
     ),
     "UPDATE notes_schema SET version = 5",
 ]
+_PG_V6 = [  # as SQLite's version 6, each count in PG_COUNT_SLOTS slots (this hour is hot)
+    "CREATE TABLE note_hours (hour bigint NOT NULL, slot smallint NOT NULL,"
+    " notes bigint NOT NULL, PRIMARY KEY (hour, slot))",
+    "CREATE TABLE tag_counts (tag text NOT NULL, slot smallint NOT NULL,"
+    " notes bigint NOT NULL, PRIMARY KEY (tag, slot))",
+    _pg_notes_changed(
+        "CREATE OR REPLACE",
+        "id, version, username, body, updated_timestamp, editor, editor_subject, editor_issuer",
+        activity=True,
+    ),
+    # A hand-edit of a note's creation time or tags moves its counts too.
+    "DROP TRIGGER notes_changed ON notes",
+    "CREATE TRIGGER notes_changed AFTER INSERT OR DELETE"
+    " OR UPDATE OF username, body, created_timestamp, tags ON notes"
+    " FOR EACH ROW EXECUTE FUNCTION notes_changed()",
+    f"INSERT INTO note_hours SELECT created_timestamp / 3600, id % {PG_COUNT_SLOTS}, count(*)"
+    " FROM notes GROUP BY 1, 2",
+    f"INSERT INTO tag_counts SELECT tag, id % {PG_COUNT_SLOTS}, count(*)"
+    " FROM (SELECT DISTINCT id, tag FROM notes, unnest(notes.tags) AS tag) AS t GROUP BY 1, 2",
+    "UPDATE notes_schema SET version = 6",
+]
 # _PG_MIGRATIONS[v] brings a PostgreSQL database at version v to a later one.
-_PG_MIGRATIONS = {0: (_PG_SCHEMA_V4, 4), 4: (_PG_V5, 5)}
+_PG_MIGRATIONS = {0: (_PG_SCHEMA_V4, 4), 4: (_PG_V5, 5), 5: (_PG_V6, 6)}
 
 
 def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) -> None:
@@ -1368,6 +1472,9 @@ RETURNING {_NOTE_COLUMNS}
 }
 _INSERT_NOTES["postgresql", True] = _INSERT_NOTES["postgresql", False]
 SEED_BATCH = 1000  # notes per INSERT in a bulk load
+# PostgreSQL's maintained counts, in the order the trigger takes them: (table, key, type).
+_PG_COUNTS = (("note_counts", "username", "text"), ("note_hours", "hour", "bigint"),
+              ("tag_counts", "tag", "text"))  # fmt: skip
 
 
 def _derived(username: str, body: str) -> dict:
@@ -1386,6 +1493,12 @@ def _insert_notes(tx: Database, notes: list[dict]) -> list:
     return _execute(tx, _INSERT_NOTES[dialect, identity], {"notes": batch}).fetchall()
 
 
+def _hour(timestamp: int) -> int:
+    """The hour a note created at timestamp counts in: timestamp / 3600 as SQL divides
+    integers (toward zero, so the hour before 1970 is 0 too)."""
+    return timestamp // 3600 if timestamp >= 0 else -(-timestamp // 3600)
+
+
 @contextmanager
 def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
     """Load many notes in one transaction (seed, copy): yield added(rows), to be called
@@ -1397,25 +1510,33 @@ def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
         yield lambda rows: None
         return
     _execute(tx, "SELECT set_config('notes.bulk_load', 'on', true)")
-    counts: Counter[tuple[str, int]] = Counter()
+    # (table, key column, its type) -> Counter of (key, slot) -> notes
+    counts: dict[tuple[str, str, str], Counter] = {
+        table: Counter() for table in _PG_COUNTS
+    }
+    authors, hours, tags = counts.values()
 
     def added(rows: list) -> None:
         for row in rows:
             slot = row["id"] % PG_COUNT_SLOTS
-            counts[("", slot)] += 1
-            counts[(row["username"], slot)] += 1
+            authors[("", slot)] += 1
+            authors[(row["username"], slot)] += 1
+            hours[(_hour(row["created_timestamp"]), slot)] += 1
+            for tag in extract_tags(row["body"]):  # as _derived filed them
+                tags[(tag, slot)] += 1
 
     yield added
     _execute(tx, "SELECT set_config('notes.bulk_load', 'off', true)")
-    rows = [{"username": u, "slot": s, "notes": n} for (u, s), n in sorted(counts.items())]
-    _execute(
-        tx,
-        "INSERT INTO note_counts (username, slot, notes)"
-        " SELECT username, slot, notes FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-        " AS r(username text, slot smallint, notes bigint) ORDER BY username, slot"
-        " ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes",
-        {"rows": json.dumps(rows, ensure_ascii=False)},
-    )
+    for (table, key, kind), counted in counts.items():
+        rows = [{"key": k, "slot": s, "notes": n} for (k, s), n in sorted(counted.items())]
+        _execute(
+            tx,
+            f"INSERT INTO {table} ({key}, slot, notes)"
+            " SELECT key, slot, notes FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+            f" AS r(key {kind}, slot smallint, notes bigint) ORDER BY key, slot"
+            f" ON CONFLICT ({key}, slot) DO UPDATE SET notes = {table}.notes + excluded.notes",
+            {"rows": json.dumps(rows, ensure_ascii=False)},
+        )
     _execute(tx, "ANALYZE notes")
 
 
@@ -1686,6 +1807,32 @@ def _check_edit_flood(tx: Database, id: int, limit: int, now: int) -> None:
         raise TooFastError(MSG_TOO_MANY_EDITS.format(id=id, count=_how_many(limit, "time")))
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What the Activity page shows, read from the maintained counts only."""
+
+    notes: int  # in the feed now (not the trash)
+    authors: int  # with a note in the feed
+    tags: int  # on a note in the feed
+    hours: tuple[tuple[int, int], ...]  # (UTC hour, see _hour; notes created in it), in order
+    top_authors: tuple[tuple[str, int], ...]  # (username, notes), most first
+    top_tags: tuple[tuple[str, int], ...]  # (tag, notes), most first
+
+
+# Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
+# slots of each): never the notes. The same SQL on both backends.
+_ACTIVITY_HOURS = (
+    "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
+    " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour"
+)
+_ACTIVITY_TOP = (  # {table}'s keys with notes, most first (ties by name), and how many there are
+    "SELECT {key} AS name, CAST(sum(notes) AS bigint) AS notes, count(*) OVER () AS total"
+    " FROM {table} WHERE {key} <> '' GROUP BY {key} HAVING sum(notes) > 0"
+    " ORDER BY notes DESC, name LIMIT :top"
+)
+ACTIVITY_TOP = 10  # authors and tags the Activity page ranks
+
+
 class NoteService:
     """Every operation on notes. Each takes the connection first and returns Notes."""
 
@@ -1743,6 +1890,26 @@ class NoteService:
             (author or "",),
         )
         return rows[0]["notes"]
+
+    @staticmethod
+    def activity(conn: Database, since: int, until: int, top: int = ACTIVITY_TOP) -> Activity:
+        """Return the feed's totals, its notes per UTC hour of creation from the hour of
+        `since` to that of `until` (epoch seconds), and its `top` authors and tags, from the
+        counts the store keeps (so it costs the same at any number of notes)."""
+        hours = _read(conn, _ACTIVITY_HOURS, {"since": _hour(since), "until": _hour(until)})
+        ranked = {
+            table: _read(conn, _ACTIVITY_TOP.format(key=key, table=table), {"top": top})
+            for table, key in (("note_counts", "username"), ("tag_counts", "tag"))
+        }
+        authors, tags = ranked["note_counts"], ranked["tag_counts"]
+        return Activity(
+            notes=NoteService.count_notes(conn),
+            authors=authors[0]["total"] if authors else 0,
+            tags=tags[0]["total"] if tags else 0,
+            hours=tuple((row["hour"], row["notes"]) for row in hours),
+            top_authors=tuple((row["name"], row["notes"]) for row in authors),
+            top_tags=tuple((row["name"], row["notes"]) for row in tags),
+        )
 
     @staticmethod
     def count_trash(conn: Database) -> int:
@@ -2246,7 +2413,7 @@ def copy_database(
             raise StorageError(
                 MSG_COPY_TARGET_HAS_NOTES.format(name=_db_name(target), totals=_count_rows(tx))
             )
-        for table in ("note_history", "trash", "notes", "note_counts"):
+        for table in ("note_history", "trash", "notes", "note_counts", "note_hours", "tag_counts"):
             _execute(tx, f"DELETE FROM {table}")
         for batch in _batches(src, "notes", _NOTE_COLUMNS, ("id",)):
             added(_insert_notes(tx, batch))
@@ -2309,6 +2476,37 @@ WHERE coalesce(c.notes, 0) <> coalesce(n.notes, 0)
 """
 
 
+# The Activity page's counts against the notes: per hour of creation, and per tag (the
+# tags SQLite's note_tags holds, or PostgreSQL's tags column).
+_ACTIVITY_PROBLEMS = """
+SELECT {label} AS name, c.notes AS kept, n.notes AS actual
+FROM (SELECT {key}, CAST(sum(notes) AS bigint) AS notes FROM {table}
+      GROUP BY {key} HAVING sum(notes) <> 0) c
+FULL JOIN ({actual}) n ON c.{key} = n.{key}
+WHERE coalesce(c.notes, 0) <> coalesce(n.notes, 0)
+ORDER BY 1
+"""
+_HOUR_PROBLEMS = _ACTIVITY_PROBLEMS.format(
+    label="'hour ' || CAST(coalesce(c.hour, n.hour) AS text)",
+    key="hour",
+    table="note_hours",
+    actual="SELECT created_timestamp / 3600 AS hour, count(*) AS notes FROM notes GROUP BY 1",
+)
+_TAG_PROBLEMS = {
+    dialect: _ACTIVITY_PROBLEMS.format(
+        label="'#' || coalesce(c.tag, n.tag)", key="tag", table="tag_counts", actual=actual
+    )
+    for dialect, actual in (
+        ("sqlite", "SELECT tag, count(*) AS notes FROM note_tags GROUP BY tag"),
+        (
+            "postgresql",
+            "SELECT tag, count(*) AS notes FROM"
+            " (SELECT DISTINCT id, tag FROM notes, unnest(notes.tags) AS tag) AS t GROUP BY tag",
+        ),
+    )
+}
+
+
 def check_database(conn: Database) -> CheckReport:
     """Check the file (SQLite), the search index and the counts; change nothing.
 
@@ -2316,7 +2514,8 @@ def check_database(conn: Database) -> CheckReport:
     """
     problems = [
         f"count for {row['name']!r}: stored {row['kept'] or 0}, actual {row['actual'] or 0}"
-        for row in _read(conn, _COUNT_PROBLEMS)
+        for query in (_COUNT_PROBLEMS, _HOUR_PROBLEMS, _TAG_PROBLEMS[_dialect(conn)])
+        for row in _read(conn, query)
     ]
     if _is_postgres(conn):  # the server checks its own pages; search is a column
         return CheckReport(problems, [])
