@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psycopg
 import psycopg_pool
@@ -66,6 +67,7 @@ EDITS_PER_NOTE_PER_MINUTE = 10  # versions one note may get a minute (vandal edi
 HISTORY_PAGE_SIZE = 10  # earlier versions shown at a time on the Update page
 DOUBLE_SUBMIT_S = 10.0  # the same note saved again this soon by one session is one note
 SEED_MAX_COUNT = 10_000_000  # most demo notes one `seed` command adds
+ACTIVITY_DAYS = 371  # days the Activity page shows: 53 weeks, today the last
 MAX_NOTE_ID = 2**63 - 1  # SQLite's largest integer, so the largest note number
 APP_DIR = Path(__file__).resolve().parent
 DEFAULT_DB_PATH = APP_DIR / "notes.db"
@@ -1031,8 +1033,7 @@ def _migrate_to_v5(conn: sqlite3.Connection) -> None:
 # rows of tag_counts are the tags in use. Days and hours in the reader's time zone are
 # derived from the hours by the page.
 _V6_STATEMENTS = [
-    "CREATE TABLE note_hours (hour INTEGER PRIMARY KEY,"
-    " notes INTEGER NOT NULL CHECK (notes >= 0))",
+    "CREATE TABLE note_hours (hour INTEGER PRIMARY KEY, notes INTEGER NOT NULL CHECK (notes >= 0))",
     "CREATE TABLE tag_counts (tag TEXT PRIMARY KEY,"
     " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
     """CREATE TRIGGER notes_after_insert_hour AFTER INSERT ON notes BEGIN
@@ -1183,6 +1184,9 @@ def _pg_notes_changed(create: str, history: str, activity: bool = False) -> str:
             ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;"""
             for row, n in (("NEW", 1), ("OLD", -1))
         )
+    count_author = (
+        "ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;"
+    )
     return f"""{create} FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
@@ -1202,12 +1206,12 @@ BEGIN
             INSERT INTO note_counts (username, slot, notes)
             VALUES ('', NEW.id % {PG_COUNT_SLOTS}, 1),
                    (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;{insert_activity}
+            {count_author}{insert_activity}
         ELSE
             INSERT INTO note_counts (username, slot, notes)
             VALUES ('', OLD.id % {PG_COUNT_SLOTS}, -1),
                    (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1)
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;{delete_activity}
+            {count_author}{delete_activity}
         END IF;
     END IF;
     RETURN NULL;
@@ -1511,9 +1515,7 @@ def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
         return
     _execute(tx, "SELECT set_config('notes.bulk_load', 'on', true)")
     # (table, key column, its type) -> Counter of (key, slot) -> notes
-    counts: dict[tuple[str, str, str], Counter] = {
-        table: Counter() for table in _PG_COUNTS
-    }
+    counts: dict[tuple[str, str, str], Counter] = {table: Counter() for table in _PG_COUNTS}
     authors, hours, tags = counts.values()
 
     def added(rows: list) -> None:
@@ -1820,11 +1822,13 @@ class Activity:
 
 
 # Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
-# slots of each): never the notes. The same SQL on both backends.
-_ACTIVITY_HOURS = (
-    "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
-    " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour"
-)
+# slots of each): never the notes.
+_ACTIVITY_HOURS = {
+    # one row per hour, none at zero (a GROUP BY cost 1.6 ms of 4.3 at a million notes)
+    "sqlite": "SELECT hour, notes FROM note_hours WHERE hour BETWEEN :since AND :until",
+    "postgresql": "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
+    " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour",
+}
 _ACTIVITY_TOP = (  # {table}'s keys with notes, most first (ties by name), and how many there are
     "SELECT {key} AS name, CAST(sum(notes) AS bigint) AS notes, count(*) OVER () AS total"
     " FROM {table} WHERE {key} <> '' GROUP BY {key} HAVING sum(notes) > 0"
@@ -1896,7 +1900,9 @@ class NoteService:
         """Return the feed's totals, its notes per UTC hour of creation from the hour of
         `since` to that of `until` (epoch seconds), and its `top` authors and tags, from the
         counts the store keeps (so it costs the same at any number of notes)."""
-        hours = _read(conn, _ACTIVITY_HOURS, {"since": _hour(since), "until": _hour(until)})
+        hours = _read(
+            conn, _ACTIVITY_HOURS[_dialect(conn)], {"since": _hour(since), "until": _hour(until)}
+        )
         ranked = {
             table: _read(conn, _ACTIVITY_TOP.format(key=key, table=table), {"top": top})
             for table, key in (("note_counts", "username"), ("tag_counts", "tag"))
@@ -4518,6 +4524,154 @@ never loaded.
         st.caption(str(error))
 
 
+# Views: Activity -------------------------------------------------------------
+#
+# Everything here comes from NoteService.activity: the counts the store keeps, never the
+# notes, so the page costs the same at a million notes as at a hundred. The store counts
+# notes per UTC hour; the page puts each hour on the reader's day and hour of the day by
+# its middle (in a zone half an hour off UTC, an hour that straddles midnight counts on
+# the day it mostly falls in). Charts are pictures, so every figure is written out too.
+# Author and tag names are shown as escaped text, and link to the feed filtered by them.
+
+MSG_NO_ACTIVITY = (
+    "No notes yet, so no activity to show. Write the first one on the **Create a Note** page."
+)
+MSG_NO_RECENT_ACTIVITY = "No notes were written in the last {days} days."
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _local_counts(activity: Activity, zone: zoneinfo.ZoneInfo, first: pd.Timestamp, days: int):
+    """Notes per day from `first` (local midnight) for `days` days, and per hour of the
+    day over those days, in zone: each counted UTC hour by its middle (numpy, so that a
+    year of hours costs half a millisecond)."""
+    counted = np.array(activity.hours, dtype=np.int64).reshape(-1, 2)
+    middles = pd.to_datetime(counted[:, 0] * 3600 + 1800, unit="s", utc=True)
+    local = pd.DatetimeIndex(middles).tz_convert(zone).tz_localize(None).as_unit("s").asi8
+    day = local // 86400 - int(first.timestamp()) // 86400  # local wall-clock days
+    keep = (day >= 0) & (day < days)
+    notes = counted[keep, 1]
+    per_day = np.bincount(day[keep], weights=notes, minlength=days).astype(np.int64)
+    per_hour = np.bincount(local[keep] % 86400 // 3600, weights=notes, minlength=24)
+    index = pd.date_range(first, periods=days, freq="D")
+    return pd.Series(per_day, index=index), pd.Series(per_hour.astype(np.int64))
+
+
+def _day_chart(days: pd.Series, alt_text: str):
+    """A calendar of days (a column a week, Monday on top), darker for more notes."""
+    import altair as alt  # only this page draws with Altair
+
+    frame = pd.DataFrame({"notes": days.to_numpy()}, index=days.index)
+    frame["date"] = days.index.strftime("%a %-d %b %Y")
+    frame["week"] = (days.index - pd.to_timedelta(days.index.dayofweek, unit="D")).strftime(
+        "%Y-%m-%d"
+    )
+    frame["weekday"] = [_WEEKDAYS[d] for d in days.index.dayofweek]
+    # A week's column is labelled with its month when the month starts in it.
+    month_label = "utcdate(toDate(datum.value)) <= 7 ? utcFormat(toDate(datum.value), '%b') : ''"
+    return (
+        alt.Chart(frame)
+        .mark_rect(cornerRadius=2)
+        .encode(
+            x=alt.X(
+                "week:O",
+                title=None,
+                axis=alt.Axis(labelExpr=month_label, labelAngle=0, ticks=False, domain=False),
+            ),
+            y=alt.Y("weekday:O", sort=list(_WEEKDAYS), title=None, axis=alt.Axis(domain=False)),
+            color=alt.Color(
+                "notes:Q", title="notes", scale=alt.Scale(scheme="greens", domainMin=0)
+            ),
+            tooltip=[alt.Tooltip("date:N", title="day"), alt.Tooltip("notes:Q", format=",")],
+        )
+        .properties(height=170)
+    )
+
+
+def _ranked_links(title: str, ranked: tuple[tuple[str, int], ...], param: str, prefix: str):
+    """A ranking (authors or tags) as links to the feed filtered by each, with its count."""
+    st.subheader(title)
+    if not ranked:
+        st.caption("None yet.")
+        return
+    for rank, (name, notes) in enumerate(ranked, start=1):
+        shown = rf"\#{_escape_markdown(name)}" if param == "tag" else _escape_markdown(name)
+        with st.container(key=f"{prefix}_{rank}"):
+            _feed_link(
+                f"{rank}. {shown} · {_how_many(notes, 'note')}",
+                {param: name},
+                f"{prefix}_link_{rank}",
+                None,
+                f"The notes {'tagged' if param == 'tag' else 'by'} this {param}",
+                here=False,
+            )
+
+
+def render_activity() -> None:
+    """The Activity page: totals, notes per day over the last year, the busiest hours of
+    the day and the most active authors and tags, in the reader's time zone."""
+    st.title("Activity")
+    zone = _reader_zone()
+    today = datetime.fromtimestamp(time.time(), zone).date()
+    first = pd.Timestamp(today) - pd.Timedelta(days=ACTIVITY_DAYS - 1)
+    since = int(datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()) - 3600
+    activity = NoteService.activity(get_connection(), since, now_timestamp())
+    if not activity.notes:
+        st.info(MSG_NO_ACTIVITY)
+        return
+    days, hours = _local_counts(activity, zone, first, ACTIVITY_DAYS)
+    recent = int(days.sum())
+    st.caption(
+        f"Counted as the notes are written; days and hours in your time zone, {zone.key}."
+        " Deleted notes do not count."
+    )
+    with st.container(horizontal=True, key="activity_totals"):
+        st.metric("Notes", f"{activity.notes:,}", border=True)
+        st.metric("Authors", f"{activity.authors:,}", border=True)
+        st.metric("Tags", f"{activity.tags:,}", border=True)
+        st.metric(f"Last {ACTIVITY_DAYS} days", f"{recent:,}", border=True)
+    st.subheader("Notes per day")
+    if not recent:
+        st.info(MSG_NO_RECENT_ACTIVITY.format(days=ACTIVITY_DAYS))
+    else:
+        busiest = days.idxmax()
+        summary = (
+            f"{_how_many(recent, 'note')} in the last {ACTIVITY_DAYS} days, on"
+            f" {int((days > 0).sum()):,} of them; the busiest day was"
+            f" {busiest:%A %-d %B %Y}, with {_how_many(int(days.max()), 'note')}."
+        )
+        st.altair_chart(_day_chart(days, summary), key="activity_days_chart", alt=summary)
+        st.markdown(summary)
+        months = days.groupby(days.index.to_period("M")).sum()
+        with st.expander("Notes per month", key="activity_months"):
+            st.table(
+                pd.DataFrame({"month": months.index.strftime("%B %Y"), "notes": months.to_numpy()}),
+                hide_index=True,
+            )
+        st.subheader("Busiest hours")
+        top = hours.sort_values(ascending=False, kind="stable").head(3)
+        busiest_hours = "; ".join(
+            f"{hour:02d}:00–{(hour + 1) % 24:02d}:00 ({notes / recent:.0%})"
+            for hour, notes in top.items()
+            if notes
+        )
+        summary = f"The hours of the day with the most notes, in your time zone: {busiest_hours}."
+        st.bar_chart(
+            pd.DataFrame({"hour": [f"{h:02d}" for h in range(24)], "notes": hours.to_numpy()}),
+            x="hour",
+            y="notes",
+            x_label=f"hour of the day ({zone.key})",
+            y_label="notes",
+            height=220,
+            alt=summary,
+        )
+        st.markdown(summary)
+    left, right = st.columns(2)
+    with left:
+        _ranked_links("Most active authors", activity.top_authors, "author", "activity_author")
+    with right:
+        _ranked_links("Most used tags", activity.top_tags, "tag", "activity_tag")
+
+
 ###############################################################################
 # Entry point ##################################################################
 ###############################################################################
@@ -4535,6 +4689,7 @@ def pages() -> list[st.Page]:
         st.Page(
             render_trash, title="Trash", icon=":material/restore_from_trash:", url_path="trash"
         ),
+        st.Page(render_activity, title="Activity", icon=":material/insights:", url_path="activity"),
         st.Page(render_about, title="About", icon=":material/info:", url_path="about"),
     ]
 
