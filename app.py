@@ -1829,11 +1829,14 @@ _ACTIVITY_HOURS = {
     "postgresql": "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
     " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour",
 }
-_ACTIVITY_TOP = (  # {table}'s keys with notes, most first (ties by name), and how many there are
-    "SELECT {key} AS name, CAST(sum(notes) AS bigint) AS notes, count(*) OVER () AS total"
-    " FROM {table} WHERE {key} <> '' GROUP BY {key} HAVING sum(notes) > 0"
-    " ORDER BY notes DESC, name LIMIT :top"
-)
+# A table's keys with notes, most first, and how many there are. Ties go by code point on
+# both backends (PostgreSQL would otherwise sort names by the server's locale).
+_ACTIVITY_TOP = {
+    dialect: "SELECT {key} AS name, CAST(sum(notes) AS bigint) AS notes,"
+    " count(*) OVER () AS total FROM {table} WHERE {key} <> '' GROUP BY {key}"
+    f" HAVING sum(notes) > 0 ORDER BY notes DESC, {{key}}{collate} LIMIT :top"
+    for dialect, collate in (("sqlite", ""), ("postgresql", ' COLLATE "C"'))
+}
 ACTIVITY_TOP = 10  # authors and tags the Activity page ranks
 
 
@@ -1904,7 +1907,9 @@ class NoteService:
             conn, _ACTIVITY_HOURS[_dialect(conn)], {"since": _hour(since), "until": _hour(until)}
         )
         ranked = {
-            table: _read(conn, _ACTIVITY_TOP.format(key=key, table=table), {"top": top})
+            table: _read(
+                conn, _ACTIVITY_TOP[_dialect(conn)].format(key=key, table=table), {"top": top}
+            )
             for table, key in (("note_counts", "username"), ("tag_counts", "tag"))
         }
         authors, tags = ranked["note_counts"], ranked["tag_counts"]
@@ -4562,10 +4567,10 @@ def _day_chart(days: pd.Series, alt_text: str):
 
     frame = pd.DataFrame({"notes": days.to_numpy()}, index=days.index)
     frame["date"] = days.index.strftime("%a %-d %b %Y")
-    frame["week"] = (days.index - pd.to_timedelta(days.index.dayofweek, unit="D")).strftime(
+    frame["week"] = (days.index - pd.to_timedelta(days.index.day_of_week, unit="D")).strftime(
         "%Y-%m-%d"
     )
-    frame["weekday"] = [_WEEKDAYS[d] for d in days.index.dayofweek]
+    frame["weekday"] = [_WEEKDAYS[d] for d in days.index.day_of_week]
     # A week's column is labelled with its month when the month starts in it.
     month_label = "utcdate(toDate(datum.value)) <= 7 ? utcFormat(toDate(datum.value), '%b') : ''"
     return (
