@@ -1029,25 +1029,39 @@ def _migrate_to_v5(conn: sqlite3.Connection) -> None:
 # reads at most a year of hours (8,784 rows) and one row per author and per tag, never
 # the notes: notes per UTC hour of creation (created_timestamp / 3600; an edit never
 # changes it, a delete stops counting and a restore counts again) and notes per #tag.
-# A tag's count follows note_tags, whatever changes it. A row is deleted at zero, so the
+# A tag's count follows note_tags, whatever changes it, and is deleted at zero, so the
 # rows of tag_counts are the tags in use. Days and hours in the reader's time zone are
 # derived from the hours by the page.
 _V6_STATEMENTS = [
     "CREATE TABLE note_hours (hour INTEGER PRIMARY KEY, notes INTEGER NOT NULL CHECK (notes >= 0))",
     "CREATE TABLE tag_counts (tag TEXT PRIMARY KEY,"
     " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
-    """CREATE TRIGGER notes_after_insert_hour AFTER INSERT ON notes BEGIN
+    # The hours are counted in the insert and delete triggers themselves (one trigger a
+    # write, as before), and an hour's row stays at zero: one statement less a delete.
+    # Both counts cost about 10% more CPU a write: a create 187 -> 200 us, an edit that
+    # changes a tag 189 -> 210 us, a delete 128 -> 146 us (best of 5, one thread).
+    "DROP TRIGGER notes_after_insert",
+    """CREATE TRIGGER notes_after_insert AFTER INSERT ON notes BEGIN
+        INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
+        INSERT INTO note_counts VALUES (new.username, 1), ('', 1)
+            ON CONFLICT (username) DO UPDATE SET notes = notes + 1;
+        INSERT INTO note_tags (tag, id) SELECT value, new.id FROM json_each(
+            CASE WHEN instr(new.body, '#') THEN note_tags_of(new.body) ELSE '[]' END);
         INSERT INTO note_hours VALUES (new.created_timestamp / 3600, 1)
             ON CONFLICT (hour) DO UPDATE SET notes = notes + 1;
     END""",
-    """CREATE TRIGGER notes_after_delete_hour AFTER DELETE ON notes BEGIN
+    "DROP TRIGGER notes_after_delete",
+    """CREATE TRIGGER notes_after_delete AFTER DELETE ON notes BEGIN
+        INSERT INTO notes_fts (notes_fts, rowid, body, username)
+            VALUES ('delete', old.id, old.body, old.username);
+        UPDATE note_counts SET notes = notes - 1 WHERE username IN (old.username, '');
+        DELETE FROM note_counts WHERE username = old.username AND notes = 0;
+        DELETE FROM note_tags WHERE id = old.id;
         UPDATE note_hours SET notes = notes - 1 WHERE hour = old.created_timestamp / 3600;
-        DELETE FROM note_hours WHERE hour = old.created_timestamp / 3600 AND notes = 0;
     END""",
     """CREATE TRIGGER notes_after_retime AFTER UPDATE OF created_timestamp ON notes
         WHEN old.created_timestamp / 3600 <> new.created_timestamp / 3600 BEGIN
         UPDATE note_hours SET notes = notes - 1 WHERE hour = old.created_timestamp / 3600;
-        DELETE FROM note_hours WHERE hour = old.created_timestamp / 3600 AND notes = 0;
         INSERT INTO note_hours VALUES (new.created_timestamp / 3600, 1)
             ON CONFLICT (hour) DO UPDATE SET notes = notes + 1;
     END""",
@@ -1824,8 +1838,9 @@ class Activity:
 # Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
 # slots of each): never the notes.
 _ACTIVITY_HOURS = {
-    # one row per hour, none at zero (a GROUP BY cost 1.6 ms of 4.3 at a million notes)
-    "sqlite": "SELECT hour, notes FROM note_hours WHERE hour BETWEEN :since AND :until",
+    # one row per hour (a GROUP BY cost 1.6 ms of 4.3 at a million notes)
+    "sqlite": "SELECT hour, notes FROM note_hours"
+    " WHERE hour BETWEEN :since AND :until AND notes > 0",
     "postgresql": "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
     " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour",
 }
