@@ -4576,12 +4576,12 @@ def _local_counts(activity: Activity, zone: zoneinfo.ZoneInfo, first: pd.Timesta
     return pd.Series(per_day, index=index), pd.Series(per_hour.astype(np.int64))
 
 
-def _day_chart(days: pd.Series, alt_text: str):
+def _day_chart(days: pd.Series):
     """A calendar of days (a column a week, Monday on top), darker for more notes."""
     import altair as alt  # only this page draws with Altair
 
     frame = pd.DataFrame({"notes": days.to_numpy()}, index=days.index)
-    frame["date"] = days.index.strftime("%a %-d %b %Y")
+    frame["date"] = days.index.strftime("%a %d %b %Y")
     frame["week"] = (days.index - pd.to_timedelta(days.index.day_of_week, unit="D")).strftime(
         "%Y-%m-%d"
     )
@@ -4633,6 +4633,7 @@ def render_activity() -> None:
     zone = _reader_zone()
     today = datetime.fromtimestamp(time.time(), zone).date()
     first = pd.Timestamp(today) - pd.Timedelta(days=ACTIVITY_DAYS - 1)
+    # An hour before the first local midnight: an hour counts on the day of its middle.
     since = int(datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()) - 3600
     activity = NoteService.activity(get_connection(), since, now_timestamp())
     if not activity.notes:
@@ -4657,9 +4658,10 @@ def render_activity() -> None:
         summary = (
             f"{_how_many(recent, 'note')} in the last {ACTIVITY_DAYS} days, on"
             f" {int((days > 0).sum()):,} of them; the busiest day was"
-            f" {busiest:%A %-d %B %Y}, with {_how_many(int(days.max()), 'note')}."
+            f" {busiest:%A} {busiest.day} {busiest:%B %Y}, with"
+            f" {_how_many(int(days.max()), 'note')}."
         )
-        st.altair_chart(_day_chart(days, summary), key="activity_days_chart", alt=summary)
+        st.altair_chart(_day_chart(days), key="activity_days_chart", alt=summary)
         st.markdown(summary)
         months = days.groupby(days.index.to_period("M")).sum()
         with st.expander("Notes per month", key="activity_months"):
