@@ -4598,8 +4598,11 @@ def _day_chart(days: pd.Series):
                 axis=alt.Axis(labelExpr=month_label, labelAngle=0, ticks=False, domain=False),
             ),
             y=alt.Y("weekday:O", sort=list(_WEEKDAYS), title=None, axis=alt.Axis(domain=False)),
-            color=alt.Color(
-                "notes:Q", title="notes", scale=alt.Scale(scheme="greens", domainMin=0)
+            # a day without notes is a faint grey square in either theme, not a pale green
+            color=alt.condition(
+                "datum.notes > 0",
+                alt.Color("notes:Q", title="notes", scale=alt.Scale(scheme="greens")),
+                alt.value("rgba(128, 128, 128, 0.15)"),
             ),
             tooltip=[alt.Tooltip("date:N", title="day"), alt.Tooltip("notes:Q", format=",")],
         )

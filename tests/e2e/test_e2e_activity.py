@@ -52,15 +52,21 @@ def test_the_activity_page_shows_its_figures_as_text_and_its_charts(
         expect(charts.nth(n).locator("canvas, svg").first).to_be_visible()
     # Names as typed, never as markup: no bold element, no javascript: link.
     # (ties go by code point: "<" before "b")
-    expect(page.get_by_text(f"2. {HOSTILE_AUTHOR} · 24 notes", exact=True)).to_be_visible()
-    expect(page.get_by_text("2. #snake_case_tag · 30 notes", exact=True)).to_be_visible()
+    author = page.get_by_role("link", name=f"2. {HOSTILE_AUTHOR} · 24 notes", exact=True)
+    expect(author).to_be_visible()
+    tag = page.get_by_role("link", name="2. #snake_case_tag · 30 notes", exact=True)
+    expect(tag).to_be_visible()
     expect(page.locator("a[href^='javascript']")).to_have_count(0)
     expect(page.locator("[data-testid='stMainBlockContainer'] b")).to_have_count(0)
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
+    # The whole page: Streamlit scrolls inside its main area, so the window is made as
+    # tall as the page (a full_page screenshot would show the first screen only).
+    height = page.get_by_test_id("stMain").evaluate("main => main.scrollHeight")
+    page.set_viewport_size({"width": width, "height": height})
+    expect(charts.last.locator("canvas, svg").first).to_be_visible()
     page.evaluate("document.fonts.ready")
     shot = screenshot(page, f"activity-{width}")
-    page.screenshot(path=shot, full_page=True)
     if shots := os.environ.get("SHOTS_DIR"):
         Path(shots).mkdir(parents=True, exist_ok=True)
         name = "activity.png" if width == 1280 else f"activity-{width}.png"
