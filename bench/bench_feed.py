@@ -8,6 +8,7 @@ For each size N (100, 10,000, 100,000 and 1,000,000 notes by default) this bench
   - the feed page's script run (`AppTest.run()` of app.render_read): 1 warm-up, median of 7,
   - the Update page's script run (app.render_update), the same way,
   - the search page's script run (the feed opened with ?q=coffee gar), the same way,
+  - the Activity page's script run (app.render_activity), the same way,
   - search service time, p50 and p99 of NoteService.list_notes(conn, search=q) over 200
     varied queries (words, prefixes, misses, FTS syntax, emoji, a 10,000-character string),
   - peak RSS (ru_maxrss) of that subprocess;
@@ -154,6 +155,7 @@ def worker(kind: str, target: str, runs: int) -> dict:
             "update": time_apptest(_page_script, ("update",), runs),
             # The feed page with a search: two words, the last half-typed.
             "search_page": time_apptest(_page_script, ("read",), runs, {"q": "coffee gar"}),
+            "activity": time_apptest(_page_script, ("activity",), runs),
         }
         conn = app.open_database(target)  # a SQLite connection, or a pool of its own
         queries = search_queries(app._SEED_WORDS)
@@ -220,15 +222,15 @@ def report(results: dict) -> str:
         f"{' (of the client process)' if postgres else ''}: medians of AppTest.run();"
         " search over 200 queries.",
         "",
-        "| notes | DB MB | feed | update | search page | search p50 | search p99 | peak RSS MB "
-        "| naive feed | naive/ours | naive RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| notes | DB MB | feed | update | search page | activity | search p50 | search p99 "
+        "| peak RSS MB | naive feed | naive/ours | naive RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, r in results["sizes"].items():
         naive_rss = f"{r['naive_rss_mb']:.0f}" if "naive" in r else "-"
         lines.append(
             f"| {n:,} | {r['db_mb']:.1f} | {cell(r['feed'])} | {cell(r['update'])} "
-            f"| {cell(r['search_page'])} "
+            f"| {cell(r['search_page'])} | {cell(r.get('activity'))} "
             f"| {cell(r['search_p50'], 2)} | {cell(r['search_p99'], 2)} "
             f"| {r['peak_rss_mb']:.0f} | {cell(r.get('naive'), 0)} "
             f"| {cell(r.get('naive_over_ours'), 1, 'x')} | {naive_rss} |"
@@ -236,7 +238,9 @@ def report(results: dict) -> str:
     if summary := results.get("summary"):
         lo, hi = summary["from"], summary["to"]
         lines += ["", f"Ratios {hi:,} / {lo:,} notes, wall / CPU (target <= {TARGET_RATIO}):"]
-        for name in ("feed", "update", "search_page", "search_p50"):
+        for name in ("feed", "update", "search_page", "activity", "search_p50"):
+            if name not in summary:
+                continue
             wall, cpu = summary[name]["wall"], summary[name]["cpu"]
             verdicts = f"{ok(wall, TARGET_RATIO)} / {ok(cpu, TARGET_RATIO)}"
             lines.append(f"- {name}: {cell(summary[name], 2, 'x')}  {verdicts}")
@@ -325,7 +329,7 @@ def measure(args: argparse.Namespace, cluster) -> dict:
     if len(sizes) > 1:
         lo, hi = min(sizes), max(sizes)
         results["summary"] = summary = {"from": lo, "to": hi}
-        for name in ("feed", "update", "search_page", "search_p50"):
+        for name in ("feed", "update", "search_page", "activity", "search_p50"):
             summary[name] = {
                 k: sizes[hi][name][f"{k}_ms"] / sizes[lo][name][f"{k}_ms"] for k in ("wall", "cpu")
             }

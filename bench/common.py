@@ -113,8 +113,9 @@ def pg_schema_key() -> str:
     sys.path.insert(0, str(APP_DIR))
     import app
 
-    parts = [repr(app._PG_MIGRATIONS), app._INSERT_NOTES["postgresql"]]
+    parts = [repr(app._PG_MIGRATIONS), app._INSERT_NOTES["postgresql", False]]
     parts += [inspect.getsource(app.seed_notes), repr(app._SEED_WORDS)]
+    parts += [inspect.getsource(app._bulk_load)]  # it adds the seed's counts
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
 
 

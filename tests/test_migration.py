@@ -101,7 +101,7 @@ def test_a_version_4_sqlite_database_is_upgraded_to_5(db_path):
         conn.execute("UPDATE notes SET body = 'edited', version = 2 WHERE id = 2")
     conn.close()
     upgraded = app.connect(db_path)
-    assert upgraded.execute("PRAGMA user_version").fetchone() == (5,)
+    assert upgraded.execute("PRAGMA user_version").fetchone() == (app.SCHEMA_VERSION,)
     _upgraded_keeps_notes_and_records_identities(upgraded)
 
 
@@ -119,5 +119,67 @@ def test_a_version_4_postgresql_database_is_upgraded_to_5(pg_database):
         conn.execute("UPDATE notes SET body = 'edited', version = 2 WHERE id = 2")
         conn.execute("SELECT setval(pg_get_serial_sequence('notes', 'id'), 2)")
     db = app.open_postgres(pg_database)
-    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": 5}]
+    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": app.SCHEMA_VERSION}]
     _upgraded_keeps_notes_and_records_identities(db)
+
+
+def _version_5_notes() -> list[tuple]:
+    """Notes of a version 5 feed: (id, created, author, body), two in one hour."""
+    return [
+        (2, 1_700_000_000, "ann", "#til one #Idea"),
+        (3, 1_700_000_100, "bob", "two #til"),
+        (4, 1_700_090_000, "ann", "three"),
+    ]
+
+
+def _upgraded_counts_activity(db) -> None:
+    """After the upgrade to version 6 the activity counts hold every old note, and keep
+    counting."""
+    activity = NoteService.activity(db, 1_699_000_000, 1_800_000_000)
+    assert activity.hours == ((472_222, 2), (472_247, 1))
+    assert activity.top_tags == (("til", 2), ("idea", 1))
+    assert (activity.notes, activity.authors, activity.tags) == (3, 2, 2)
+    assert app.check_database(db).problems == []
+    NoteService.delete_note(db, 3)
+    assert NoteService.activity(db, 1_699_000_000, 1_800_000_000).top_tags == (
+        ("idea", 1),
+        ("til", 1),
+    )
+
+
+def test_a_version_5_sqlite_database_is_upgraded_to_6_with_activity_counts(db_path):
+    conn = sqlite3.connect(db_path)
+    conn.create_function("note_tags_of", 1, app._note_tags_json, deterministic=True)
+    with conn:
+        for step in app._MIGRATIONS[:5]:
+            step(conn)
+        conn.execute("PRAGMA user_version = 5")
+        conn.execute("DELETE FROM notes")
+        conn.executemany(
+            "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(id, stamp, stamp, author, body) for id, stamp, author, body in _version_5_notes()],
+        )
+    conn.close()
+    upgraded = app.connect(db_path)
+    assert upgraded.execute("PRAGMA user_version").fetchone() == (6,)
+    _upgraded_counts_activity(upgraded)
+
+
+def test_a_version_5_postgresql_database_is_upgraded_to_6_with_activity_counts(pg_database):
+    """A PostgreSQL feed of the previous release: made with version 4's and 5's statements."""
+    import psycopg
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        for statement in [*app._PG_SCHEMA_V4, *app._PG_V5]:
+            conn.execute(statement)
+        for id, stamp, author, body in _version_5_notes():
+            conn.execute(
+                "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body,"
+                " tags, words) VALUES (%s, %s, %s, %s, %s, %s, '')",
+                (id, stamp, stamp, author, body, app.extract_tags(body)),
+            )
+        conn.execute("SELECT setval(pg_get_serial_sequence('notes', 'id'), 4)")
+    db = app.open_postgres(pg_database)
+    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": 6}]
+    _upgraded_counts_activity(db)

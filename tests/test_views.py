@@ -79,6 +79,7 @@ def test_the_sidebar_offers_every_page_at_its_own_url():
         "Update a Note -> /update",
         "Delete a Note -> /delete",
         "Trash -> /trash",
+        "Activity -> /activity",
         "Export and import -> /data",
         "About -> /about",
     ]

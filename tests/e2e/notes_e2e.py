@@ -103,6 +103,7 @@ PAGES = {  # url path -> the page's title (its h1 and its sidebar link)
     "/update": "Update a Note",
     "/delete": "Delete a Note",
     "/trash": "Trash",
+    "/activity": "Activity",
     "/data": "Export and import",
     "/about": "About",
 }
