@@ -5183,8 +5183,15 @@ def _export_source() -> Database | Path:
     return _postgres(str(target)) if is_database_url(target) else Path(target)
 
 
-def _download_buttons(key: str, label: str, filters: dict[str, str | None]) -> None:
-    """A format choice and a download button for the notes these filters show."""
+def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) -> None:
+    """A format choice and a download button for the notes these filters show, saying
+    how many when the store counts them (all, or one author's)."""
+    if filters["search"] or filters["tag"]:
+        label = MSG_EXPORT_FILTERED
+    else:
+        count = NoteService.count_notes(conn, filters["author"])
+        label = f"Download {'all ' if count > 1 else ''}{_how_many(count, 'note')}"
+        label += " by this author" if filters["author"] else ""
     fmt = st.radio(  # (a segmented control's chosen option fails contrast in both themes)
         "Format",
         list(_FORMAT_NAMES),
@@ -5208,14 +5215,8 @@ def _download_buttons(key: str, label: str, filters: dict[str, str | None]) -> N
 def _render_feed_export(conn: Database, filters: dict[str, str | None]) -> None:
     """The feed's download: every note it shows for its search and filters, not only
     this page."""
-    if filters["search"] or filters["tag"]:
-        label = MSG_EXPORT_FILTERED
-    else:
-        count = NoteService.count_notes(conn, filters["author"])
-        label = f"Download {'all ' if count > 1 else ''}{_how_many(count, 'note')}"
-        label += " by this author" if filters["author"] else ""
     with st.popover("Download", icon=":material/download:", key="feed_export"):
-        _download_buttons("feed_export", label, filters)
+        _download_buttons("feed_export", conn, filters)
 
 
 def _rejects_csv(rejected: list[Rejected]) -> bytes:
@@ -5311,9 +5312,7 @@ def render_data() -> None:
         "author or a tag, use Download on the feed."
     )
     conn = get_connection()
-    count = NoteService.count_notes(conn)
-    label = f"Download {'all ' if count > 1 else ''}{_how_many(count, 'note')}"
-    _download_buttons("data_export", label, {"search": "", "author": None, "tag": None})
+    _download_buttons("data_export", conn, {"search": "", "author": None, "tag": None})
     st.subheader("Import")
     st.caption(MSG_IMPORT_HOW.format(columns=", ".join(EXPORT_COLUMNS)))
     actor = current_actor()
