@@ -2615,6 +2615,8 @@ def vacuum_database(conn: Database) -> None:
 # history, the trash and who signed in are not part of a file (`copy` moves those).
 
 EXPORT_FORMATS = {"csv": "text/csv", "json": "application/json", "md": "text/markdown"}
+# A CSV starts with a byte-order mark: it tells a spreadsheet the file is UTF-8.
+EXPORT_ENCODINGS = {"csv": "utf-8-sig", "json": "utf-8", "md": "utf-8"}
 EXPORT_COLUMNS = ["number", "author", "created", "updated", "version", "tags", "body"]
 EXPORT_BATCH = 1000  # notes read, formatted and written at a time (memory stays flat)
 IMPORT_BATCH = 1000  # notes per INSERT (and per progress step) of an import
@@ -2715,17 +2717,16 @@ class ImportPlan:
     rejected: list[Rejected]
 
 
-def iso_time(timestamp: int) -> str:
-    """A Unix time as ISO 8601 in UTC, to the second: 2026-11-26T07:15:13Z."""
-    return datetime.fromtimestamp(timestamp, zoneinfo.ZoneInfo("UTC")).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
-
-
 def _iso_times(timestamps: list[int]) -> list[str]:
-    """Unix times as iso_time does, for a whole batch at once (numpy: 20 times faster)."""
+    """Unix times as ISO 8601 in UTC, to the second (2026-11-26T07:15:13Z), a whole
+    batch at once (numpy: 20 times faster than datetime, one at a time)."""
     moments = np.array(timestamps, dtype="datetime64[s]")
     return [f"{moment}Z" for moment in np.datetime_as_string(moments, unit="s")]
+
+
+def iso_time(timestamp: int) -> str:
+    """One Unix time as _iso_times writes it."""
+    return _iso_times([timestamp])[0]
 
 
 def _spreadsheet_safe(text: str) -> str:
@@ -2755,14 +2756,13 @@ def _markdown_export(notes: list[Note]) -> str:
     """Notes as a markdown document to read: a heading per note, its body quoted (so a
     note's own headings stay inside it)."""
     parts = []
-    for note in notes:
+    created = _iso_times([note.created_timestamp for note in notes])
+    updated = _iso_times([note.updated_timestamp for note in notes])
+    for note, made, changed in zip(notes, created, updated, strict=True):
         author = _escape_markdown(note.username)
-        edited = f", edited {iso_time(note.updated_timestamp)}" if note.edited else ""
+        edited = f", edited {changed}" if note.edited else ""
         quoted = "\n".join(f"> {line}".rstrip() for line in note.body.split("\n"))
-        parts.append(
-            f"## Note {note.id}\n\n{author} · {iso_time(note.created_timestamp)}{edited}\n\n"
-            f"{quoted}\n\n"
-        )
+        parts.append(f"## Note {note.id}\n\n{author} · {made}{edited}\n\n{quoted}\n\n")
     return "".join(parts)
 
 
@@ -5161,10 +5161,7 @@ MSG_IMPORT_NOTHING = "Nothing to import: every good row of this file is already 
 def _export_bytes(source: Database | Path, fmt: str, filters: dict[str, str | None]) -> bytes:
     """Build an export file (the download's callable: runs in a Streamlit thread)."""
     with _exports, tempfile.TemporaryFile() as spool:
-        # utf-8-sig for CSV: its BOM tells a spreadsheet the file is UTF-8
-        text = io.TextIOWrapper(
-            spool, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline=""
-        )
+        text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
         db = source if _is_postgres(source) else connect(source, create=False)
         try:
             export_notes(db, text, fmt, **filters)
@@ -5776,9 +5773,7 @@ def _export(db: Database, path: str, fmt: str | None, filters: dict) -> str:
                 prefix=f".{target.name}.", suffix=".partial", dir=target.parent
             )
             try:
-                # utf-8-sig for CSV: the BOM tells a spreadsheet the file is UTF-8
-                encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-                with open(handle, "w", encoding=encoding, newline="") as out:
+                with open(handle, "w", encoding=EXPORT_ENCODINGS[fmt], newline="") as out:
                     count = export_notes(db, out, fmt, progress=progress, **filters)
                 os.replace(partial, target)
             finally:
