@@ -5040,7 +5040,9 @@ def render_delete() -> None:
 _TRASH = _PageKeys(outcome="trash_outcome")
 
 
-_TRASH_PURGE = "trash_purge"  # the numbers an admin asked to delete for good, to confirm
+# The numbers an admin asked to delete for good, to confirm. Not the button's own key:
+# Streamlit refuses to draw a button whose key a callback has set (after Cancel).
+_TRASH_PURGE = "trash_purge_asked"
 MSG_PURGE_CONFIRM = (
     "Delete {notes} for good: {numbers}? Their text and history cannot be brought back."
     " Notes deleted after you pressed the button are not included."

@@ -95,6 +95,7 @@ def test_a_signed_out_visitor_reads_the_feed_but_gets_no_form(as_person, alices_
     assert "update_body" not in keys(update)
     delete = pick(as_person("delete"), "delete", alices_note.id)
     assert "delete_submit" not in keys(delete)
+    assert not any(at.exception for at in (feed, create, update, delete))
 
 
 def test_the_sidebar_names_the_mode_and_offers_sign_in_or_out(as_person):
@@ -109,11 +110,14 @@ def test_the_sidebar_names_the_mode_and_offers_sign_in_or_out(as_person):
     open_mode = as_person(None, secrets={})
     assert app.MSG_OPEN_MODE in [c.value for c in open_mode.sidebar.caption]
     assert "sign_in" not in keys(open_mode)
+    assert not any(at.exception for at in (signed_out, alice, admin, open_mode))
 
 
 def test_the_about_page_names_the_mode(as_person):
-    assert "**signed-in mode**" in as_person("about").markdown[0].value
-    assert "**open mode**" in as_person("about", secrets={}).markdown[0].value
+    signed_in, open_mode = as_person("about"), as_person("about", secrets={})
+    assert "**signed-in mode**" in signed_in.markdown[0].value
+    assert "**open mode**" in open_mode.markdown[0].value
+    assert not signed_in.exception and not open_mode.exception
 
 
 # Authors -------------------------------------------------------------------------
@@ -129,6 +133,7 @@ def test_a_signed_in_note_is_signed_with_the_persons_name_not_a_typed_one(as_per
     [note] = NoteService.list_notes(empty_db)
     assert messages(at)["success"] == [app.MSG_CREATED.format(id=note.id)]
     assert (note.username, note.owner_subject, note.owner_issuer) == ("Alice", "alice", ISSUER)
+    assert not at.exception
 
 
 @pytest.mark.parametrize("who", ["bob", "impostor"])
@@ -143,7 +148,9 @@ def test_another_person_sees_no_way_to_change_a_note(as_person, empty_db, alices
     trash = as_person("trash", who)
     assert f"trash_restore_{alices_note.id}" not in keys(trash)
     assert "trash_purge" not in keys(trash)
-    assert as_person("trash", "alice").button(key=f"trash_restore_{alices_note.id}")
+    authors_trash = as_person("trash", "alice")
+    assert authors_trash.button(key=f"trash_restore_{alices_note.id}")
+    assert not any(at.exception for at in (update, delete, trash, authors_trash))
 
 
 def test_the_author_edits_and_history_says_who_made_each_version(as_person, empty_db, alices_note):
@@ -163,6 +170,7 @@ def test_the_author_edits_and_history_says_who_made_each_version(as_person, empt
     assert any(c.startswith("Version 2 · by Alice") for c in captions)
     assert any(c.startswith("Version 1 · by Alice") for c in captions)
     assert "Version 3 (now) · by Root" in captions
+    assert not at.exception and not admin.exception
 
 
 def test_an_admin_deletes_anyones_note(as_person, empty_db, alices_note):
@@ -171,6 +179,7 @@ def test_an_admin_deletes_anyones_note(as_person, empty_db, alices_note):
     at.button(key="delete_submit").click().run()
     assert messages(at)["success"] == [app.MSG_DELETED.format(id=alices_note.id)]
     assert [n.id for n in NoteService.list_trash(empty_db)] == [alices_note.id]
+    assert not at.exception
 
 
 # Purging -------------------------------------------------------------------------
@@ -202,6 +211,7 @@ def test_an_admin_purges_only_the_notes_shown_when_they_confirmed(as_person, emp
     ]
     assert [n.id for n in NoteService.list_trash(empty_db)] == [late.id]
     assert NoteService.get_note(empty_db, ids[1]).body == "two"
+    assert not at.exception
 
 
 def test_cancelling_a_purge_deletes_nothing(as_person, empty_db, alices_note):
@@ -212,16 +222,20 @@ def test_cancelling_a_purge_deletes_nothing(as_person, empty_db, alices_note):
     at.button(key="trash_purge_cancel").click()
     at.run()
     assert "trash_purge_confirm" not in keys(at)
+    assert "trash_purge" in keys(at)  # offered again, as before
     assert NoteService.count_trash(empty_db) == 1
+    assert not at.exception
 
 
 @pytest.mark.parametrize("who", [None, "alice"])
 def test_no_one_but_an_admin_is_offered_a_purge(as_person, empty_db, alices_note, who):
     NoteService.delete_note(empty_db, alices_note.id, actor=ALICE)
-    assert "trash_purge" not in keys(as_person("trash", who))
+    signed_in = as_person("trash", who)
+    assert "trash_purge" not in keys(signed_in)
     open_mode = as_person("trash", secrets={})
     assert "trash_purge" not in keys(open_mode)
     assert app.MSG_TRASH_KEPT in [c.value for c in open_mode.caption]
+    assert not signed_in.exception and not open_mode.exception
 
 
 # Flood limits --------------------------------------------------------------------
@@ -243,6 +257,7 @@ def test_past_the_note_limit_a_session_is_told_to_wait_and_nothing_is_written(as
     at.run()
     assert messages(at)["error"] == [app.MSG_TOO_MANY_NOTES.format(count="2 notes")]
     assert NoteService.count_notes(empty_db) == 2
+    assert not at.exception
 
 
 def test_past_the_delete_limit_a_session_is_told_to_wait_and_nothing_is_deleted(
@@ -257,6 +272,7 @@ def test_past_the_delete_limit_a_session_is_told_to_wait_and_nothing_is_deleted(
     assert messages(at)["error"] == [app.MSG_TOO_MANY_DELETES.format(count="2 notes")]
     assert NoteService.count_notes(empty_db) == 1
     assert NoteService.count_trash(empty_db) == 2
+    assert not at.exception
 
 
 def test_a_bad_limit_in_the_secrets_is_named_and_the_default_used(as_person):
@@ -264,6 +280,7 @@ def test_a_bad_limit_in_the_secrets_is_named_and_the_default_used(as_person):
     assert messages(at)["warning"] == [
         app.MSG_BAD_SETTING.format(name="notes_per_minute", default=app.NOTES_PER_MINUTE)
     ]
+    assert not at.exception
 
 
 # History -------------------------------------------------------------------------
@@ -287,6 +304,7 @@ def test_history_shows_a_page_of_versions_and_always_the_first(as_person, empty_
     at.run()
     assert messages(at)["success"] == [app.MSG_VERSION_RESTORED.format(id=note.id, old=1, new=31)]
     assert NoteService.get_note(empty_db, note.id).body == "the original"
+    assert not at.exception
 
 
 def test_past_the_edit_limit_a_note_takes_no_more_versions(as_person, empty_db):
@@ -299,6 +317,7 @@ def test_past_the_edit_limit_a_note_takes_no_more_versions(as_person, empty_db):
     assert messages(at)["error"] == [app.MSG_TOO_MANY_EDITS.format(id=note.id, count="2 times")]
     assert at.text_area(key="update_body").value == "vandal edit 3"  # kept on the page
     assert NoteService.get_note(empty_db, note.id).version == 3
+    assert not at.exception
 
 
 def test_the_feed_says_when_a_moderator_edited_a_note(as_person, empty_db, alices_note):
@@ -308,8 +327,9 @@ def test_the_feed_says_when_a_moderator_edited_a_note(as_person, empty_db, alice
     feed = as_person("read")
     assert not any(" by " in c.value for c in feed.caption)  # her own edit: no name
     NoteService.update_note(empty_db, alices_note.id, "", "[removed again]", actor=admin)
-    feed = as_person("read")
-    assert any(c.value.endswith(" by Root") for c in feed.caption)
+    moderated = as_person("read")
+    assert any(c.value.endswith(" by Root") for c in moderated.caption)
+    assert not feed.exception and not moderated.exception
 
 
 @pytest.mark.parametrize(
@@ -340,6 +360,7 @@ def test_a_hostile_name_from_the_provider_is_shown_as_text_or_replaced(
         assert note.username == shown
     posting = [m.value for m in at.markdown if m.value.startswith("Posting as")]
     assert posting == [f"Posting as **{app._escape_markdown(note.username)}**"]
+    assert not at.exception
 
 
 @pytest.mark.parametrize(
@@ -357,6 +378,7 @@ def test_a_notes_menu_offers_edit_and_delete_only_to_who_may_change_it(
     assert ("History", f"note={alices_note.id}") in [
         (link.proto.label, link.proto.query_string) for link in feed.get("page_link")
     ]
+    assert not feed.exception
 
 
 def test_a_half_configured_provider_is_named_not_a_traceback(as_person):
@@ -376,4 +398,7 @@ def test_only_an_admin_is_offered_the_import(as_person):
         assert [m.value for m in at.info] == [shown]
         assert not at.get("file_uploader")
         assert [b.label for b in at.get("download_button")]  # anyone may export
-    assert as_person("data", "admin").get("file_uploader")
+        assert not at.exception
+    admin = as_person("data", "admin")
+    assert admin.get("file_uploader")
+    assert not admin.exception
