@@ -562,6 +562,7 @@ def test_the_import_page_previews_a_file_then_imports_it_once(app_test, fresh_db
         "second good one",
     }
     assert NoteService.count_notes(fresh_db) == 3
+    assert not at.exception
 
 
 def test_a_second_import_of_the_same_file_in_another_tab_adds_nothing(app_test, fresh_db):
@@ -570,6 +571,7 @@ def test_a_second_import_of_the_same_file_in_another_tab_adds_nothing(app_test, 
     second.button(key="import_submit").click().run()  # its preview is older than the import
     assert second.info[0].value == app.MSG_IMPORT_NOTHING
     assert NoteService.count_notes(fresh_db) == 3
+    assert not first.exception and not second.exception
 
 
 @pytest.mark.parametrize(
@@ -588,14 +590,17 @@ def test_a_malformed_file_gets_a_clear_message_and_changes_nothing(
     assert message in at.error[0].value.replace("\\", "")  # (shown escaped)
     assert not at.metric and not [b for b in at.button if b.key == "import_submit"]
     assert NoteService.count_notes(fresh_db) == 1
+    assert not at.exception
 
 
 def test_the_feed_offers_a_download_of_everything_or_of_what_it_shows(app_test, fresh_db):
     NoteService.create_note(fresh_db, "ann", "one #tagged note")
-    labels = {
-        str(query): [b.label for b in app_test("read", query).get("download_button")]
+    pages = {
+        str(query): app_test("read", query)
         for query in ({}, {"author": "ann"}, {"tag": "tagged"}, {"q": "note"})
     }
+    assert not any(at.exception for at in pages.values())
+    labels = {query: [b.label for b in at.get("download_button")] for query, at in pages.items()}
     assert labels == {
         "{}": ["Download all 2 notes"],
         "{'author': 'ann'}": ["Download 1 note by this author"],
@@ -604,10 +609,15 @@ def test_the_feed_offers_a_download_of_everything_or_of_what_it_shows(app_test, 
     }
 
 
-def test_an_upload_with_more_rows_than_the_page_checks_is_refused_quickly(app_test, monkeypatch):
+def test_an_upload_with_more_rows_than_the_page_checks_is_refused_and_names_the_limit(
+    app_test, fresh_db, monkeypatch
+):
     monkeypatch.setattr(app, "IMPORT_PAGE_MAX_ROWS", 5)
     at = upload(app_test("data"), "notes.csv", b"author,body,created\n" + b"a,b,2026-01-01\n" * 6)
+    assert not at.exception
     assert at.error[0].value.startswith("The file has more than 5 notes")
+    assert not [b for b in at.button if b.key == "import_submit"]
+    assert NoteService.count_notes(fresh_db) == 1
 
 
 def test_a_files_own_text_in_a_message_is_shown_as_plain_text(app_test):
@@ -615,6 +625,7 @@ def test_a_files_own_text_in_a_message_is_shown_as_plain_text(app_test):
         app_test("data"), "notes.csv", b"author,body,created,[click](http://evil.example)\n"
     )
     assert "\\[click\\]\\(http" in at.error[0].value  # escaped: no link is drawn
+    assert not at.exception
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,7 @@ def test_the_page_keeps_the_typed_note_while_the_server_is_down_then_saves_it_on
     at = at.run()
     assert messages(at)["success"] == ["Note #2 saved."]
     assert [row[4] for row in stored_rows(db_target)].count("typed while the server was down") == 1
+    assert not at.exception
 
 
 def test_servers_starting_at_once_migrate_once(pg_cluster):

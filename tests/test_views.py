@@ -783,14 +783,18 @@ def test_the_trash_says_when_each_note_was_deleted(app_test, seeded_db):
     NoteService.delete_note(seeded_db, 3, now=1_700_000_100)
     at = app_test("trash")
     assert "Deleted 14 Nov 2023, 22:15 UTC" in [c.value for c in at.caption]
+    assert not at.exception
     assert NoteService.list_trash(seeded_db)[0].deleted_timestamp == 1_700_000_100
 
 
 def test_counts_read_as_words_one_note_and_thousands_separated(app_test, empty_db):
     NoteService.create_note(empty_db, "solo", "the only note")
-    assert app_test("about").caption[0].value.startswith("1 note stored in ")
+    one = app_test("about")
+    assert one.caption[0].value.startswith("1 note stored in ")
     app.seed_notes(empty_db, 1233)
-    assert app_test("about").caption[0].value.startswith("1,234 notes stored in ")
+    many = app_test("about")
+    assert many.caption[0].value.startswith("1,234 notes stored in ")
+    assert not one.exception and not many.exception
 
 
 def test_a_search_in_the_picker_loads_its_best_match_into_the_form(app_test, seeded_db):
@@ -802,6 +806,7 @@ def test_a_search_in_the_picker_loads_its_best_match_into_the_form(app_test, see
     assert at.text_area(key="update_body").value == "second note"
     at.number_input(key="update_number").set_value(2).run()  # then a number still wins
     assert at.text_area(key="update_body").value == "first **note**"
+    assert not at.exception
 
 
 def test_pick_labels_are_plain_text_and_the_chosen_note_is_marked(app_test, seeded_db):
@@ -810,6 +815,7 @@ def test_pick_labels_are_plain_text_and_the_chosen_note_is_marked(app_test, seed
     assert picks["update_pick_2"].label == "\\#2 alice: first note"  # not **note**
     assert picks["update_pick_4"].proto.type == "secondary"  # the note in the form
     assert picks["update_pick_2"].proto.type == "tertiary"
+    assert not at.exception
 
 
 def test_after_undo_the_delete_page_shows_the_note_brought_back(app_test, seeded_db):
@@ -821,6 +827,7 @@ def test_after_undo_the_delete_page_shows_the_note_brought_back(app_test, seeded
     at.button(key="delete_undo").click().run()
     assert at.number_input(key="delete_number").value == 3
     assert bodies_shown(at)[-1] == "second note"
+    assert not at.exception
 
 
 # ---------------------------------------------------------------- a note's menu
@@ -882,6 +889,7 @@ def test_the_note_menu_links_to_history_and_shows_the_notes_address(app_test, se
     assert update.text_area(key="update_body").value == "second note"
     delete = app_test("delete", {"note": "2"})
     assert delete.number_input(key="delete_number").value == 2
+    assert not at.exception and not update.exception and not delete.exception
 
 
 @pytest.mark.parametrize(
@@ -907,6 +915,7 @@ def test_the_permalink_page_gives_the_exact_times(app_test, seeded_db):
     assert "Written 14 Nov 2023, 22:13 UTC, edited 15 Jan 2027, 08:00 UTC (version 2)" in [
         c.value for c in at.caption
     ]
+    assert not at.exception
 
 
 @pytest.mark.parametrize("page", ["create", "update"])
@@ -922,13 +931,16 @@ def test_preview_shows_the_note_as_the_feed_will_and_saves_nothing(app_test, see
         "second note",
         "first **note**",
     ]
+    assert not at.exception
 
 
 def test_the_raw_table_shows_dates_as_dates_in_the_readers_zone(app_test, seeded_db, monkeypatch):
     browser_time_zone(monkeypatch, "Asia/Tokyo")
-    frame = app_test("read").dataframe[0].value
+    at = app_test("read")
+    frame = at.dataframe[0].value
     assert str(frame["created_timestamp"].iloc[0]) == "2023-11-15 07:13:22+09:00"
     assert list(frame["username"]) == ["alice", "bob", "alice"]
+    assert not at.exception
 
 
 def test_the_readmes_content_security_policy_allows_the_apps_own_scripts():
