@@ -228,8 +228,10 @@ class NotesModel(RuleBasedStateMachine):
                 NoteService.update_note(self.conn, note_id, username, body, version=version - 1)
             return
         _, stored_body, _ = self.live[note_id]
+        _, expected_body = app.validate_note(username, body)  # as it will be stored
         note = NoteService.update_note(self.conn, note_id, username, body, version=version)
-        if note.body == stored_body:  # the same text again: no new version, no history
+        assert note.body == expected_body
+        if expected_body == stored_body:  # the same text again: no new version, no history
             assert note.version == version
             return
         assert note.version == version + 1
