@@ -15,7 +15,7 @@ import pytest
 
 import app
 from app import InvalidNoteError, Note, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import query_plan, sql, statements_of, stored_rows
+from tests.conftest import query_plan, sent_to_postgresql, sql, statements_of, stored_rows
 
 DATABASE_NOW = {
     "sqlite": "SELECT unixepoch() AS now",
@@ -199,11 +199,13 @@ def test_newest_first_listing_needs_no_sort(sqlite_db):
     assert "USING INTEGER PRIMARY KEY" in plan and "TEMP B-TREE" not in plan
 
 
-def test_newest_first_listing_on_postgresql_walks_the_primary_key_backwards(pg_db):
+def test_newest_first_listing_on_postgresql_walks_the_primary_key_backwards(pg_db, monkeypatch):
     app.seed_notes(pg_db, 2000)
     sql(pg_db, "ANALYZE notes")
-    listing = app._LIST_SQL["postgresql"]["all"][False]
-    rows = sql(pg_db, f"EXPLAIN {listing}", {"bound": 1500, "limit": 25})
+    [(listing, params)] = sent_to_postgresql(  # what list_notes really sends, traced
+        monkeypatch, lambda: NoteService.list_notes(pg_db, before=1500)
+    )
+    rows = sql(pg_db, f"EXPLAIN {listing}", params)
     plan = " ".join(row["QUERY PLAN"] for row in rows)
     assert "Index Scan Backward using notes_pkey" in plan and "Sort" not in plan
 

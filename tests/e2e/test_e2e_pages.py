@@ -28,7 +28,7 @@ def test_the_feed_opens_with_the_welcome_note_and_a_sidebar_of_every_page(
 
     expect(note_body(page, 1)).to_have_text(re.compile(r"^Welcome to Littlest Notes"))
     links = page.get_by_test_id("stSidebarNavLink")
-    # All seven, in this order (a page added later may stand between them).
+    # Every page of PAGES, in this order (a page added later may stand between them).
     expect(links.get_by_test_id("stMarkdownContainer")).to_contain_text(list(PAGES.values()))
     # A person can move between pages with the sidebar.
     links.filter(has_text="About").click()
