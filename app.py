@@ -3192,6 +3192,7 @@ class Kind(enum.StrEnum):
     CONFLICT = "conflict"  # someone else changed the note first; both texts are shown
     GONE = "gone"  # the note no longer exists; the person's text (if any) is kept
     FAILED = "failed"  # refused or a database fault; the message says why
+    NOTHING = "nothing"  # nothing to do (an import of notes all here already); says so
 
 
 @dataclass(frozen=True)
@@ -4154,6 +4155,8 @@ def _show_outcome(keys: _PageKeys) -> None:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.success(outcome.message)
         right.button("Undo", key=keys.undo, on_click=_on_restore, args=(keys, outcome.note.id))
+    elif outcome.kind == Kind.NOTHING:
+        st.info(outcome.message)
     else:
         st.error(outcome.message)
     if outcome.kind == Kind.CONFLICT:
@@ -5285,7 +5288,7 @@ def _run_import(file_id: str, notes: NotesFile, actor: Actor | None) -> None:
         done = import_notes(get_connection(), notes, actor=actor, progress=progress)
     except NotesError as error:
         bar.empty()
-        st.session_state.import_outcome = (file_id, "error", str(error))
+        st.session_state.import_outcome = (file_id, Outcome(Kind.FAILED, str(error)))
         return
     bar.empty()
     st.session_state.pop("import_preview", None)  # what is present has changed
@@ -5297,7 +5300,8 @@ def _run_import(file_id: str, notes: NotesFile, actor: Actor | None) -> None:
         added=_how_many(len(done.new), "note"), present=f"{len(done.present):,}", skipped=skipped
     )
     st.session_state.import_outcome = (
-        (file_id, "success", message) if done.new else (file_id, "info", MSG_IMPORT_NOTHING)
+        file_id,
+        Outcome(Kind.SAVED, message) if done.new else Outcome(Kind.NOTHING, MSG_IMPORT_NOTHING),
     )
 
 
@@ -5331,8 +5335,8 @@ def render_data() -> None:
         return
     notes, plan = preview
     if outcome is not None and outcome[0] == file.file_id:
-        _, level, message = outcome
-        {"success": st.success, "info": st.info}.get(level, st.error)(message)
+        done: Outcome = outcome[1]
+        {Kind.SAVED: st.success, Kind.NOTHING: st.info}.get(done.kind, st.error)(done.message)
     _render_plan(plan)
     if plan.new and st.button(
         f"Import {_how_many(len(plan.new), 'note')}",

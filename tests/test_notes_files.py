@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import app
 from app import NoteService
-from tests.conftest import query_plan, run_cli, sql, statements_of
+from tests.conftest import query_plan, run_cli, sql, statements_of, stored_rows
 
 NOW = 1_790_000_000
 # Hostile but valid text: everything a CSV or JSON writer must quote or escape, and
@@ -572,6 +572,16 @@ def test_a_second_import_of_the_same_file_in_another_tab_adds_nothing(app_test, 
     assert second.info[0].value == app.MSG_IMPORT_NOTHING
     assert NoteService.count_notes(fresh_db) == 3
     assert not first.exception and not second.exception
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # chattr +i on the file
+def test_an_import_the_database_refuses_is_an_error_and_adds_nothing(app_test, immutable_db):
+    at = upload(app_test("data"), "notes.csv", GOOD_AND_BAD)
+    at.button(key="import_submit").click().run()
+    assert not at.exception
+    assert [m.value for m in at.error] == [app.MSG_DB_READ_ONLY]
+    assert not at.success and not at.info
+    assert len(stored_rows(immutable_db)) == 3
 
 
 @pytest.mark.parametrize(
