@@ -4192,6 +4192,18 @@ class _FormKeys:
 # anyone's), installed once per browser page, that counts characters as the app does
 # (grapheme clusters, outer spaces and newlines left out) on every keystroke, with no
 # trip to the server, and says how far over the limit the text is.
+#
+# It also mends broken characters. A JavaScript string can hold half of a surrogate pair
+# (a page script or an extension can put one in a box; a real paste or typing cannot).
+# Streamlit sends widget values as protobuf, the server refuses such a string as "bad
+# UTF-8" and drops the whole message: Save did nothing and the page said nothing. So
+# before the page's own handlers see an input, the script replaces each lone half with
+# U+FFFD, which the box already showed in its place: the person's text stays exactly as
+# they see it, and Save saves that. Refusing instead would need the script to block
+# Save (the server never hears of it) and ask the person to find a character they see
+# as U+FFFD anyway. Under the note box it then says which field has a U+FFFD in it (from
+# this, or from a paste the browser mended the same way), so that the person can remove
+# it before saving.
 _COUNTER_KEYS = ("create_body", "update_body", "edit_body")  # the note boxes it counts
 _COUNTER_SCRIPT = f"""<script>
 if (!window.notesCounter) {{
@@ -4199,17 +4211,42 @@ if (!window.notesCounter) {{
   const limit = {CHAR_LIMIT};
   const graphemes = new Intl.Segmenter(undefined, {{granularity: "grapheme"}});
   const keys = {json.dumps(list(_COUNTER_KEYS))};
+  // A whole pair, else a lone half. (No "<" in this script: the sanitiser of st.html,
+  // DOMPurify, empties a script whose text has "<" before a letter, "/" or "!".)
+  const halves = /[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udfff]/g;
+  const mendHalves = (text) => text.replace(halves, (m) => (m.length === 2 ? m : "\\ufffd"));
+  const setters = new Map([HTMLInputElement, HTMLTextAreaElement].map((type) =>
+    [type.prototype, Object.getOwnPropertyDescriptor(type.prototype, "value").set]));
+  // Capture phase on the document: before React reads the value. The prototype's setter
+  // leaves React's own record of the value behind, so React takes the mended value.
+  const mend = (event) => {{
+    const el = event.target, set = setters.get(Object.getPrototypeOf(el));
+    if (!set || typeof el.value !== "string") return;
+    const mended = mendHalves(el.value);
+    if (mended === el.value) return;
+    const [start, end] = [el.selectionStart, el.selectionEnd];  // same length: caret stays
+    set.call(el, mended);
+    if (start !== null) el.setSelectionRange(start, end);
+  }};
+  document.addEventListener("input", mend, true);
+  document.addEventListener("change", mend, true);
   // Each count goes into its own slot (an st.html of the app's), never into the
   // widgets' elements: React owns those, and a node added there broke their clicks.
   const count = (key) => {{
     const box = document.querySelector(`.st-key-${{key}} textarea`);
     const slot = document.querySelector(`.notes-counter[data-for="${{key}}"]`);
     if (!box || !slot) return;
+    const name = document.querySelector(`.st-key-${{key.replace("_body", "_username")}} input`);
+    const broken = [[name, "Username"], [box, "Note"]]
+      .filter(([field]) => field && field.value.includes("\\ufffd")).map(([, label]) => label);
     const n = [...graphemes.segment(box.value.replace(/^[ \\t\\n]+|[ \\t\\n]+$/g, ""))].length;
-    const text = `${{n}} / ${{limit}}` + (n > limit ? `: ${{n - limit}} over the limit` : "");
+    const verb = broken.length > 1 ? "have" : "has";
+    const text = (broken.length ? `${{broken.join(" and ")}} ${{verb}} a broken character`
+      + ` (\\ufffd): remove it \\u00b7 ` : "") + `${{n}} / ${{limit}}`
+      + (n > limit ? `: ${{n - limit}} over the limit` : "");
     if (slot.textContent === text) return;  // (writing it would wake the observer again)
     slot.textContent = text;
-    slot.style.fontWeight = n > limit ? "600" : "";
+    slot.style.fontWeight = n > limit || broken.length ? "600" : "";
   }};
   document.addEventListener("input", () => keys.forEach(count));
   new MutationObserver(() => keys.forEach(count))
