@@ -513,6 +513,8 @@ class Postgres:
 
     def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
         self.name, self.password = _pg_url_parts(url)
+        if not re.fullmatch(r"[0-9]{0,5}(,[0-9]{0,5})*", conninfo_to_dict(url).get("port") or ""):
+            raise StorageError(MSG_PG_BAD_URL)  # else a port that is no number reads as down
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -644,6 +646,8 @@ def _pg_error(error: Exception, db: Postgres) -> StorageError:
         message = MSG_PG_REFUSED.format(name=db.name)
     elif state == "3D000" or (not state and "database" in lowered and "not exist" in lowered):
         message = MSG_PG_NO_DATABASE.format(name=db.name)
+    elif not state and re.search(r"\binvalid .*value", lowered):  # libpq: ?sslmode=bogus
+        message = MSG_PG_BAD_URL
     elif state == "25006":
         message = MSG_DB_READ_ONLY
     elif state == "53100":

@@ -46,6 +46,8 @@ def test_a_refused_password_names_the_host_and_never_the_password(pg_cluster, ca
     [
         ("postgresql://u:pw-in-a-bad-url@[::1/db", app.MSG_PG_BAD_URL),
         ("postgresql://u:pw-in-a-bad-url@host/db?password_hint=x", app.MSG_PG_BAD_URL),
+        ("postgresql://u:pw-in-a-bad-url@127.0.0.1:notaport/db", app.MSG_PG_BAD_URL),
+        ("postgresql://u:pw-in-a-bad-url@127.0.0.1/db?sslmode=bogus", app.MSG_PG_BAD_URL),
         ("postgresql://u:pw-in-a-bad-url@127.0.0.1:1/db", "PostgreSQL at 127.0.0.1/db is not"),
         ("postgresql://u:pw-in-a-bad-url@no-such-host.invalid/db", "PostgreSQL at no-such-host"),
     ],
