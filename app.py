@@ -468,7 +468,8 @@ MSG_DB_FULL = "The disk is full, so nothing was saved."
 MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
 MSG_PG_BAD_URL = (
     "The database URL is not valid. Expected postgresql://user:password@host:5432/database "
-    "(in NOTES_DATABASE_URL or [connections.notes] url)."
+    "(in NOTES_DATABASE_URL or [connections.notes] url), with any @ / : % in the user name "
+    "or password written as %40 %2F %3A %25."
 )
 MSG_PG_REFUSED = (
     "PostgreSQL at {name} refused the user name or password. Check the URL in "
@@ -579,7 +580,11 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
         params = conninfo_to_dict(url)
     except psycopg.Error:
         params = None  # raised below, outside this block: the error quotes the whole URL
-    if params is None:
+    # A password with a raw "/" or "@" (not %2F, %40) ends the credentials early: libpq
+    # then reads the rest of the password as the host or the database, which messages
+    # show. An "@" in the host, or an "@" or "/" in the database part, means just that.
+    path = url.partition("://")[2].partition("?")[0].partition("/")[2]
+    if params is None or "@" in str(params.get("host") or "") or {"@", "/"} & set(path):
         raise StorageError(MSG_PG_BAD_URL)
     host = str(params.get("host") or "localhost")
     database = str(params.get("dbname") or params.get("user") or "postgres")

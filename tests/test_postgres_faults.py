@@ -48,6 +48,9 @@ def test_a_refused_password_names_the_host_and_never_the_password(pg_cluster, ca
         ("postgresql://u:pw-in-a-bad-url@host/db?password_hint=x", app.MSG_PG_BAD_URL),
         ("postgresql://u:pw-in-a-bad-url@127.0.0.1:notaport/db", app.MSG_PG_BAD_URL),
         ("postgresql://u:pw-in-a-bad-url@127.0.0.1/db?sslmode=bogus", app.MSG_PG_BAD_URL),
+        # a password with a raw "/" or "@": libpq reads its tail as the database or host
+        ("postgresql://u:123/pw-in-a-bad-url@127.0.0.1:5432/db", app.MSG_PG_BAD_URL),
+        ("postgresql://u:p@pw-in-a-bad-url@127.0.0.1/db", app.MSG_PG_BAD_URL),
         ("postgresql://u:pw-in-a-bad-url@127.0.0.1:1/db", "PostgreSQL at 127.0.0.1/db is not"),
         ("postgresql://u:pw-in-a-bad-url@no-such-host.invalid/db", "PostgreSQL at no-such-host"),
     ],
