@@ -468,7 +468,8 @@ MSG_DB_FULL = "The disk is full, so nothing was saved."
 MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
 MSG_PG_BAD_URL = (
     "The database URL is not valid. Expected postgresql://user:password@host:5432/database "
-    "(in NOTES_DATABASE_URL or [connections.notes] url)."
+    "(in NOTES_DATABASE_URL or [connections.notes] url), with any @ / : % in the user name "
+    "or password written as %40 %2F %3A %25."
 )
 MSG_PG_REFUSED = (
     "PostgreSQL at {name} refused the user name or password. Check the URL in "
@@ -513,6 +514,8 @@ class Postgres:
 
     def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
         self.name, self.password = _pg_url_parts(url)
+        if not re.fullmatch(r"[0-9]{0,5}(,[0-9]{0,5})*", conninfo_to_dict(url).get("port") or ""):
+            raise StorageError(MSG_PG_BAD_URL)  # else a port that is no number reads as down
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -577,7 +580,11 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
         params = conninfo_to_dict(url)
     except psycopg.Error:
         params = None  # raised below, outside this block: the error quotes the whole URL
-    if params is None:
+    # A password with a raw "/" or "@" (not %2F, %40) ends the credentials early: libpq
+    # then reads the rest of the password as the host or the database, which messages
+    # show. An "@" in the host, or an "@" or "/" in the database part, means just that.
+    path = url.partition("://")[2].partition("?")[0].partition("/")[2]
+    if params is None or "@" in str(params.get("host") or "") or {"@", "/"} & set(path):
         raise StorageError(MSG_PG_BAD_URL)
     host = str(params.get("host") or "localhost")
     database = str(params.get("dbname") or params.get("user") or "postgres")
@@ -644,6 +651,8 @@ def _pg_error(error: Exception, db: Postgres) -> StorageError:
         message = MSG_PG_REFUSED.format(name=db.name)
     elif state == "3D000" or (not state and "database" in lowered and "not exist" in lowered):
         message = MSG_PG_NO_DATABASE.format(name=db.name)
+    elif not state and re.search(r"\binvalid .*value", lowered):  # libpq: ?sslmode=bogus
+        message = MSG_PG_BAD_URL
     elif state == "25006":
         message = MSG_DB_READ_ONLY
     elif state == "53100":
@@ -4134,12 +4143,29 @@ def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[
     def decorate(render: Callable[[], None]) -> Callable[[], None]:
         @functools.wraps(render)
         def page() -> None:
-            render()
-            st.session_state.pop(keys.outcome, None)  # only reached by a finished run
+            state = st.session_state
+            state.pop(_OUTCOME_SHOWN, None)
+            try:
+                render()
+            except NotesError as error:
+                # The page failed part-way (the database went away, say): main() says
+                # why. An Outcome this run showed is forgotten all the same, or it would
+                # come back once the database is back; if it said the same, once is enough.
+                outcome = state.get(keys.outcome)
+                if outcome is None or state.get(_OUTCOME_SHOWN) is not outcome:
+                    raise
+                del state[keys.outcome]
+                if outcome.message != str(error):
+                    raise
+                return
+            state.pop(keys.outcome, None)  # only reached by a finished run
 
         return page
 
     return decorate
+
+
+_OUTCOME_SHOWN = "outcome_shown"  # the Outcome the current run has shown
 
 
 def _show_outcome(keys: _PageKeys) -> None:
@@ -4147,6 +4173,7 @@ def _show_outcome(keys: _PageKeys) -> None:
     outcome: Outcome | None = st.session_state.get(keys.outcome)
     if outcome is None:
         return
+    st.session_state[_OUTCOME_SHOWN] = outcome
     if outcome.kind == Kind.SAVED:
         st.success(outcome.message)
         if outcome.note is not None:
@@ -4981,8 +5008,24 @@ def _render_history(note: Note, may_change: bool) -> None:
 def render_update() -> None:
     """The Update page: choose a note, edit it, save; see and restore earlier versions."""
     st.title("Update a Note")
-    note = _pick_note(_UPDATE_PICKER)
     state = st.session_state
+    loaded = state.get(_UPDATE_LOADED)
+    if loaded is not None and _UPDATE_FORM.body in state and _UPDATE_PICKER.number not in state:
+        state[_UPDATE_PICKER.number] = loaded[0]  # a failed run kept the form, not the picker
+    try:
+        note = _pick_note(_UPDATE_PICKER)
+    except NotesError as error:
+        if loaded is None or _UPDATE_FORM.body not in state:
+            raise  # nothing typed to keep: main() shows the message
+        # The database failed (went away, say) with the person's edit in the form: say
+        # so once and keep the form, so that nothing typed is lost and Save works again
+        # as soon as the server is back.
+        outcome = state.get(_UPDATE.outcome)
+        if outcome is None or outcome.message != str(error):
+            st.error(str(error))
+        _show_outcome(_UPDATE)
+        _update_form(loaded[0], current_actor(), state.get(_UPDATE_FORM.username, ""))
+        return
     outcome: Outcome | None = state.get(_UPDATE.outcome)
     if outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None:
         # The note the person edited is gone: their text, not another note's form.
@@ -5006,28 +5049,32 @@ def render_update() -> None:
         return
     # Load the chosen note into the form when the choice changes (or the form was
     # cleared by visiting another page), never over what the person is typing.
-    loaded = state.get(_UPDATE_LOADED)
     if loaded is None or loaded[0] != note.id or _UPDATE_FORM.body not in state:
         state[_UPDATE_FORM.username], state[_UPDATE_FORM.body] = note.username, note.body
         state[_UPDATE_LOADED] = (note.id, note.version)
     _show_outcome(_UPDATE)  # above the form, where the person who pressed Save is looking
+    _update_form(note.id, actor, note.username)
+    _render_history(note, may_change=True)
+
+
+def _update_form(id: int, actor: Actor, author: str) -> None:
+    """The Update page's form for note id (author: whose note it is, shown when signed in)."""
     with st.form("update_form"):
         if actor.signed_in:
-            st.caption(f"By **{_escape_markdown(note.username)}**")
+            st.caption(f"By **{_escape_markdown(author)}**")
         _note_fields(_UPDATE_FORM, with_username=not actor.signed_in)
         with st.container(horizontal=True, gap="small"):
             st.form_submit_button(
                 "Save changes",
                 key=_UPDATE_FORM.submit,
                 on_click=_on_update,
-                args=(note.id,),
+                args=(id,),
                 type="primary",
             )
             st.form_submit_button(
                 "Preview", key=_UPDATE_FORM.preview, on_click=_on_preview, args=(_UPDATE_FORM,)
             )
     _render_preview(_UPDATE_FORM)
-    _render_history(note, may_change=True)
 
 
 # Views: Delete a Note --------------------------------------------------------

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 
+import psycopg
 import pytest
 from pg_cluster import GUARDED_PASSWORD, GUARDED_USER
 
@@ -45,6 +46,11 @@ def test_a_refused_password_names_the_host_and_never_the_password(pg_cluster, ca
     [
         ("postgresql://u:pw-in-a-bad-url@[::1/db", app.MSG_PG_BAD_URL),
         ("postgresql://u:pw-in-a-bad-url@host/db?password_hint=x", app.MSG_PG_BAD_URL),
+        ("postgresql://u:pw-in-a-bad-url@127.0.0.1:notaport/db", app.MSG_PG_BAD_URL),
+        ("postgresql://u:pw-in-a-bad-url@127.0.0.1/db?sslmode=bogus", app.MSG_PG_BAD_URL),
+        # a password with a raw "/" or "@": libpq reads its tail as the database or host
+        ("postgresql://u:123/pw-in-a-bad-url@127.0.0.1:5432/db", app.MSG_PG_BAD_URL),
+        ("postgresql://u:p@pw-in-a-bad-url@127.0.0.1/db", app.MSG_PG_BAD_URL),
         ("postgresql://u:pw-in-a-bad-url@127.0.0.1:1/db", "PostgreSQL at 127.0.0.1/db is not"),
         ("postgresql://u:pw-in-a-bad-url@no-such-host.invalid/db", "PostgreSQL at no-such-host"),
     ],
@@ -98,6 +104,61 @@ def test_the_page_keeps_the_typed_note_while_the_server_is_down_then_saves_it_on
     assert messages(at)["success"] == ["Note #2 saved."]
     assert [row[4] for row in stored_rows(db_target)].count("typed while the server was down") == 1
     assert not at.exception
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_an_edit_saved_while_the_server_is_down_stays_in_the_form_then_saves_once(
+    app_test, pg_cluster, db_target, pg_db
+):
+    NoteService.create_note(pg_db, "bob", "a newer note")  # so #1 is not the default pick
+    at = app_test("update")
+    at.number_input(key="update_number").set_value(1).run()
+    at.text_area(key="update_body").set_value("edited while the server was down")
+    pg_cluster.stop()
+    try:
+        at.button(key="update_submit").click()
+        at = at.run()
+        assert not at.exception
+        [error] = messages(at)["error"]  # once, not once from the save and once from the page
+        assert error.startswith("PostgreSQL at 127.0.0.1/") and "Nothing was saved" in error
+        assert at.text_area(key="update_body").value == "edited while the server was down"
+    finally:
+        pg_cluster.start()
+    at = at.run()  # the server is back: the same note and the person's text, no stale error
+    assert messages(at)["error"] == []
+    assert at.number_input(key="update_number").value == 1
+    assert at.text_area(key="update_body").value == "edited while the server was down"
+    at.button(key="update_submit").click()
+    at = at.run()
+    assert messages(at)["success"] == ["Note #1 updated."]
+    assert [row[4] for row in stored_rows(db_target)] == [
+        "edited while the server was down",
+        "a newer note",
+    ]
+    with psycopg.connect(db_target) as conn:  # not pg_db: its connection saw the outage
+        assert conn.execute("SELECT version FROM notes WHERE id = 1").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_delete_while_the_server_is_down_says_so_once_and_not_again_once_it_is_back(
+    app_test, pg_cluster, db_target
+):
+    at = app_test("delete")
+    at.checkbox(key="delete_confirm").check().run()
+    pg_cluster.stop()
+    try:
+        at.button(key="delete_submit").click()
+        at = at.run()
+        assert not at.exception
+        [error] = messages(at)["error"]
+        assert error.startswith("PostgreSQL at 127.0.0.1/") and "not answering" in error
+    finally:
+        pg_cluster.start()
+    at = at.run()  # the server is back: the page works, and the outage is not reported again
+    assert not at.exception
+    assert messages(at)["error"] == []
+    assert at.button(key="delete_submit").disabled  # the note is still there, to delete
+    assert len(stored_rows(db_target)) == 1
 
 
 def test_servers_starting_at_once_migrate_once(pg_cluster):
