@@ -619,8 +619,12 @@ def describe_database(db: Database) -> str:
     return f"the SQLite file {Path(_db_name(db)).name}"
 
 
-def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
-    """Translate a sqlite3 error into a StorageError with a message a person can act on."""
+def _storage_error(error: sqlite3.Error | UnicodeDecodeError, path: str) -> StorageError:
+    """Translate a sqlite3 error into a StorageError with a message a person can act on.
+
+    Text that is not UTF-8 is damage SQLite's own checks let through (scribbled pages):
+    sqlite3 raises UnicodeDecodeError or "Could not decode to UTF-8" reading it.
+    """
     text = str(error).lower()
     name = Path(path).name
     if "locked" in text or "busy" in text:
@@ -629,7 +633,9 @@ def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
         message = MSG_DB_READ_ONLY
     elif "unable to open" in text:
         message = MSG_DB_CANNOT_OPEN.format(name=name)
-    elif "not a database" in text or "malformed" in text:
+    elif isinstance(error, UnicodeDecodeError) or any(
+        damage in text for damage in ("not a database", "malformed", "could not decode")
+    ):
         message = MSG_DB_NOT_A_DATABASE.format(name=name)
     elif "full" in text:
         message = MSG_DB_FULL
@@ -693,7 +699,7 @@ def _read(db: Database, sql: str, params: tuple | dict = ()) -> list:
             return conn.execute(_pg_sql(sql), params).fetchall()
     try:
         return _execute(db, sql, params).fetchall()
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:
         raise _storage_error(error, _db_name(db)) from error
 
 
@@ -767,7 +773,7 @@ def _write_sqlite(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeDecodeError) as error:
             raise _storage_error(error, _db_name(conn)) from error
         try:
             yield conn
@@ -777,7 +783,7 @@ def _write_sqlite(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
                 conn.execute("ROLLBACK")
             if isinstance(error, sqlite3.IntegrityError):
                 raise InvalidNoteError(f"The database refused the note: {error}.") from error
-            if isinstance(error, sqlite3.Error):
+            if isinstance(error, (sqlite3.Error, UnicodeDecodeError)):
                 raise _storage_error(error, _db_name(conn)) from error
             raise
     finally:
@@ -1483,7 +1489,7 @@ def connect(
             # fsync per commit) measured 1,900 writes/s against NORMAL's 4,400 here.
             conn.execute("PRAGMA synchronous = NORMAL")
             _migrate(conn)
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:  # (damage: see _storage_error)
         conn.close()
         raise _storage_error(error, str(path)) from error
     except NotesError:
@@ -2350,7 +2356,7 @@ def _snapshot(db: Database) -> Iterator[Database]:
             yield db
         finally:
             db.execute("ROLLBACK")
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:
         raise _storage_error(error, _db_name(db)) from error
 
 
@@ -2532,11 +2538,35 @@ def _search_index_problems(path: str) -> list[str] | None:
                 )
             finally:
                 conn.execute("ROLLBACK")
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:
         if "readonly" in str(error).lower():
             return None
         return [f"search index: {error}"]
     return []
+
+
+# Text that is not UTF-8: damage SQLite's integrity check lets through (it checks the
+# file's structure, not what a TEXT holds), which the app can only call "damaged" once
+# it reads it. not_utf8() is check_database's own function, given the raw bytes (a
+# TEXT argument would be decoded, and fail, before the function saw it).
+_NOT_UTF8_SQL = """
+SELECT 'note #' || id AS at FROM notes
+    WHERE not_utf8(CAST(username AS BLOB)) OR not_utf8(CAST(body AS BLOB))
+UNION ALL SELECT 'note #' || id || ' in the trash' FROM trash
+    WHERE not_utf8(CAST(username AS BLOB)) OR not_utf8(CAST(body AS BLOB))
+UNION ALL SELECT 'version ' || version || ' of note #' || id FROM note_history
+    WHERE not_utf8(CAST(username AS BLOB)) OR not_utf8(CAST(body AS BLOB))
+LIMIT 100
+"""
+
+
+def _not_utf8(text: bytes | None) -> bool:
+    """True if text (a TEXT value's bytes) is not UTF-8."""
+    try:
+        (text or b"").decode()
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 _COUNT_PROBLEMS = """
@@ -2595,6 +2625,8 @@ def check_database(conn: Database) -> CheckReport:
     problems = [
         row[0] for row in _read(conn, "PRAGMA integrity_check") if row[0] != "ok"
     ] + problems
+    conn.create_function("not_utf8", 1, _not_utf8, deterministic=True)
+    problems += [f"text that is not UTF-8 in {row['at']}" for row in _read(conn, _NOT_UTF8_SQL)]
     search = _search_index_problems(_db_name(conn))
     if search is None:
         return CheckReport(problems, [MSG_SEARCH_INDEX_UNCHECKED])
@@ -2613,7 +2645,7 @@ def vacuum_database(conn: Database) -> None:
         tx.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
     try:
         conn.execute("VACUUM")  # cannot run inside a transaction
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:
         raise _storage_error(error, _db_name(conn)) from error
 
 
@@ -6011,9 +6043,11 @@ def cli(argv: list[str]) -> int:
                     verdict = "problems in" if report.problems else "ok:"
                     print(f"{verdict} {_label(target)}: {database_totals(conn)}")
                     return 1 if report.problems else 0
-    except (NotesError, sqlite3.Error, OSError, psycopg.Error) as error:  # the last three:
-        print(f"error: {_redacted(str(error), argv)}", file=sys.stderr)  # faults no message
-        return 1  # foresaw, still one line
+    # Besides NotesError: faults no message foresaw (a damaged file's text that is not
+    # UTF-8, an OS or server error), still one line.
+    except (NotesError, sqlite3.Error, UnicodeDecodeError, OSError, psycopg.Error) as error:
+        print(f"error: {_redacted(str(error), argv)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130

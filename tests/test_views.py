@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
@@ -88,6 +89,20 @@ def test_the_sidebar_offers_every_page_at_its_own_url():
 @SQLITE_ONLY
 def test_a_database_fault_is_a_message_in_the_page_not_a_traceback(app_test, db_path):
     db_path.write_bytes(b"not a database" * 200)
+    at = app_test()
+    assert not at.exception
+    assert messages(at)["error"] == [app.MSG_DB_NOT_A_DATABASE.format(name="notes.db")]
+
+
+@SQLITE_ONLY
+def test_a_note_whose_text_is_not_utf8_is_a_damaged_database_message_not_a_traceback(
+    app_test, db_path
+):
+    with closing(app.connect(db_path)) as conn:  # damage SQLite's own checks let through
+        conn.execute(
+            "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
+            " VALUES (1, 1, 'al', CAST(x'6e6fb274' AS TEXT))"
+        )
     at = app_test()
     assert not at.exception
     assert messages(at)["error"] == [app.MSG_DB_NOT_A_DATABASE.format(name="notes.db")]
