@@ -619,12 +619,14 @@ def describe_database(db: Database) -> str:
     return f"the SQLite file {Path(_db_name(db)).name}"
 
 
-def _storage_error(error: sqlite3.Error | UnicodeDecodeError, path: str) -> StorageError:
-    """Translate a sqlite3 error into a StorageError with a message a person can act on.
+# What reading or writing a SQLite file can raise. Text that is not UTF-8 is damage
+# SQLite's own checks let through (scribbled pages): sqlite3 raises UnicodeDecodeError
+# reading it, or quoting it in an error message, or "Could not decode to UTF-8".
+_SQLITE_FAULTS = (sqlite3.Error, UnicodeDecodeError)
 
-    Text that is not UTF-8 is damage SQLite's own checks let through (scribbled pages):
-    sqlite3 raises UnicodeDecodeError or "Could not decode to UTF-8" reading it.
-    """
+
+def _storage_error(error: sqlite3.Error | UnicodeDecodeError, path: str) -> StorageError:
+    """Translate a _SQLITE_FAULTS error into a StorageError a person can act on."""
     text = str(error).lower()
     name = Path(path).name
     if "locked" in text or "busy" in text:
@@ -699,7 +701,7 @@ def _read(db: Database, sql: str, params: tuple | dict = ()) -> list:
             return conn.execute(_pg_sql(sql), params).fetchall()
     try:
         return _execute(db, sql, params).fetchall()
-    except (sqlite3.Error, UnicodeDecodeError) as error:
+    except _SQLITE_FAULTS as error:
         raise _storage_error(error, _db_name(db)) from error
 
 
@@ -773,7 +775,7 @@ def _write_sqlite(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except (sqlite3.Error, UnicodeDecodeError) as error:
+        except _SQLITE_FAULTS as error:
             raise _storage_error(error, _db_name(conn)) from error
         try:
             yield conn
@@ -783,7 +785,7 @@ def _write_sqlite(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
                 conn.execute("ROLLBACK")
             if isinstance(error, sqlite3.IntegrityError):
                 raise InvalidNoteError(f"The database refused the note: {error}.") from error
-            if isinstance(error, (sqlite3.Error, UnicodeDecodeError)):
+            if isinstance(error, _SQLITE_FAULTS):
                 raise _storage_error(error, _db_name(conn)) from error
             raise
     finally:
@@ -1489,7 +1491,7 @@ def connect(
             # fsync per commit) measured 1,900 writes/s against NORMAL's 4,400 here.
             conn.execute("PRAGMA synchronous = NORMAL")
             _migrate(conn)
-    except (sqlite3.Error, UnicodeDecodeError) as error:  # (damage: see _storage_error)
+    except _SQLITE_FAULTS as error:
         conn.close()
         raise _storage_error(error, str(path)) from error
     except NotesError:
@@ -2356,7 +2358,7 @@ def _snapshot(db: Database) -> Iterator[Database]:
             yield db
         finally:
             db.execute("ROLLBACK")
-    except (sqlite3.Error, UnicodeDecodeError) as error:
+    except _SQLITE_FAULTS as error:
         raise _storage_error(error, _db_name(db)) from error
 
 
@@ -2538,7 +2540,7 @@ def _search_index_problems(path: str) -> list[str] | None:
                 )
             finally:
                 conn.execute("ROLLBACK")
-    except (sqlite3.Error, UnicodeDecodeError) as error:
+    except _SQLITE_FAULTS as error:
         if "readonly" in str(error).lower():
             return None
         return [f"search index: {error}"]
@@ -2645,7 +2647,7 @@ def vacuum_database(conn: Database) -> None:
         tx.execute("INSERT INTO notes_fts (notes_fts) VALUES ('optimize')")
     try:
         conn.execute("VACUUM")  # cannot run inside a transaction
-    except (sqlite3.Error, UnicodeDecodeError) as error:
+    except _SQLITE_FAULTS as error:
         raise _storage_error(error, _db_name(conn)) from error
 
 
@@ -6045,7 +6047,7 @@ def cli(argv: list[str]) -> int:
                     return 1 if report.problems else 0
     # Besides NotesError: faults no message foresaw (a damaged file's text that is not
     # UTF-8, an OS or server error), still one line.
-    except (NotesError, sqlite3.Error, UnicodeDecodeError, OSError, psycopg.Error) as error:
+    except (NotesError, *_SQLITE_FAULTS, OSError, psycopg.Error) as error:
         print(f"error: {_redacted(str(error), argv)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
