@@ -514,8 +514,6 @@ class Postgres:
 
     def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
         self.name, self.password = _pg_url_parts(url)
-        if not re.fullmatch(r"[0-9]{0,5}(,[0-9]{0,5})*", conninfo_to_dict(url).get("port") or ""):
-            raise StorageError(MSG_PG_BAD_URL)  # else a port that is no number reads as down
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -583,8 +581,14 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
     # A password with a raw "/" or "@" (not %2F, %40) ends the credentials early: libpq
     # then reads the rest of the password as the host or the database, which messages
     # show. An "@" in the host, or an "@" or "/" in the database part, means just that.
+    # A port that is no number would read as a server that is down.
     path = url.partition("://")[2].partition("?")[0].partition("/")[2]
-    if params is None or "@" in str(params.get("host") or "") or {"@", "/"} & set(path):
+    if (
+        params is None
+        or "@" in str(params.get("host") or "")
+        or {"@", "/"} & set(path)
+        or not re.fullmatch(r"[0-9]{0,5}(,[0-9]{0,5})*", str(params.get("port") or ""))
+    ):
         raise StorageError(MSG_PG_BAD_URL)
     host = str(params.get("host") or "localhost")
     database = str(params.get("dbname") or params.get("user") or "postgres")
