@@ -35,11 +35,16 @@ def first_note_top(page: Page) -> float:
 
 
 def wait_for_the_slot(page: Page) -> None:
-    """Wait until the banner's slot is drawn at its height (a moment after the run ends)."""
+    """Wait until the banner's slot is drawn at its height (a moment after the run ends),
+    and what stands above and in the first note too: the search box's label and the
+    note's author, drawn later than the slot 1 time in 10 (the note then moved 28 px
+    down while the test watched it)."""
     page.wait_for_function(
         "h => document.querySelector('.st-key-live_slot')?.getBoundingClientRect().height === h",
         arg=load_app().LIVE_SLOT_HEIGHT_PX,
     )
+    expect(page.get_by_label("Search notes")).to_be_visible()
+    expect(page.locator(NOTE_BOXES).first.get_by_text("ada", exact=True).first).to_be_visible()
 
 
 def mark_document(page: Page) -> None:
