@@ -11,6 +11,7 @@ import enum
 import functools
 import hashlib
 import io
+import ipaddress
 import itertools
 import json
 import os
@@ -43,6 +44,8 @@ import streamlit as st
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from streamlit.errors import StreamlitAuthError
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 ###############################################################################
 # Configuration ################################################################
@@ -69,12 +72,19 @@ POOL_CHECK_IDLE_S = 1.0  # a PostgreSQL connection idle this long is checked bef
 RECONNECT_TIMEOUT_S = 10  # then the pool stops retrying in the background; calls start afresh
 NOTES_PER_MINUTE = 10  # new notes one browser session, or one author, may save a minute
 DELETES_PER_MINUTE = 20  # notes one browser session may delete a minute
-EDITS_PER_NOTE_PER_MINUTE = 10  # versions one note may get a minute (vandal edits stop)
+EDITS_PER_MINUTE = 10  # edits one person may save a minute (vandal edits stop)
 HISTORY_PAGE_SIZE = 10  # earlier versions shown at a time on the Update page
 DOUBLE_SUBMIT_S = 10.0  # the same note saved again this soon by one session is one note
 SEED_MAX_COUNT = 10_000_000  # most demo notes one `seed` command adds
 ACTIVITY_DAYS = 371  # days the Activity page shows: 53 weeks, today the last
 MAX_NOTE_ID = 2**63 - 1  # SQLite's largest integer, so the largest note number
+# The largest number an imported note may keep: the largest integer a browser's JavaScript
+# holds exactly (so permalinks and JSON keep it), and far enough below MAX_NOTE_ID that the
+# feed can never run out: 2**63 - 2**53 numbers remain, a million notes a second for
+# 290,000 years. An import that kept 2**63 - 1 stopped every later note, for good.
+MAX_KEPT_NUMBER = 2**53 - 1
+NUMBERS_LEFT_WARNING = 10**9  # `check` warns when fewer numbers than this are left
+MAX_VERSION = 2**31 - 1  # the largest version a file's note may have
 APP_DIR = Path(__file__).resolve().parent
 DEFAULT_DB_PATH = APP_DIR / "notes.db"
 WELCOME_USERNAME = "Littlest Notes"
@@ -157,8 +167,8 @@ MSG_TOO_MANY_NOTES = (
     "You have written {count} in the last minute, the most allowed. Wait a minute, then save again."
 )
 MSG_TOO_MANY_EDITS = (
-    "Note #{id} was changed {count} in the last minute, the most allowed. Wait a"
-    " minute, then save again."
+    "You have made {count} in the last minute, the most allowed. Wait a minute, then save"
+    " again; your text is kept."
 )
 MSG_TOO_MANY_DELETES = (
     "You have deleted {count} in the last minute, the most allowed. Wait a minute, then try again."
@@ -442,7 +452,7 @@ def now_timestamp() -> int:
 # Store ########################################################################
 ###############################################################################
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 MSG_DB_LOCKED = (
     "The database is busy: another writer held it for more than {seconds:g} seconds. "
@@ -1129,6 +1139,35 @@ def _migrate_to_v6(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# A text of ASCII only (bytes = code points) is as many characters as code points, so
+# over CHAR_LIMIT of them is too long, whoever writes it; the CODE_POINT_LIMIT stays for
+# the rest (an emoji is several). Triggers, as SQLite cannot add a CHECK to a table;
+# rows written before are left as they are. And when each signed-in person last signed
+# out, so that a copied sign-in cookie from before then signs no one in.
+_ASCII_OVER_LIMIT = " OR ".join(
+    f"(length(new.{column}) > {CHAR_LIMIT}"
+    f" AND length(CAST(new.{column} AS BLOB)) = length(new.{column}))"
+    for column in ("username", "body")
+)
+_V7_STATEMENTS = [
+    *(
+        f"""CREATE TRIGGER notes_before_{event.split()[0].lower()} BEFORE {event} ON notes
+        WHEN {_ASCII_OVER_LIMIT} BEGIN
+        SELECT RAISE(ABORT, 'CHECK constraint failed: over {CHAR_LIMIT} characters');
+    END"""
+        for event in ("INSERT", "UPDATE OF username, body")
+    ),
+    "CREATE TABLE sign_outs (issuer TEXT NOT NULL, subject TEXT NOT NULL,"
+    " signed_out INTEGER NOT NULL, PRIMARY KEY (issuer, subject)) WITHOUT ROWID",
+]
+
+
+def _migrate_to_v7(conn: sqlite3.Connection) -> None:
+    """Refuse ASCII text over CHAR_LIMIT code points; record sign-outs."""
+    for statement in _V7_STATEMENTS:
+        conn.execute(statement)
+
+
 _MIGRATIONS = [
     _migrate_to_v1,
     _migrate_to_v2,
@@ -1136,6 +1175,7 @@ _MIGRATIONS = [
     _migrate_to_v4,
     _migrate_to_v5,
     _migrate_to_v6,
+    _migrate_to_v7,
 ]
 
 
@@ -1374,8 +1414,19 @@ _PG_V6 = [  # as SQLite's version 6, each count in PG_COUNT_SLOTS slots (this ho
     " FROM (SELECT DISTINCT id, tag FROM notes, unnest(notes.tags) AS tag) AS t GROUP BY 1, 2",
     "UPDATE notes_schema SET version = 6",
 ]
+_PG_V7 = [  # as SQLite's version 7; NOT VALID: rows written before are left as they are
+    "ALTER TABLE notes ADD CONSTRAINT notes_ascii_limit CHECK ("
+    + " AND ".join(
+        f"(char_length({column}) <= {CHAR_LIMIT} OR octet_length({column}) > char_length({column}))"
+        for column in ("username", "body")
+    )
+    + ") NOT VALID",
+    "CREATE TABLE sign_outs (issuer text NOT NULL, subject text NOT NULL,"
+    " signed_out bigint NOT NULL, PRIMARY KEY (issuer, subject))",
+    "UPDATE notes_schema SET version = 7",
+]
 # _PG_MIGRATIONS[v] brings a PostgreSQL database at version v to a later one.
-_PG_MIGRATIONS = {0: (_PG_SCHEMA_V4, 4), 4: (_PG_V5, 5), 5: (_PG_V6, 6)}
+_PG_MIGRATIONS = {0: (_PG_SCHEMA_V4, 4), 4: (_PG_V5, 5), 5: (_PG_V6, 6), 6: (_PG_V7, 7)}
 
 
 def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) -> None:
@@ -1872,28 +1923,6 @@ def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
         raise TooFastError(MSG_TOO_MANY_NOTES.format(count=_how_many(limit, "note")))
 
 
-def _check_edit_flood(tx: Database, id: int, limit: int, now: int) -> None:
-    """Raise TooFastError if note id was already changed `limit` times in the last minute.
-
-    Versions are made in time order, so that is so when the version made `limit` - 1
-    edits ago (an edit: version 2 or later) was made within the minute.
-    """
-    row = _execute(tx, "SELECT version, updated_timestamp FROM notes WHERE id = ?", (id,))
-    current = row.fetchone()
-    if current is None or current["version"] - limit + 1 < 2:
-        return  # gone (the update says so), or not edited that often in all its life
-    made = current["updated_timestamp"]
-    if limit > 1:
-        older = _execute(
-            tx,
-            "SELECT updated_timestamp FROM note_history WHERE id = ? AND version = ?",
-            (id, current["version"] - limit + 1),
-        ).fetchone()
-        made = older["updated_timestamp"] if older else None
-    if made is not None and made > now - 60:
-        raise TooFastError(MSG_TOO_MANY_EDITS.format(id=id, count=_how_many(limit, "time")))
-
-
 @dataclass(frozen=True)
 class Activity:
     """What the Activity page shows, read from the maintained counts only."""
@@ -2061,16 +2090,14 @@ class NoteService:
         version: int | None = None,
         now: int | None = None,
         actor: Actor | None = VISITOR,
-        per_minute: int | None = None,
     ) -> Note:
         """Change a note's username and body (keeping the old version); return it.
 
         With `version`, only if the note is still at that version (the one the person
         saw). Saving the same text again changes nothing and makes no version. Signed
-        in, the author's name stays; the version records the actor as its editor. With
-        `per_minute`, refuses an edit past that many to this note in the last minute.
+        in, the author's name stays; the version records the actor as its editor.
         Raises NoteNotFoundError if it is gone, ConflictError if it changed,
-        NotAllowedError if it is not the actor's, TooFastError.
+        NotAllowedError if it is not the actor's.
         """
         acting = _acting(actor)
         if actor.signed_in:  # the author's name stays: read it (and refuse early)
@@ -2078,8 +2105,6 @@ class NoteService:
         clean_username, clean_body = validate_note(username, body)
         stamp = now_timestamp() if now is None else now
         with _write(conn) as tx:
-            if per_minute is not None:
-                _check_edit_flood(tx, id, per_minute, stamp)
             row = _execute(
                 tx,
                 _UPDATE_NOTE_SQL[_dialect(tx)],
@@ -2131,7 +2156,6 @@ class NoteService:
         *,
         version: int | None = None,
         actor: Actor | None = VISITOR,
-        per_minute: int | None = None,
     ) -> Note:
         """Make an earlier version the note's text again, as a new edit; return the note.
 
@@ -2146,13 +2170,7 @@ class NoteService:
             raise NoteNotFoundError(MSG_VERSION_NOT_FOUND.format(id=id, version=old_version))
         old = rows[0]
         return NoteService.update_note(
-            conn,
-            id,
-            old["username"],
-            old["body"],
-            version=version,
-            actor=actor,
-            per_minute=per_minute,
+            conn, id, old["username"], old["body"], version=version, actor=actor
         )
 
     @staticmethod
@@ -2268,10 +2286,36 @@ class NoteService:
             )
             return len(purged)
 
+    @staticmethod
+    def record_sign_out(conn: Database, actor: Actor, now: int | None = None) -> None:
+        """Record that actor signed out now: their sign-ins from before count no more."""
+        now = now_timestamp() if now is None else now
+        with _write(conn) as tx:
+            _execute(
+                tx,
+                "INSERT INTO sign_outs (issuer, subject, signed_out) VALUES (:iss, :sub, :now)"
+                " ON CONFLICT (issuer, subject) DO UPDATE SET signed_out = excluded.signed_out",
+                {"iss": actor.issuer or "", "sub": actor.subject, "now": now},
+            )
+
+    @staticmethod
+    def signed_out_at(conn: Database, issuer: str, subject: str) -> int | None:
+        """When the person (issuer, subject) last signed out, or None if never."""
+        rows = _read(
+            conn,
+            "SELECT signed_out FROM sign_outs WHERE issuer = ? AND subject = ?",
+            (issuer, subject),
+        )
+        return rows[0]["signed_out"] if rows else None
+
 
 # Store: upkeep (seed, backup, check, vacuum) ---------------------------------
 
 MSG_SEARCH_INDEX_UNCHECKED = "search index: not checked, the file is read-only"
+MSG_NUMBERS_RUNNING_OUT = (
+    "note numbers: #{high:,} was given out, so only {left:,} new numbers are left; export the"
+    " notes, remove the file's number column and import it into a new database"
+)
 
 _SEED_WORDS = (
     "coffee garden train morning idea meeting book walk rain code python sqlite streamlit "
@@ -2638,6 +2682,10 @@ def check_database(conn: Database) -> CheckReport:
         for query in (_COUNT_PROBLEMS, _HOUR_PROBLEMS, _TAG_PROBLEMS[_dialect(conn)])
         for row in _read(conn, query)
     ]
+    with _snapshot(conn) as tx:
+        high = _high_water(tx)
+    if MAX_NOTE_ID - high < NUMBERS_LEFT_WARNING:
+        problems.append(MSG_NUMBERS_RUNNING_OUT.format(high=high, left=MAX_NOTE_ID - high))
     if _is_postgres(conn):  # the server checks its own pages; search is a column
         return CheckReport(problems, [])
     problems = [
@@ -2714,7 +2762,10 @@ MSG_FILE_COLUMNS_UNKNOWN = (
 )
 MSG_FILE_COLUMNS_TWICE = "The file has the column {column} twice."
 MSG_FILE_TOO_MANY_ROWS = "The file has more than {limit:,} notes. Split it and import each part."
-MSG_IMPORT_NOT_ALLOWED = "Only an admin can import notes: they would be signed with other names."
+MSG_IMPORT_NOT_ALLOWED = (
+    "Only an admin, signed in, can import notes: a file's notes carry other people's names."
+    " The operator can import from the command line: python app.py import FILE."
+)
 MSG_ROW_FORMULA = (
     "{column} starts with {char}, which a spreadsheet runs as a formula. If it is really "
     "the text, write it with an apostrophe first ('{char}...), as an export does."
@@ -2725,6 +2776,7 @@ MSG_ROW_TIME = "{column} '{value}' is not a time like 2026-11-26T07:15:13Z"
 MSG_ROW_TIME_RANGE = "{column} {value} is before 1970 or too far in the future"
 MSG_ROW_UPDATED_EARLY = "updated {updated} is before created {created}"
 MSG_ROW_WHOLE_NUMBER = "{column} '{value}' is not a whole number from 1 to {limit:,}"
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII digits, short enough for int() (4,301 raise)
 
 
 class InvalidFileError(NotesError, ValueError):
@@ -2889,11 +2941,12 @@ def _whole_number(value: object, column: str, limit: int) -> int | None:
     """A file's number or version: an int, or a string of digits; None when blank."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= limit:
         return value
-    raise _RowError(MSG_ROW_WHOLE_NUMBER.format(column=column, value=value, limit=limit))
+    shown = str(value)[:40] + ("…" if len(str(value)) > 40 else "")
+    raise _RowError(MSG_ROW_WHOLE_NUMBER.format(column=column, value=shown, limit=limit))
 
 
 def _file_time(value: object, column: str, now: int) -> int:
@@ -2922,8 +2975,8 @@ def _import_row(line: str, cells: Mapping[str, object], now: int) -> ImportRow |
             raise _RowError(
                 MSG_ROW_UPDATED_EARLY.format(updated=iso_time(updated), created=iso_time(created))
             )
-        version = _whole_number(cells.get("version"), "version", 2**31 - 1) or 1
-        number = _whole_number(cells.get("number"), "number", MAX_NOTE_ID)
+        version = _whole_number(cells.get("version"), "version", MAX_VERSION) or 1
+        number = _whole_number(cells.get("number"), "number", MAX_KEPT_NUMBER)
     except (InvalidNoteError, _RowError) as error:
         return Rejected(line, str(error))
     return ImportRow(line, username, body, created, updated, version, number)
@@ -2988,10 +3041,16 @@ def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
     return NotesFile("csv", rows, rejected)
 
 
+def _json_int(digits: str) -> int | str:
+    """A JSON integer as an int, or its digits as text when too long for one (Python's
+    int() refuses 4,301 digits and more); _whole_number then rejects the row."""
+    return int(digits) if len(digits) <= 20 else digits
+
+
 def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
     """Read an export's JSON (a list of notes); rows are named by their position."""
     try:
-        notes = json.loads(text)
+        notes = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as error:
         raise InvalidFileError(MSG_FILE_JSON.format(error=error.msg, line=error.lineno)) from None
     except RecursionError:  # "[[[[..." deeper than Python's stack
@@ -3093,10 +3152,10 @@ def plan_import(db: Database, notes: NotesFile) -> ImportPlan:
 
 
 def _may_import(actor: Actor | None) -> None:
-    """Raise NotAllowedError unless actor may import: anyone in open mode, an admin
-    signed in (a file's notes carry other people's names)."""
-    _acting(actor)
-    if actor.signed_in and not actor.admin:
+    """Raise NotAllowedError unless actor may import: an admin signed in, or the OPERATOR
+    (the command line). A file's notes carry any names and times, and many of them at once:
+    in open mode one upload added 99,999 notes in 19 s."""
+    if actor is None or not actor.admin:
         raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
 
 
@@ -3104,7 +3163,7 @@ def import_notes(
     db: Database,
     notes: NotesFile,
     *,
-    actor: Actor | None = VISITOR,
+    actor: Actor | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportPlan:
     """Add a file's new notes in one transaction (all or nothing); return what was done.
@@ -3199,9 +3258,12 @@ def _secrets() -> Mapping[str, object]:
 _SETTINGS = (
     "auth",
     "admins",
+    "admin_subjects",
     "notes_per_minute",
     "deletes_per_minute",
-    "edits_per_note_per_minute",
+    "edits_per_minute",
+    "edits_per_note_per_minute",  # the name before edits were counted per person
+    "client_ip_header",
 )
 
 
@@ -3283,7 +3345,8 @@ class _Recent:
 
     outcomes: dict[tuple[str, str], tuple[Outcome, float]]  # (token, page) -> (it, monotonic)
     locks: tuple[threading.RLock, ...]  # a session's lock: locks[hash(token) % len(locks)]
-    events: dict[tuple[str, str], deque]  # (token, kind) -> monotonic times, a minute
+    events: dict[tuple[str, str], deque]  # (who, kind) -> monotonic times, a minute
+    events_lock: threading.Lock
 
 
 @st.cache_resource(show_spinner=False)
@@ -3294,12 +3357,18 @@ def _recent() -> _Recent:
     callbacks before any of them had recorded its save (seen in Chromium), so a guard
     against double clicks must check and act as one step, where every run can see it.
     """
-    return _Recent({}, tuple(threading.RLock() for _ in range(64)), {})
+    return _Recent({}, tuple(threading.RLock() for _ in range(64)), {}, threading.Lock())
 
 
 def _session_token() -> str:
     """Return this browser session's random token (made on its first page run)."""
     return st.session_state.setdefault("session_token", uuid.uuid4().hex)
+
+
+def _session_id() -> str:
+    """Streamlit's id for this browser session (what its runtime knows it by)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else _session_token()
 
 
 def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
@@ -3322,26 +3391,66 @@ def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Out
     return outcome
 
 
-def _limited(kind: str, limit: int, message: str, act: Callable[[], Outcome]) -> Outcome:
-    """Return act()'s Outcome, unless this browser session already did `limit` of kind
-    (a save or a delete) in the last minute: then a FAILED Outcome saying so, and nothing
-    done. Checked and counted under the session's lock, as _once, so racing clicks
-    cannot slip past it."""
-    recent, token = _recent(), _session_token()
-    with recent.locks[hash(token) % len(recent.locks)]:
-        now = time.monotonic()
-        done = recent.events.setdefault((token, kind), deque())
-        while done and now - done[0] >= 60:
-            done.popleft()
-        if len(done) >= limit:
-            return Outcome(Kind.FAILED, message.format(count=_how_many(limit, "note")))
-        outcome = act()
-        if outcome.kind in (Kind.SAVED, Kind.DELETED):
+def _client_address() -> str | None:
+    """The browser's address, as the limits count it: from the header the operator names
+    in `client_ip_header` (its last entry, the one their proxy added), else the
+    connection's; an IPv6 /64 counts as one address (one home or host holds all of it).
+    None on the server's own machine (Streamlit gives no loopback address)."""
+    header = _secrets().get("client_ip_header")
+    value = None
+    if isinstance(header, str) and header.strip():
+        value = (st.context.headers.get(header.strip()) or "").split(",")[-1].strip() or None
+    value = value or st.context.ip_address
+    if value is None:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return value[:100]  # not an address: still one client's label
+    return str(
+        ipaddress.ip_network(f"{address}/64", strict=False) if address.version == 6 else address
+    )
+
+
+def _counted_as() -> list[str]:
+    """Whom a flood limit counts an action against: this browser session, its address,
+    and the signed-in person. A new tab, a new name or a new session changes only one."""
+    who = [f"session {_session_token()}"]
+    if (address := _client_address()) is not None:
+        who.append(f"address {address}")
+    if st.user.get("is_logged_in") is True and _claim("sub") is not None:
+        who.append(f"person {_claim('iss')} {_claim('sub')}")
+    return who
+
+
+def _limited(
+    kind: str, limit: int, message: str, act: Callable[[], Outcome], what: str = "note"
+) -> Outcome:
+    """Return act()'s Outcome, unless the session, its address or its signed-in person
+    already did `limit` of kind (a create, an edit, a delete) in the last minute: then a
+    FAILED Outcome saying so, and nothing done. A place is taken before act() runs and
+    given back if it did nothing, so racing clicks and tabs cannot slip past."""
+    recent, now = _recent(), time.monotonic()
+    keys = [(who, kind) for who in _counted_as()]
+    with recent.events_lock:
+        if len(recent.events) > 10_000:  # forget whoever was idle for a minute
+            for key, times in list(recent.events.items()):
+                if not times or now - times[-1] >= 60:
+                    recent.events.pop(key, None)
+        counts = [recent.events.setdefault(key, deque()) for key in keys]
+        for done in counts:
+            while done and now - done[0] >= 60:
+                done.popleft()
+        if any(len(done) >= limit for done in counts):
+            return Outcome(Kind.FAILED, message.format(count=_how_many(limit, what)))
+        for done in counts:
             done.append(now)
-    if len(recent.events) > 10_000:  # forget sessions idle for a minute
-        for key, times in list(recent.events.items()):
-            if not times or now - times[-1] >= 60:
-                recent.events.pop(key, None)
+    outcome = act()
+    if outcome.kind not in (Kind.SAVED, Kind.DELETED):
+        with recent.events_lock:
+            for done in counts:
+                with suppress(ValueError):
+                    done.remove(now)
     return outcome
 
 
@@ -3354,6 +3463,7 @@ def _limited(kind: str, limit: int, message: str, act: Callable[[], Outcome]) ->
 MSG_OPEN_MODE = "**Open mode**: anyone can write, under any name."
 MSG_SIGNED_OUT = "**Signed-in mode**: anyone can read; sign in to write."
 MSG_SIGN_IN_PAGE = "Sign in to write a note."
+MSG_SIGN_IN_AGAIN = "You signed out after this sign-in (here or elsewhere): sign in again to write."
 MSG_AUTH_MISCONFIGURED = (
     "Sign-in is not set up completely, so no one can sign in yet. The operator must check"
     " [auth] in the app's secrets (redirect_uri, cookie_secret, client_id, client_secret,"
@@ -3372,7 +3482,7 @@ def signed_in_mode() -> bool:
 _LIMITS = {  # the flood limits an operator may set in the secrets, and their defaults
     "notes_per_minute": NOTES_PER_MINUTE,
     "deletes_per_minute": DELETES_PER_MINUTE,
-    "edits_per_note_per_minute": EDITS_PER_NOTE_PER_MINUTE,
+    "edits_per_minute": EDITS_PER_MINUTE,
 }
 
 
@@ -3383,6 +3493,8 @@ def _is_limit(value: object) -> bool:
 def _setting(name: str) -> int:
     """A flood limit from the secrets (a whole number from 1 to 10,000), else its default."""
     value = _secrets().get(name)
+    if value is None and name == "edits_per_minute":
+        value = _secrets().get("edits_per_note_per_minute")
     return value if _is_limit(value) else _LIMITS[name]
 
 
@@ -3402,6 +3514,17 @@ def _admins() -> frozenset[str]:
     if isinstance(admins, str):
         admins = [admins]
     return frozenset(str(email).strip().lower() for email in admins if isinstance(email, str))
+
+
+def _admin_subjects() -> frozenset[tuple[str, str]]:
+    """The (issuer, subject) pairs named in `admin_subjects`: admins for a provider that
+    never says whether an address is verified."""
+    named = _secrets().get("admin_subjects") or []
+    return frozenset(
+        (str(entry.get("issuer", "")), str(entry.get("subject", "")))
+        for entry in (named if isinstance(named, list) else [])
+        if isinstance(entry, Mapping) and entry.get("subject")
+    )
 
 
 def _claim(name: str) -> str | None:
@@ -3425,19 +3548,42 @@ def _display_name() -> str:
 def current_actor() -> Actor | None:
     """Who is using this page, as the store checks it: VISITOR in open mode; in
     signed-in mode the signed-in person, or None for a signed-out visitor. An admin is
-    a person whose e-mail is in `admins` and not marked unverified by the provider."""
+    a person whose e-mail is in `admins` and verified by the provider (a real true: a
+    string "false" is not), or whose issuer and subject are in `admin_subjects`."""
     if not signed_in_mode():
         return VISITOR
     if st.user.get("is_logged_in") is not True or _claim("sub") is None:
         return None
+    if _signed_out_since():
+        return None
     email = (_claim("email") or "").strip().lower()
-    verified = st.user.get("email_verified") is not False
+    verified = st.user.get("email_verified") is True
+    issuer, subject = _claim("iss") or "", _claim("sub")
     return Actor(
         name=_display_name(),
-        subject=_claim("sub"),
-        issuer=_claim("iss") or "",
-        admin=bool(email) and verified and email in _admins(),
+        subject=subject,
+        issuer=issuer,
+        admin=(verified and bool(email) and email in _admins())
+        or (issuer, subject) in _admin_subjects(),
     )
+
+
+def _signed_out_since() -> bool:
+    """True if the signed-in person signed out after this sign-in (its ID token's `iat`):
+    their sign-in cookie lasts 30 days, and a copy of it must not outlive a sign-out."""
+    try:
+        signed_out = NoteService.signed_out_at(get_connection(), _claim("iss") or "", _claim("sub"))
+    except NotesError:  # the database is down: every write fails and says so anyway
+        return False
+    issued = st.user.get("iat")
+    return signed_out is not None and not (type(issued) is int and issued > signed_out)
+
+
+def _sign_out(actor: Actor) -> None:
+    """Sign out here, and make every earlier sign-in of this person count no more."""
+    with suppress(NotesError):  # the cookie still goes; the record is the extra safety
+        NoteService.record_sign_out(get_connection(), actor)
+    st.logout()
 
 
 def _providers() -> list[str | None]:
@@ -3468,13 +3614,14 @@ def _render_account(actor: Actor | None) -> None:
         if not signed_in_mode():
             st.caption(MSG_OPEN_MODE)
         elif actor is None:
-            st.caption(MSG_SIGNED_OUT)
+            signed_out = st.user.get("is_logged_in") is True  # signed out since, elsewhere
+            st.caption(MSG_SIGN_IN_AGAIN if signed_out else MSG_SIGNED_OUT)
             _sign_in_buttons("sign_in")
         else:
             role = " (admin)" if actor.admin else ""
             st.caption(f"Signed in as **{_escape_markdown(actor.name or '')}**{role}")
             if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-                st.logout()
+                _sign_out(actor)
 
 
 def _cannot_change(actor: Actor | None, note: Note) -> bool:
@@ -4501,6 +4648,11 @@ def _delete(id: int, version: int) -> Outcome:
     )
 
 
+def _edit_limited(act: Callable[[], Outcome]) -> Outcome:
+    """act() within the person's edit limit (the Edit dialog and the Update page)."""
+    return _limited("edit", _setting("edits_per_minute"), MSG_TOO_MANY_EDITS, act, "edit")
+
+
 def _on_menu_delete(id: int, version: int) -> None:
     st.session_state[_menu_key(id)] = False
     outcome = _delete(id, version)
@@ -4531,17 +4683,13 @@ def _on_edit() -> None:
         return
     id, version = state[_EDITING]
     draft = (state.get(_EDIT_FORM.username, ""), state[_EDIT_FORM.body])
-    outcome = _attempt(
-        lambda: NoteService.update_note(
-            get_connection(),
-            id,
-            draft[0],
-            draft[1],
-            version=version,
-            actor=current_actor(),
-            per_minute=_setting("edits_per_note_per_minute"),
-        ),
-        lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id)),
+    outcome = _edit_limited(
+        lambda: _attempt(
+            lambda: NoteService.update_note(
+                get_connection(), id, draft[0], draft[1], version=version, actor=current_actor()
+            ),
+            lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id)),
+        )
     )
     if outcome.kind == Kind.SAVED:
         _close_editor()
@@ -4915,8 +5063,14 @@ _UPDATE_PICKER = _PickerKeys(find="update_find", number="update_number", pick_pr
 _UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the form
 
 
-def _save_edit(id: int, write: Callable[[int], Note], success: Callable[[Note], Outcome]) -> None:
-    """Run write(version the person loaded) for note id and leave its Outcome for the page.
+def _save_edit(
+    id: int,
+    write: Callable[[int], Note],
+    success: Callable[[Note], Outcome],
+    limited: bool = True,
+) -> None:
+    """Run write(version the person loaded) for note id, within the person's edit limit
+    unless not `limited`, and leave its Outcome for the page.
 
     After a conflict, the form keeps the person's text and saving again is a deliberate
     choice to replace what is saved; if the note is gone, the text is kept on the page.
@@ -4928,7 +5082,10 @@ def _save_edit(id: int, write: Callable[[int], Note], success: Callable[[Note], 
         state[_UPDATE_LOADED] = (id, note.version)
         return success(note)
 
-    outcome = _attempt(lambda: write(state[_UPDATE_LOADED][1]), saved)
+    def act() -> Outcome:
+        return _attempt(lambda: write(state[_UPDATE_LOADED][1]), saved)
+
+    outcome = _edit_limited(act) if limited else act()
     if outcome.kind == Kind.CONFLICT:
         state[_UPDATE_LOADED] = (id, outcome.note.version)
         outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
@@ -4950,15 +5107,20 @@ def _on_update(id: int) -> None:
             state[_UPDATE_FORM.body],
             version=version,
             actor=current_actor(),
-            per_minute=_setting("edits_per_note_per_minute"),
         ),
         lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
     )
 
 
 def _on_restore_version(id: int, old_version: int) -> None:
-    """Make an earlier version of note id current again, and load it into the form."""
+    """Make an earlier version of note id current again, and load it into the form.
+    Signed in, the note's author and an admin restore whatever their edit limit, so a
+    vandal's edits can never keep them from putting their note back."""
     state = st.session_state
+    actor, owner = current_actor(), False
+    if actor is not None and actor.signed_in:
+        with suppress(NotesError):  # a vanished note: the restore itself says so
+            owner = actor.may_change(NoteService.get_note(get_connection(), id))
 
     def loaded(note: Note) -> Outcome:
         state[_UPDATE_FORM.username], state[_UPDATE_FORM.body] = note.username, note.body
@@ -4972,10 +5134,10 @@ def _on_restore_version(id: int, old_version: int) -> None:
             id,
             old_version,
             version=version,
-            actor=current_actor(),
-            per_minute=_setting("edits_per_note_per_minute"),
+            actor=actor,
         ),
         loaded,
+        limited=not owner,
     )
 
 
@@ -5278,9 +5440,16 @@ def render_trash() -> None:
 # people click, so exports cannot take the server's memory or both its cores.
 
 EXPORTS_AT_ONCE = 2
+PREVIEWS_AT_ONCE = 2  # import previews a process holds at once (each up to ~50 MB)
 IMPORT_SHOWN_REJECTS = 200  # rejected rows listed in the page; all of them in a download
 _FORMAT_NAMES = {"csv": "CSV (spreadsheets)", "json": "JSON", "md": "Markdown (to read)"}
-_exports = threading.BoundedSemaphore(EXPORTS_AT_ONCE)
+
+
+@st.cache_resource(show_spinner=False)
+def _exports() -> threading.BoundedSemaphore:
+    """The process's turns to build an export (one object for every rerun and session)."""
+    return threading.BoundedSemaphore(EXPORTS_AT_ONCE)
+
 
 MSG_EXPORT_FILTERED = "Download the notes this view shows"
 MSG_IMPORT_HOW = (
@@ -5295,15 +5464,44 @@ MSG_IMPORT_HOW = (
 MSG_IMPORT_SIGNED_OUT = "Sign in as an admin to import notes."
 MSG_IMPORTED = "Imported {added} ({present} already here{skipped}). They are in the feed now."
 MSG_IMPORT_NOTHING = "Nothing to import: every good row of this file is already here."
+MSG_IMPORT_BUSY = "Other imports are being checked right now. Try again in a minute."
 
 
-def _export_bytes(source: Database | Path, fmt: str, filters: dict[str, str | None]) -> bytes:
-    """Build an export file (the download's callable: runs in a Streamlit thread)."""
-    with _exports, tempfile.TemporaryFile() as spool:
+class _SessionEnded(Exception):
+    """The session that asked for an export is gone: its build stops."""
+
+
+def _export_bytes(
+    source: Database | Path, fmt: str, filters: dict[str, str | None], session: str
+) -> bytes:
+    """Build an export file (the download's callable: runs in a Streamlit thread). It
+    waits for its turn and builds only while its session lasts: 40 sessions that asked
+    and left kept the server busy for 6 minutes when builds ran to the end regardless."""
+    runtime = Runtime.instance() if Runtime.exists() else None
+
+    def still_wanted(*_: object) -> None:
+        if runtime is not None and not runtime.is_active_session(session):
+            raise _SessionEnded(session)
+
+    turns = _exports()
+    while not turns.acquire(timeout=1):
+        still_wanted()
+    try:
+        still_wanted()
+        return _build_export(source, fmt, filters, still_wanted)
+    finally:
+        turns.release()
+
+
+def _build_export(
+    source: Database | Path, fmt: str, filters: dict[str, str | None], progress: Callable
+) -> bytes:
+    """The export file's bytes, spooled to a temporary file as they are made."""
+    with tempfile.TemporaryFile() as spool:
         text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
         db = source if _is_postgres(source) else connect(source, create=False)
         try:
-            export_notes(db, text, fmt, **filters)
+            export_notes(db, text, fmt, progress=progress, **filters)
         finally:
             if not _is_postgres(db):
                 db.close()
@@ -5339,7 +5537,7 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
     stamp = datetime.now(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%d")
     st.download_button(
         label,
-        functools.partial(_export_bytes, _export_source(), fmt, filters),
+        functools.partial(_export_bytes, _export_source(), fmt, filters, _session_id()),
         file_name=f"littlest-notes-{stamp}.{fmt}",
         mime=EXPORT_FORMATS[fmt],
         key=f"{key}_download",
@@ -5366,18 +5564,50 @@ def _rejects_csv(rejected: list[Rejected]) -> bytes:
     return frame.to_csv(index=False).encode("utf-8-sig")
 
 
+@st.cache_resource(show_spinner=False)
+def _previews() -> tuple[dict[str, tuple[str, str, object]], threading.Lock]:
+    """The process's import previews, by session token: (Streamlit's session id, upload
+    id, preview), and their lock.
+    Held here, not in session state, so that they can be counted and dropped at once when
+    their session ends (8 sessions with a 9.4 MB file each took the server from 178 to
+    763 MB, still held a minute after they closed)."""
+    return {}, threading.Lock()
+
+
+def _forget_preview() -> None:
+    """Drop this session's import preview (its file was removed or imported)."""
+    previews, lock = _previews()
+    with lock:
+        previews.pop(_session_token(), None)
+
+
 def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     """The uploaded file read and planned (kept for the file's upload id, so reruns do not
-    read it again), or the message for a file that cannot be read."""
-    cached = st.session_state.get("import_preview")
-    if cached is not None and cached[0] == file.file_id:
-        return cached[1]
+    read it again), or the message for a file that cannot be read. At most
+    PREVIEWS_AT_ONCE sessions of the process hold one; a session that ended holds none."""
+    previews, lock = _previews()
+    token = _session_token()
+    with lock:
+        cached = previews.get(token)
+        if cached is not None and cached[1] == file.file_id:
+            return cached[2]  # type: ignore[return-value]
+        runtime = Runtime.instance() if Runtime.exists() else None
+        for other, (session, *_) in list(previews.items()):
+            if runtime is not None and not runtime.is_active_session(session):
+                del previews[other]
+        if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
+            return MSG_IMPORT_BUSY
+        previews[token] = (_session_id(), file.file_id, MSG_IMPORT_BUSY)  # its place meanwhile
     try:
         notes = read_notes_file(file.getvalue(), file.name, max_rows=IMPORT_PAGE_MAX_ROWS)
         result: tuple[NotesFile, ImportPlan] | str = notes, plan_import(get_connection(), notes)
     except InvalidFileError as error:
         result = str(error)
-    st.session_state.import_preview = (file.file_id, result)
+    except BaseException:
+        _forget_preview()
+        raise
+    with lock:
+        previews[token] = (_session_id(), file.file_id, result)
     return result
 
 
@@ -5425,7 +5655,7 @@ def _run_import(file_id: str, notes: NotesFile, actor: Actor | None) -> None:
         st.session_state.import_outcome = (file_id, Outcome(Kind.FAILED, str(error)))
         return
     bar.empty()
-    st.session_state.pop("import_preview", None)  # what is present has changed
+    _forget_preview()  # what is present has changed
     earlier = st.session_state.get("import_outcome")
     if not done.new and earlier is not None and earlier[0] == file_id:
         return  # a second press on the same file (a double click): keep the first message
@@ -5453,7 +5683,7 @@ def render_data() -> None:
     st.subheader("Import")
     st.caption(MSG_IMPORT_HOW.format(columns=", ".join(EXPORT_COLUMNS)))
     actor = current_actor()
-    if actor is None or (actor.signed_in and not actor.admin):
+    if actor is None or not actor.admin:
         st.info(MSG_IMPORT_SIGNED_OUT if actor is None else MSG_IMPORT_NOT_ALLOWED)
         if actor is None:
             _sign_in_buttons("data_sign_in")
@@ -5461,7 +5691,7 @@ def render_data() -> None:
     file = st.file_uploader("A CSV or JSON export", type=["csv", "json"], key="import_file")
     outcome = st.session_state.get("import_outcome")
     if file is None:
-        st.session_state.pop("import_preview", None)
+        _forget_preview()
         return
     preview = _import_preview(file)
     if isinstance(preview, str):
@@ -5505,12 +5735,12 @@ def _limits_description() -> str:
     """The flood limits in force, for the About page."""
     notes = _setting("notes_per_minute")
     deletes = _setting("deletes_per_minute")
-    edits = _setting("edits_per_note_per_minute")
+    edits = _setting("edits_per_minute")
     return (
-        f"To keep floods out, each browser session (and each author) may save"
-        f" {_how_many(notes, 'new note')} a minute, each session may delete"
-        f" {_how_many(deletes, 'note')} a minute, and each note may be changed"
-        f" {_how_many(edits, 'time')} a minute."
+        f"To keep floods out, each person (counted by browser session, by address and,"
+        f" signed in, by account; and each author) may save {_how_many(notes, 'new note')},"
+        f" make {_how_many(edits, 'edit')} and delete {_how_many(deletes, 'note')} a"
+        f" minute. A note's author and an admin can always restore an earlier version."
     )
 
 
@@ -5893,12 +6123,25 @@ def _size(db: Database, target: str | Path) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def _export(db: Database, path: str, fmt: str | None, filters: dict) -> str:
+_DB_FILES = ("", "-wal", "-shm", "-journal")  # a SQLite database's files
+MSG_EXPORT_OVER_DATABASE = "'{path}' is the database itself; export to another file."
+MSG_EXPORT_EXISTS = "'{path}' already exists; export to a new file, or add --force to replace it."
+
+
+def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool = False) -> str:
     """The export command: notes to path (a file, or - for stdout); return what to print.
 
-    A file is written beside path under a temporary name and moved into place only when
-    whole, so a failure (a full disk) leaves any earlier export at path as it was.
+    Never over the database it reads (or its -wal and -shm files), and over another
+    existing file only with force. A file is written beside path under a temporary name
+    and moved into place only when whole, so a failure (a full disk) leaves any earlier
+    export at path as it was.
     """
+    if path != "-" and Path(path).exists():
+        files = [] if _is_postgres(db) else [Path(f"{_db_name(db)}{end}") for end in _DB_FILES]
+        if any(file.exists() and file.samefile(path) for file in files):  # links too
+            raise StorageError(MSG_EXPORT_OVER_DATABASE.format(path=path))
+        if not force:
+            raise StorageError(MSG_EXPORT_EXISTS.format(path=path))
     fmt = fmt or Path(path).suffix.lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
         fmt = "csv"
@@ -6003,6 +6246,7 @@ def cli(argv: list[str]) -> int:
     export.add_argument("--search", default="", help="only notes matching these words")
     export.add_argument("--author", help="only notes by this author")
     export.add_argument("--tag", help="only notes with this #tag (without the #)")
+    export.add_argument("--force", action="store_true", help="replace PATH if it exists")
     import_ = commands.add_parser(
         "import", help="add the notes of a CSV or JSON export (all or nothing)"
     )
@@ -6040,7 +6284,7 @@ def cli(argv: list[str]) -> int:
         elif args.command == "export":
             filters = {"search": args.search, "author": args.author, "tag": args.tag}
             with closing(open_database(target, read_only=True)) as conn:
-                done = _export(conn, args.path, args.format, filters)
+                done = _export(conn, args.path, args.format, filters, args.force)
                 print(done, file=sys.stderr if args.path == "-" else sys.stdout)
         elif args.command == "purge":
             with closing(open_database(target, create=False)) as conn:

@@ -95,7 +95,7 @@ def measure(path: Path, fmt: str, part: str) -> dict:
         stop, times = threading.Event(), []
         thread = threading.Thread(target=_readers, args=(lambda: app.connect(path), stop, times))
         thread.start()
-        data = app._export_bytes(path, fmt, FILTERS)
+        data = app._export_bytes(path, fmt, FILTERS, "bench")
         stop.set()
         thread.join()
         count = None
@@ -142,7 +142,7 @@ def measure_import(app, conn) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         fresh = app.connect(Path(folder) / "new.db")
         started = time.perf_counter()
-        done = app.import_notes(fresh, notes)
+        done = app.import_notes(fresh, notes, actor=app.OPERATOR)
         imported = time.perf_counter() - started
         fresh.close()
     return {

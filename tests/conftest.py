@@ -223,6 +223,17 @@ def stored_rows(target, table: str = "notes") -> list[tuple]:
         return conn.execute(query).fetchall()
 
 
+TEST_ISSUER = "http://127.0.0.1:9/"  # no provider is contacted: AppTest's at.user stands in
+TEST_AUTH = {
+    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+    "cookie_secret": "not-a-secret-in-tests",
+    "client_id": "notes",
+    "client_secret": "notes-secret",
+    "server_metadata_url": f"{TEST_ISSUER}.well-known/openid-configuration",
+}
+TEST_ADMIN = {"name": "Root", "email": "root@example.com", "sub": "root", "email_verified": True}
+
+
 def _page_script(page: str) -> None:
     """AppTest script that runs one page function of app.py (st.navigation pages
     cannot be reached with AppTest.switch_page, which wants a file)."""
@@ -240,15 +251,22 @@ def app_test(db_target, monkeypatch: pytest.MonkeyPatch):
     else:
         monkeypatch.setenv("NOTES_DB", str(db_target))
 
-    def make(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
+    def make(
+        page: str | None = None, query: dict[str, str] | None = None, *, admin: bool = False
+    ) -> AppTest:
         if page is None:
             at = AppTest.from_file(APP_FILE, default_timeout=30)
         else:
             at = AppTest.from_function(_page_script, default_timeout=30, args=(page,))
         at.query_params.update(query or {})  # as if opened from a bookmarked URL
+        if admin:  # signed-in mode, as an admin whose address the provider verified
+            at.secrets["auth"] = TEST_AUTH
+            at.secrets["admins"] = ["root@example.com"]
+            at.user = {"is_logged_in": True, "iss": TEST_ISSUER, **TEST_ADMIN}
         return at.run()
 
-    return make
+    yield make
+    st.cache_resource.clear()  # the process-wide state pages keep: import previews, limits
 
 
 def fill_note_form(at: AppTest, prefix: str, username: str | None, body: str | None) -> AppTest:

@@ -162,7 +162,7 @@ def test_a_version_5_sqlite_database_is_upgraded_to_6_with_activity_counts(db_pa
         )
     conn.close()
     upgraded = app.connect(db_path)
-    assert upgraded.execute("PRAGMA user_version").fetchone() == (6,)
+    assert upgraded.execute("PRAGMA user_version").fetchone() == (app.SCHEMA_VERSION,)
     _upgraded_counts_activity(upgraded)
 
 
@@ -181,5 +181,5 @@ def test_a_version_5_postgresql_database_is_upgraded_to_6_with_activity_counts(p
             )
         conn.execute("SELECT setval(pg_get_serial_sequence('notes', 'id'), 4)")
     db = app.open_postgres(pg_database)
-    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": 6}]
+    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": app.SCHEMA_VERSION}]
     _upgraded_counts_activity(db)

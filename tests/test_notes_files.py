@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import app
-from app import NoteService
+from app import OPERATOR, NoteService
 from tests.conftest import query_plan, run_cli, sql, statements_of, stored_rows
 
 NOW = 1_790_000_000
@@ -78,7 +78,7 @@ def test_export_then_import_into_an_empty_database_gives_back_exactly_the_same_n
     empty_db, other_db, fmt
 ):
     notes = fill(empty_db)
-    plan = app.import_notes(other_db, as_file(exported(empty_db, fmt), fmt))
+    plan = app.import_notes(other_db, as_file(exported(empty_db, fmt), fmt), actor=OPERATOR)
     assert (len(plan.new), len(plan.present), plan.rejected) == (len(HOSTILE), 0, [])
     assert NoteService.list_all_notes(other_db) == notes  # numbers, times, versions, text
     assert NoteService.count_notes(other_db, "carol, inc.") == 1
@@ -90,7 +90,7 @@ def test_export_then_import_into_an_empty_database_gives_back_exactly_the_same_n
 
 def test_a_new_note_after_an_import_that_kept_numbers_gets_the_next_number(empty_db, other_db):
     notes = fill(empty_db)
-    app.import_notes(other_db, as_file(exported(empty_db)))
+    app.import_notes(other_db, as_file(exported(empty_db)), actor=OPERATOR)
     assert NoteService.create_note(other_db, "eve", "after the import").id == notes[0].id + 1
 
 
@@ -301,8 +301,8 @@ def test_a_file_with_more_rows_than_the_limit_is_refused(monkeypatch):
 def test_importing_the_same_file_twice_adds_its_notes_once(empty_db, other_db):
     fill(empty_db)
     text = exported(empty_db, "json")
-    first = app.import_notes(other_db, as_file(text, "json"))
-    again = app.import_notes(other_db, as_file(text, "json"))
+    first = app.import_notes(other_db, as_file(text, "json"), actor=OPERATOR)
+    again = app.import_notes(other_db, as_file(text, "json"), actor=OPERATOR)
     assert (len(first.new), len(again.new), len(again.present)) == (len(HOSTILE), 0, len(HOSTILE))
     assert NoteService.count_notes(other_db) == len(HOSTILE)
 
@@ -314,7 +314,7 @@ def test_an_import_into_a_feed_that_used_the_numbers_gives_new_ones_oldest_first
         "2,bo,newer,2026-09-21T15:00:00Z\n"
         "1,bo,older,2026-09-21T14:00:00Z\n"
     )
-    app.import_notes(empty_db, as_file(text))
+    app.import_notes(empty_db, as_file(text), actor=OPERATOR)
     ann = NoteService.list_notes(empty_db, author="ann")[0]
     assert [(n.id, n.body) for n in NoteService.list_notes(empty_db, author="bo")] == [
         (ann.id + 2, "newer"),
@@ -337,7 +337,7 @@ def test_an_import_is_all_or_nothing_when_the_database_fails_in_the_middle(empty
 
     monkeypatch.setattr(app, "_insert_notes", failing)
     with pytest.raises(app.StorageError):
-        app.import_notes(empty_db, notes)
+        app.import_notes(empty_db, notes, actor=OPERATOR)
     assert calls == [2, 2]
     assert [n.body for n in NoteService.list_all_notes(empty_db)] == ["before"]
     assert NoteService.count_notes(empty_db) == 1
@@ -348,7 +348,7 @@ def test_a_row_the_database_refuses_in_the_middle_undoes_the_whole_import(empty_
     bad = app.ImportRow("line 4", "bo", " padded ", 1_767_225_600, 1_767_225_600, 1, None)
     rows = [*notes.rows[:2], bad, *notes.rows[2:]]  # past the checks, as a bug would be
     with pytest.raises(app.InvalidNoteError):
-        app.import_notes(empty_db, app.NotesFile("csv", rows, []))
+        app.import_notes(empty_db, app.NotesFile("csv", rows, []), actor=OPERATOR)
     assert NoteService.list_all_notes(empty_db) == []
 
 
@@ -360,7 +360,7 @@ def test_two_imports_of_one_file_at_once_add_its_notes_once(empty_db, db_target)
         db = app.open_database(db_target)  # a connection (or pool) of its own, as a tab
         try:
             barrier.wait()
-            done.append(len(app.import_notes(db, as_file(text)).new))
+            done.append(len(app.import_notes(db, as_file(text), actor=OPERATOR).new))
         finally:
             db.close()
 
@@ -378,7 +378,9 @@ def test_rejected_rows_are_skipped_and_the_rest_imported_in_one_go(empty_db):
         "author,body,created\na,ok,2026-01-01\n,empty,2026-01-01\nb,ok too,2026-01-02\n"
     )
     calls = []
-    done = app.import_notes(empty_db, notes, progress=lambda d, t: calls.append((d, t)))
+    done = app.import_notes(
+        empty_db, notes, actor=OPERATOR, progress=lambda d, t: calls.append((d, t))
+    )
     assert [n.body for n in NoteService.list_all_notes(empty_db)] == ["ok too", "ok"]
     assert (len(done.new), len(done.rejected), calls) == (2, 1, [(2, 2)])
 
@@ -386,10 +388,12 @@ def test_rejected_rows_are_skipped_and_the_rest_imported_in_one_go(empty_db):
 def test_only_an_admin_may_import_when_people_sign_in(empty_db):
     notes = as_file("author,body,created\nsomeone else,hello,2026-01-01\n")
     person = app.Actor(name="Bob", subject="bob", issuer="https://id.example")
-    with pytest.raises(app.NotAllowedError, match="Only an admin can import"):
+    with pytest.raises(app.NotAllowedError, match="Only an admin, signed in, can import"):
         app.import_notes(empty_db, notes, actor=person)
-    with pytest.raises(app.NotAllowedError, match="Sign in"):
+    with pytest.raises(app.NotAllowedError, match="Only an admin, signed in, can import"):
         app.import_notes(empty_db, notes, actor=None)
+    with pytest.raises(app.NotAllowedError, match="Only an admin, signed in, can import"):
+        app.import_notes(empty_db, notes, actor=app.VISITOR)  # open mode: the page's anyone
     assert NoteService.list_all_notes(empty_db) == []
     admin = app.Actor(name="Root", subject="root", issuer="https://id.example", admin=True)
     assert len(app.import_notes(empty_db, notes, actor=admin).new) == 1
@@ -501,7 +505,7 @@ def test_a_failed_export_leaves_an_earlier_export_as_it_was(tmp_path, monkeypatc
 
     monkeypatch.setattr(app, "export_notes", disk_full)
     with closing(app.open_database(db_file)) as db, pytest.raises(OSError):
-        app._export(db, str(out), None, {})
+        app._export(db, str(out), None, {}, force=True)
     assert out.read_text() == "yesterday's export\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.csv", "notes.db"]
 
@@ -522,6 +526,7 @@ def test_the_page_download_builds_the_same_file_as_the_command(empty_db, backend
         Path(source) if backend == "sqlite" else source,
         "csv",
         {"search": "", "author": None, "tag": None},
+        "a session",
     )
     assert data.decode("utf-8-sig") == exported(empty_db)
 
@@ -546,7 +551,7 @@ def metrics(at) -> dict[str, str]:
 
 
 def test_the_import_page_previews_a_file_then_imports_it_once(app_test, fresh_db):
-    at = upload(app_test("data"), "notes.csv", GOOD_AND_BAD)
+    at = upload(app_test("data", admin=True), "notes.csv", GOOD_AND_BAD)
     assert metrics(at) == {"Will be added": "2", "Already here": "0", "Rejected": "1"}
     assert "1 row cannot be imported" in at.warning[0].value
     rejected = at.dataframe[0].value
@@ -566,7 +571,9 @@ def test_the_import_page_previews_a_file_then_imports_it_once(app_test, fresh_db
 
 
 def test_a_second_import_of_the_same_file_in_another_tab_adds_nothing(app_test, fresh_db):
-    first, second = (upload(app_test("data"), "notes.csv", GOOD_AND_BAD) for _ in range(2))
+    first, second = (
+        upload(app_test("data", admin=True), "notes.csv", GOOD_AND_BAD) for _ in range(2)
+    )
     first.button(key="import_submit").click().run()
     second.button(key="import_submit").click().run()  # its preview is older than the import
     assert second.info[0].value == app.MSG_IMPORT_NOTHING
@@ -576,7 +583,7 @@ def test_a_second_import_of_the_same_file_in_another_tab_adds_nothing(app_test, 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # chattr +i on the file
 def test_an_import_the_database_refuses_is_an_error_and_adds_nothing(app_test, immutable_db):
-    at = upload(app_test("data"), "notes.csv", GOOD_AND_BAD)
+    at = upload(app_test("data", admin=True), "notes.csv", GOOD_AND_BAD)
     at.button(key="import_submit").click().run()
     assert not at.exception
     assert [m.value for m in at.error] == [app.MSG_DB_READ_ONLY]
@@ -596,7 +603,7 @@ def test_an_import_the_database_refuses_is_an_error_and_adds_nothing(app_test, i
 def test_a_malformed_file_gets_a_clear_message_and_changes_nothing(
     app_test, fresh_db, name, data, message
 ):
-    at = upload(app_test("data"), name, data)
+    at = upload(app_test("data", admin=True), name, data)
     assert message in at.error[0].value.replace("\\", "")  # (shown escaped)
     assert not at.metric and not [b for b in at.button if b.key == "import_submit"]
     assert NoteService.count_notes(fresh_db) == 1
@@ -623,7 +630,11 @@ def test_an_upload_with_more_rows_than_the_page_checks_is_refused_and_names_the_
     app_test, fresh_db, monkeypatch
 ):
     monkeypatch.setattr(app, "IMPORT_PAGE_MAX_ROWS", 5)
-    at = upload(app_test("data"), "notes.csv", b"author,body,created\n" + b"a,b,2026-01-01\n" * 6)
+    at = upload(
+        app_test("data", admin=True),
+        "notes.csv",
+        b"author,body,created\n" + b"a,b,2026-01-01\n" * 6,
+    )
     assert not at.exception
     assert at.error[0].value.startswith("The file has more than 5 notes")
     assert not [b for b in at.button if b.key == "import_submit"]
@@ -632,7 +643,9 @@ def test_an_upload_with_more_rows_than_the_page_checks_is_refused_and_names_the_
 
 def test_a_files_own_text_in_a_message_is_shown_as_plain_text(app_test):
     at = upload(
-        app_test("data"), "notes.csv", b"author,body,created,[click](http://evil.example)\n"
+        app_test("data", admin=True),
+        "notes.csv",
+        b"author,body,created,[click](http://evil.example)\n",
     )
     assert "\\[click\\]\\(http" in at.error[0].value  # escaped: no link is drawn
     assert not at.exception

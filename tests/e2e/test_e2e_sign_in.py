@@ -230,13 +230,30 @@ def test_a_visitor_is_asked_to_sign_in_before_writing(visitor: Page, server: Ser
     expect(visitor.locator(".st-key-sign_in button")).to_be_visible()
 
 
-def test_signing_out_offers_sign_in_again(visitor: Page, server: Server) -> None:
+def test_signing_out_offers_sign_in_again_and_a_copied_cookie_signs_no_one_in(
+    browser: Browser, visitor: Page, server: Server, provider: Provider
+) -> None:
     """After Sign out (and the provider's End session), the sidebar no longer names
-    anyone and offers Sign in; the Create page asks to sign in again."""
-    sign_in(visitor, server, BOB)
-    sign_out(visitor)
-    expect(sidebar(visitor)).not_to_contain_text("Signed in as")
+    anyone and offers Sign in; the Create page asks to sign in again. A copy of the
+    sign-in cookies taken before (another browser, or a thief) is refused too: the app
+    recorded the sign-out, and the copy's sign-in is older."""
+    dora = provider.add(Person(sub="dora", name="Dora", email="dora@example.com"))
+    sign_in(visitor, server, dora)
+    thief = new_browser(browser)
+    try:
+        thief.add_cookies(visitor.context.cookies())
+        stolen = thief.new_page()
+        open_page(stolen, server, "/create")
+        expect(sidebar(stolen)).to_contain_text("Signed in as Dora")  # the copy works, until
+        sign_out(visitor)
+        expect(sidebar(visitor)).not_to_contain_text("Signed in as")
+        open_page(visitor, server, "/create")
+        expect(main(visitor)).to_contain_text("Sign in to write a note")
+        expect(visitor.locator(".st-key-create_body")).to_have_count(0)
 
-    open_page(visitor, server, "/create")
-    expect(main(visitor)).to_contain_text("Sign in to write a note")
-    expect(visitor.locator(".st-key-create_body")).to_have_count(0)
+        open_page(stolen, server, "/create")
+        expect(sidebar(stolen)).to_contain_text("You signed out after this sign-in")
+        expect(main(stolen)).to_contain_text("Sign in to write a note")
+        expect(stolen.locator(".st-key-create_body")).to_have_count(0)
+    finally:
+        thief.close()
