@@ -5681,13 +5681,13 @@ def render_data() -> None:
     conn = get_connection()
     _download_buttons("data_export", conn, {"search": "", "author": None, "tag": None})
     st.subheader("Import")
-    st.caption(MSG_IMPORT_HOW.format(columns=", ".join(EXPORT_COLUMNS)))
     actor = current_actor()
     if actor is None or not actor.admin:
         st.info(MSG_IMPORT_SIGNED_OUT if actor is None else MSG_IMPORT_NOT_ALLOWED)
         if actor is None:
             _sign_in_buttons("data_sign_in")
         return
+    st.caption(MSG_IMPORT_HOW.format(columns=", ".join(EXPORT_COLUMNS)))
     file = st.file_uploader("A CSV or JSON export", type=["csv", "json"], key="import_file")
     outcome = st.session_state.get("import_outcome")
     if file is None:
