@@ -6207,7 +6207,7 @@ def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
 
 def cli(argv: list[str]) -> int:
     """The command line: seed, stats, backup, check, vacuum, migrate, copy, purge, export
-    and import (README).
+    and import (docs/features.md).
 
     Every failure is one line on stderr and a non-zero exit code, never a traceback
     (and never a password: databases are named by host/database only).

@@ -30,6 +30,21 @@ APP_FILE = str(Path(__file__).resolve().parent.parent / "app.py")
 BACKENDS = ["sqlite", "postgresql"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, for the quick subset (README): `browser` (a real
+    Chromium and a server, tests/e2e) and `postgres` (a PostgreSQL server); `slow` is
+    marked by hand on tests that take seconds of their own."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        params = getattr(item, "callspec", None)
+        backend = params.params.get("backend") if params else None
+        if backend == "postgresql" or (
+            backend is None and {"pg_cluster", "pg_database"} & set(item.fixturenames)
+        ):
+            item.add_marker(pytest.mark.postgres)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     bin_dir = find_bin_dir()
     return f"postgresql: {bin_dir}" if bin_dir else f"postgresql: {HOW_TO_GET_IT}; its cases skip"

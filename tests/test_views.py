@@ -958,14 +958,14 @@ def test_the_raw_table_shows_dates_as_dates_in_the_readers_zone(app_test, seeded
     assert not at.exception
 
 
-def test_the_readmes_content_security_policy_allows_the_apps_own_scripts():
-    """The README's CSP names each constant script the app runs by its hash: change a
-    script and this says the README must change too (the browser test covers pages)."""
+def test_the_documented_content_security_policy_allows_the_apps_own_scripts():
+    """The deployment guide's CSP names each constant script the app runs by its hash:
+    change a script and this says the guide must change too (the browser test covers pages)."""
     import base64
     import hashlib
 
-    readme = (Path(app.__file__).parent / "README.md").read_text()
-    [policy] = re.findall(r'Content-Security-Policy "([^"]*)"', readme)
+    guide = (Path(app.__file__).parent / "docs" / "deployment.md").read_text()
+    [policy] = re.findall(r'Content-Security-Policy "([^"]*)"', guide)
     for html in (app._COUNTER_SCRIPT, app._SCROLL_TO_TOP.format(turn=1)):
         script = re.search(r"<script[^>]*>(.*?)</script>", html, re.S)[1]
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()

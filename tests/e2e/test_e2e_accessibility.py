@@ -1,7 +1,7 @@
 """What every visitor's browser gets besides the page's content: an axe-core scan of
 every page in both colour schemes at desktop and phone width, the theme that follows the
 browser's colour scheme, a tab title per page and per note, a favicon that fetches
-nothing from another server, and the README's proxy headers (Content-Security-Policy,
+nothing from another server, and the deployment guide's proxy headers (Content-Security-Policy,
 X-Frame-Options) leaving every page working.
 
 axe-core comes bundled with axe-playwright-python, so the scans work offline. Its rules
@@ -148,7 +148,7 @@ def test_the_favicon_comes_from_the_app_and_no_request_leaves_its_origin(
     for path in (*PAGES, PERMALINK.format(note=note)):
         open_page(page, server, path)
         # The app's own file: a ":material/...:" icon was a fonts.gstatic.com URL, and an
-        # emoji a data: URL that the README's img-src 'self' would refuse.
+        # emoji a data: URL that the deployment guide's img-src 'self' would refuse.
         favicon = page.locator("link[rel='shortcut icon']")
         expect(favicon).to_have_attribute(
             "href", re.compile("^" + re.escape(server.base_url) + "/")
@@ -173,9 +173,10 @@ def test_the_favicon_check_sees_a_favicon_from_another_server(
 
 
 def _readme_header(name: str) -> str:
-    """The value of an `add_header name "value"` line in the README's proxy section."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    return re.search(rf'^add_header {name} "([^"]+)" always;$', readme, re.M)[1]
+    """The value of an `add_header name "value"` line in the deployment guide's proxy
+    section (docs/deployment.md)."""
+    guide = (REPO_ROOT / "docs" / "deployment.md").read_text()
+    return re.search(rf'^add_header {name} "([^"]+)" always;$', guide, re.M)[1]
 
 
 def test_every_page_works_under_the_readmes_content_security_policy(
