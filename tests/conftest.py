@@ -12,10 +12,13 @@ it; under CI=true they fail instead.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sqlite3
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import psycopg
@@ -175,10 +178,23 @@ def immutable_db(seeded_db, db_path):
 
 
 def run_cli(*args: str, **popen) -> subprocess.CompletedProcess:
-    """Run `python app.py ARGS` and return what it printed and its exit code."""
-    return subprocess.run(
-        [sys.executable, APP_FILE, *args], capture_output=True, text=True, timeout=120, **popen
-    )
+    """Run the command line `python app.py ARGS` and return what it printed and its exit
+    code: in this process (app.cli, as `python app.py` calls it), or, given popen options
+    (a resource limit, another stdin), in a new Python process."""
+    if popen:
+        return subprocess.run(
+            [sys.executable, APP_FILE, *args], capture_output=True, text=True, timeout=120, **popen
+        )
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = app.cli(list(args))
+        except SystemExit as exit_:  # argparse refusing an argument
+            code = exit_.code
+        except BaseException:  # what the process would die of: its traceback on stderr
+            traceback.print_exc()
+            code = 1
+    return subprocess.CompletedProcess([APP_FILE, *args], code, out.getvalue(), err.getvalue())
 
 
 def statements_of(conn: sqlite3.Connection, action) -> list[tuple[str, tuple]]:

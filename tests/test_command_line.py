@@ -6,6 +6,7 @@ import os
 import resource
 import signal
 import sqlite3
+import subprocess
 from contextlib import closing
 from pathlib import Path
 
@@ -277,3 +278,13 @@ def test_migrate_upgrades_an_old_database_so_the_read_only_commands_accept_it(se
     assert result.stdout.strip() == f"{seed_schema_db}: schema version {app.SCHEMA_VERSION}"
     stats = run_cli("--db", str(seed_schema_db), "stats")
     assert stats.stdout.startswith(f"{seed_schema_db}: 3 notes, 0 in the trash")
+
+
+def test_python_app_py_is_the_command_line_in_its_own_process(db_path):
+    """The other tests call app.cli in this process; this one runs `python app.py` for
+    real: the file is the command line when no Streamlit runtime runs it."""
+    NoteService.create_note(app.open_database(db_path), "ann", "hello")
+    result = run_cli("--db", str(db_path), "stats", stdin=subprocess.DEVNULL)
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"{db_path}: 2 notes, 0 in the trash")
+    assert_one_line_error(run_cli("--db", str(db_path.with_name("nope.db")), "stats", env={}))
