@@ -14,10 +14,26 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import Actor, NoteService
-from tests.conftest import TEST_ADMIN, TEST_AUTH, TEST_ISSUER, _page_script, messages, sql
+from tests.conftest import (
+    BACKENDS,
+    TEST_ADMIN,
+    TEST_AUTH,
+    TEST_ISSUER,
+    _page_script,
+    messages,
+    sql,
+)
 
 NOW = 1_700_000_000
 ALICE = Actor(name="Alice", subject="alice", issuer=TEST_ISSUER)
+BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
+
+
+@pytest.fixture
+def backend() -> str:
+    """The pages branch on the backend only to export: their tests run on SQLite, and
+    those marked BOTH_BACKENDS (and the store's own tests) on PostgreSQL too."""
+    return "sqlite"
 
 
 def as_file(rows: list[dict]) -> app.NotesFile:
@@ -31,6 +47,7 @@ def row(**extra) -> dict:
 # 1. Kept numbers ---------------------------------------------------------------------
 
 
+@BOTH_BACKENDS
 def test_an_imported_number_past_the_kept_limit_is_a_rejected_row_and_notes_go_on(empty_db):
     notes = as_file([row(number=app.MAX_NOTE_ID)])
     assert notes.rows == []
@@ -44,6 +61,7 @@ def test_an_imported_number_past_the_kept_limit_is_a_rejected_row_and_notes_go_o
     assert NoteService.create_note(empty_db, "ann", "still works").id == 2  # after welcome
 
 
+@BOTH_BACKENDS
 def test_the_largest_kept_number_still_leaves_the_feed_its_numbers(empty_db):
     app.import_notes(empty_db, as_file([row(number=app.MAX_KEPT_NUMBER)]), actor=app.OPERATOR)
     assert NoteService.get_note(empty_db, app.MAX_KEPT_NUMBER).body == "imported"
@@ -51,6 +69,7 @@ def test_the_largest_kept_number_still_leaves_the_feed_its_numbers(empty_db):
     assert app.check_database(empty_db).problems == []
 
 
+@BOTH_BACKENDS
 def test_check_reports_a_database_close_to_running_out_of_numbers(empty_db, backend):
     high = app.MAX_NOTE_ID - 10
     if backend == "sqlite":
@@ -168,6 +187,7 @@ def one_address(monkeypatch):
     monkeypatch.setattr(app, "_client_address", lambda: "203.0.113.7")
 
 
+@BOTH_BACKENDS
 def test_new_sessions_and_new_names_from_one_address_share_the_note_limit(
     pages, empty_db, one_address
 ):
@@ -348,6 +368,7 @@ def test_export_replaces_an_existing_file_only_with_force(tmp_path, capsys):
 BOB = {"name": "Bob", "sub": "bob", "email": "bob@example.com"}
 
 
+@BOTH_BACKENDS
 def test_a_sign_in_from_before_a_sign_out_writes_nothing(pages, empty_db):
     NoteService.record_sign_out(empty_db, Actor(name="Bob", subject="bob", issuer=TEST_ISSUER), NOW)
     for issued in (NOW - 86_400, NOW, None):  # the copied cookie, the same second, no iat
@@ -378,6 +399,7 @@ def write_raw(db, username: str, body: str) -> None:
 
 
 @pytest.mark.parametrize("column", ["username", "body"])
+@BOTH_BACKENDS
 def test_the_database_refuses_ascii_text_over_140_from_another_writer(empty_db, column):
     values = {"username": "ann", "body": "ok", column: "x" * 141}
     with pytest.raises(app.InvalidNoteError):
@@ -393,6 +415,7 @@ def test_the_database_refuses_ascii_text_over_140_from_another_writer(empty_db, 
     assert NoteService.count_notes(empty_db) == 1
 
 
+@BOTH_BACKENDS
 def test_the_database_still_takes_text_of_more_code_points_than_characters(empty_db):
     write_raw(empty_db, "ann", "e\u0301" * 70 + "x")  # 141 code points, 71 characters
     assert NoteService.count_notes(empty_db) == 1

@@ -22,12 +22,20 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import NoteService
-from tests.conftest import APP_FILE, create_note, fill_note_form, messages, stored_rows
+from tests.conftest import APP_FILE, BACKENDS, create_note, fill_note_form, messages, stored_rows
 
 # A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
 # test (and app_test, db_target, seeded_db... under it) runs once, on that backend.
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 POSTGRESQL_ONLY = pytest.mark.parametrize("backend", ["postgresql"])
+BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
+
+
+@pytest.fixture
+def backend() -> str:
+    """The pages branch on the backend only to export: their tests run on SQLite, and
+    those marked BOTH_BACKENDS (and the store's own tests) on PostgreSQL too."""
+    return "sqlite"
 
 
 def pg_name(url: str) -> str:
@@ -53,6 +61,7 @@ def note_buttons(at) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- the whole app
 
 
+@BOTH_BACKENDS
 def test_the_app_opens_on_the_feed_with_the_welcome_note(app_test):
     at = app_test()
     assert not at.exception
@@ -156,6 +165,7 @@ def test_a_refused_postgresql_password_is_a_message_that_never_shows_it(
 # ---------------------------------------------------------------- feed
 
 
+@BOTH_BACKENDS
 def test_the_feed_shows_author_time_edited_marker_and_number(app_test, seeded_db):
     NoteService.update_note(seeded_db, 3, "bob", "second note, edited", now=1_800_000_000)
     at = app_test("read")
@@ -180,6 +190,7 @@ def test_an_empty_feed_says_so(app_test, empty_db):
     assert not at.exception
 
 
+@BOTH_BACKENDS
 def test_the_feed_pages_older_and_newer_through_the_url(app_test, empty_db):
     for i in range(app.FEED_PAGE_SIZE + 5):
         NoteService.create_note(empty_db, "alice", f"note {i}")
@@ -218,6 +229,7 @@ def test_the_raw_table_shows_the_stored_rows(app_test, seeded_db):
 # ---------------------------------------------------------------- create
 
 
+@BOTH_BACKENDS
 def test_a_created_note_is_confirmed_shown_and_then_in_the_feed(app_test, db_target):
     at = create_note(app_test("create"), "alice", "hello **world**")
     assert not at.exception
@@ -307,6 +319,7 @@ def test_create_on_a_locked_postgresql_database_says_so_and_keeps_the_text(
 # ---------------------------------------------------------------- update
 
 
+@BOTH_BACKENDS
 def test_update_offers_the_newest_note_and_saves_an_edit(app_test, seeded_db, db_target):
     at = app_test("update")
     assert at.number_input(key="update_number").value == 4
@@ -377,6 +390,7 @@ def test_update_on_an_empty_database_says_there_are_no_notes(app_test, empty_db)
 # ---------------------------------------------------------------- delete
 
 
+@BOTH_BACKENDS
 def test_delete_shows_the_note_and_needs_a_confirmation(app_test, seeded_db, db_target):
     at = app_test("delete")
     assert bodies_shown(at) == ["third note"]
@@ -411,6 +425,7 @@ def test_delete_with_a_number_that_does_not_exist_says_so(app_test, seeded_db):
 # ---------------------------------------------------------------- about
 
 
+@BOTH_BACKENDS
 def test_about_says_what_the_app_is_and_where_its_notes_are(app_test, seeded_db, db_target):
     at = app_test("about")
     assert "Littlest Notes" in at.markdown[0].value
@@ -472,6 +487,7 @@ def test_the_environment_wins_over_secrets_and_a_url_over_a_file(tmp_path):
 # ---------------------------------------------------------------- search, filters, permalinks
 
 
+@BOTH_BACKENDS
 def test_searching_the_feed_highlights_matches_and_opens_from_the_url(app_test, seeded_db):
     at = app_test("read")
     at.text_input(key="q").input("seco").run()
@@ -502,6 +518,7 @@ def test_the_author_filter_shows_their_notes_and_count_and_can_be_cleared(app_te
     assert not at.exception
 
 
+@BOTH_BACKENDS
 def test_a_notes_tags_are_buttons_that_filter_the_feed_in_place(app_test, empty_db):
     tagged = NoteService.create_note(empty_db, "alice", "learning #Python today")
     NoteService.create_note(empty_db, "bob", "no tags")
@@ -549,6 +566,7 @@ def test_update_finds_a_note_by_search_and_picks_it_with_one_click(app_test, see
 # ---------------------------------------------------------------- nothing is lost
 
 
+@BOTH_BACKENDS
 def test_two_people_editing_one_note_the_second_gets_a_conflict_and_the_first_text_survives(
     app_test, seeded_db, db_target
 ):
@@ -576,6 +594,7 @@ def test_deleting_a_note_changed_since_it_was_shown_is_refused(app_test, seeded_
     assert not at.exception
 
 
+@BOTH_BACKENDS
 def test_undo_right_after_a_delete_brings_the_note_back(app_test, seeded_db, db_target):
     before = stored_rows(db_target)
     at = app_test("delete")
@@ -603,6 +622,7 @@ def test_the_trash_page_restores_notes_and_offers_no_way_to_destroy_one(
     assert not at.exception
 
 
+@BOTH_BACKENDS
 def test_the_update_page_shows_history_and_restores_an_earlier_version(
     app_test, seeded_db, db_target
 ):

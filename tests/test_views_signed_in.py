@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import Actor, NoteService
-from tests.conftest import messages
+from tests.conftest import BACKENDS, messages
 
 ISSUER = "http://127.0.0.1:9/"
 AUTH = {
@@ -36,6 +36,14 @@ PEOPLE = {
     },
 }
 ALICE = Actor(name="Alice", subject="alice", issuer=ISSUER)
+BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
+
+
+@pytest.fixture
+def backend() -> str:
+    """The pages branch on the backend only to export: their tests run on SQLite, and
+    those marked BOTH_BACKENDS (and the store's own tests) on PostgreSQL too."""
+    return "sqlite"
 
 
 @pytest.fixture
@@ -125,6 +133,7 @@ def test_the_about_page_names_the_mode(as_person):
 # Authors -------------------------------------------------------------------------
 
 
+@BOTH_BACKENDS
 def test_a_signed_in_note_is_signed_with_the_persons_name_not_a_typed_one(as_person, empty_db):
     at = as_person("create", "alice")
     assert "create_username" not in keys(at)
@@ -139,6 +148,7 @@ def test_a_signed_in_note_is_signed_with_the_persons_name_not_a_typed_one(as_per
 
 
 @pytest.mark.parametrize("who", ["bob", "impostor"])
+@BOTH_BACKENDS
 def test_another_person_sees_no_way_to_change_a_note(as_person, empty_db, alices_note, who):
     update = pick(as_person("update", who), "update", alices_note.id)
     assert messages(update)["info"] == [app.MSG_NOT_YOURS.format(id=alices_note.id)]
@@ -187,6 +197,7 @@ def test_an_admin_deletes_anyones_note(as_person, empty_db, alices_note):
 # Purging -------------------------------------------------------------------------
 
 
+@BOTH_BACKENDS
 def test_an_admin_purges_only_the_notes_shown_when_they_confirmed(as_person, empty_db):
     ids = []
     for body in ("one", "two", "three"):
