@@ -215,6 +215,7 @@ def test_backup_never_overwrites_a_file(fresh_db, db_path, tmp_path):
     assert (tmp_path / "precious.db").read_text() == "keep me"
 
 
+@pytest.mark.slow  # a process of its own, or a terminal
 def test_a_backup_that_runs_out_of_disk_leaves_no_partial_file(big_db, tmp_path):
     target = tmp_path / "backups"
     target.mkdir()
@@ -254,6 +255,7 @@ def test_vacuum_on_a_read_only_file_is_one_line(immutable_db):
     assert_one_line_error(result, app.MSG_DB_READ_ONLY)
 
 
+@pytest.mark.slow  # a process of its own, or a terminal
 def test_vacuum_on_a_full_disk_is_one_line_and_the_database_stays_whole(big_db):
     before = stored_rows(big_db)
     result = run_cli("--db", str(big_db), "vacuum", preexec_fn=small_file_limit(200_000))
@@ -280,6 +282,7 @@ def test_migrate_upgrades_an_old_database_so_the_read_only_commands_accept_it(se
     assert stats.stdout.startswith(f"{seed_schema_db}: 3 notes, 0 in the trash")
 
 
+@pytest.mark.slow  # a process of its own, or a terminal
 def test_python_app_py_is_the_command_line_in_its_own_process(db_path):
     """The other tests call app.cli in this process; this one runs `python app.py` for
     real: the file is the command line when no Streamlit runtime runs it."""

@@ -151,6 +151,7 @@ def test_copy_into_itself_is_refused(filled_sqlite):
     assert (result.returncode, result.stderr.strip()) == (1, f"error: {app.MSG_COPY_SAME}")
 
 
+@pytest.mark.slow  # a process of its own, or a terminal
 def test_the_copy_command_shows_a_progress_bar_on_a_terminal(filled_sqlite, tmp_path):
     leader, follower = pty.openpty()
     process = subprocess.Popen(
@@ -228,6 +229,7 @@ def test_reading_commands_on_an_empty_postgresql_database_say_so_and_create_noth
         assert conn.execute("SELECT to_regclass('notes')").fetchone() == (None,)
 
 
+@pytest.mark.slow  # a process of its own, or a terminal
 def test_purge_from_the_command_line_shows_asks_and_deletes_exactly_that(seeded_db, db_target):
     """Only the operator's command line destroys notes: it says what will go, and a script
     must confirm with --yes."""
@@ -258,6 +260,7 @@ def test_purge_from_the_command_line_shows_asks_and_deletes_exactly_that(seeded_
     assert bad.returncode == 2 and "whole number of days" in bad.stderr
 
 
+@pytest.mark.slow  # a process of its own, or a terminal
 def test_purge_asks_on_a_terminal_and_no_is_no(seeded_db, db_target):
     NoteService.delete_note(seeded_db, 4)
     leader, follower = pty.openpty()
