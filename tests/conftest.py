@@ -86,6 +86,13 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+# Page tests: the pages branch on the backend only to export, so a module of page tests
+# takes `backend = pages_on_sqlite` and marks with BOTH_BACKENDS the tests that run on
+# PostgreSQL too (a test-level parametrize of `backend` overrides the fixture).
+BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
+pages_on_sqlite = pytest.fixture(name="backend")(lambda: "sqlite")
+
+
 @pytest.fixture
 def db_target(request: pytest.FixtureRequest, backend: str) -> str | Path:
     """Where a new database will be, on each backend in turn: a file path or a URL."""

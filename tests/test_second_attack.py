@@ -15,25 +15,20 @@ from streamlit.testing.v1 import AppTest
 import app
 from app import Actor, NoteService
 from tests.conftest import (
-    BACKENDS,
+    BOTH_BACKENDS,
     TEST_ADMIN,
     TEST_AUTH,
     TEST_ISSUER,
     _page_script,
     messages,
+    pages_on_sqlite,
     sql,
 )
 
 NOW = 1_700_000_000
 ALICE = Actor(name="Alice", subject="alice", issuer=TEST_ISSUER)
-BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
 
-
-@pytest.fixture
-def backend() -> str:
-    """The pages branch on the backend only to export: their tests run on SQLite, and
-    those marked BOTH_BACKENDS (and the store's own tests) on PostgreSQL too."""
-    return "sqlite"
+backend = pages_on_sqlite
 
 
 def as_file(rows: list[dict]) -> app.NotesFile:

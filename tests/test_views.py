@@ -22,20 +22,22 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import NoteService
-from tests.conftest import APP_FILE, BACKENDS, create_note, fill_note_form, messages, stored_rows
+from tests.conftest import (
+    APP_FILE,
+    BOTH_BACKENDS,
+    create_note,
+    fill_note_form,
+    messages,
+    pages_on_sqlite,
+    stored_rows,
+)
 
 # A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
 # test (and app_test, db_target, seeded_db... under it) runs once, on that backend.
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 POSTGRESQL_ONLY = pytest.mark.parametrize("backend", ["postgresql"])
-BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
 
-
-@pytest.fixture
-def backend() -> str:
-    """The pages branch on the backend only to export: their tests run on SQLite, and
-    those marked BOTH_BACKENDS (and the store's own tests) on PostgreSQL too."""
-    return "sqlite"
+backend = pages_on_sqlite
 
 
 def pg_name(url: str) -> str:

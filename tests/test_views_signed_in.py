@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import Actor, NoteService
-from tests.conftest import BACKENDS, messages
+from tests.conftest import BOTH_BACKENDS, messages, pages_on_sqlite
 
 ISSUER = "http://127.0.0.1:9/"
 AUTH = {
@@ -36,14 +36,8 @@ PEOPLE = {
     },
 }
 ALICE = Actor(name="Alice", subject="alice", issuer=ISSUER)
-BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
 
-
-@pytest.fixture
-def backend() -> str:
-    """The pages branch on the backend only to export: their tests run on SQLite, and
-    those marked BOTH_BACKENDS (and the store's own tests) on PostgreSQL too."""
-    return "sqlite"
+backend = pages_on_sqlite
 
 
 @pytest.fixture
