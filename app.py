@@ -5573,17 +5573,17 @@ def _rejects_csv(rejected: list[Rejected]) -> bytes:
 
 
 @st.cache_resource(show_spinner=False)
-def _previews() -> tuple[dict[str, tuple[str, str, object]], threading.Lock]:
-    """The process's import previews, by session token: (Streamlit's session id, upload
-    id, preview), and their lock.
-    Held here, not in session state, so that they can be counted and dropped at once when
-    their session ends (8 sessions with a 9.4 MB file each took the server from 178 to
-    763 MB, still held a minute after they closed)."""
+def _previews() -> tuple[dict[str, tuple[str, str]], threading.Lock]:
+    """The process's places for import previews, by session token: (Streamlit's session
+    id, upload id), and their lock. The preview itself is in its session's state, so it
+    goes with the session; a place whose session is no longer active is given to the next
+    one asking (8 sessions with a 9.4 MB file each took the server from 215 to 962 MB)."""
     return {}, threading.Lock()
 
 
 def _forget_preview() -> None:
-    """Drop this session's import preview (its file was removed or imported)."""
+    """Drop this session's import preview and its place (its file was removed or imported)."""
+    st.session_state.pop("import_preview", None)
     previews, lock = _previews()
     with lock:
         previews.pop(_session_token(), None)
@@ -5592,20 +5592,21 @@ def _forget_preview() -> None:
 def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     """The uploaded file read and planned (kept for the file's upload id, so reruns do not
     read it again), or the message for a file that cannot be read. At most
-    PREVIEWS_AT_ONCE sessions of the process hold one; a session that ended holds none."""
+    PREVIEWS_AT_ONCE active sessions of the process hold one."""
+    cached = st.session_state.get("import_preview")
+    if cached is not None and cached[0] == file.file_id:
+        return cached[1]
     previews, lock = _previews()
     token = _session_token()
     with lock:
-        cached = previews.get(token)
-        if cached is not None and cached[1] == file.file_id:
-            return cached[2]  # type: ignore[return-value]
         runtime = Runtime.instance() if Runtime.exists() else None
-        for other, (session, *_) in list(previews.items()):
+        for other, (session, _) in list(previews.items()):
             if runtime is not None and not runtime.is_active_session(session):
                 del previews[other]
         if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
             return MSG_IMPORT_BUSY
-        previews[token] = (_session_id(), file.file_id, MSG_IMPORT_BUSY)  # its place meanwhile
+        previews[token] = (_session_id(), file.file_id)
+    st.session_state.pop("import_preview", None)  # an earlier file's, before reading this one
     try:
         notes = read_notes_file(file.getvalue(), file.name, max_rows=IMPORT_PAGE_MAX_ROWS)
         result: tuple[NotesFile, ImportPlan] | str = notes, plan_import(get_connection(), notes)
@@ -5614,8 +5615,7 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     except BaseException:
         _forget_preview()
         raise
-    with lock:
-        previews[token] = (_session_id(), file.file_id, result)
+    st.session_state.import_preview = (file.file_id, result)
     return result
 
 

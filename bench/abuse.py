@@ -6,7 +6,8 @@
 of every note in a thread. Right after the last press (the downloads are not awaited)
 every context is closed: the attacker leaves. Then, for `--after` seconds (120), the
 server's CPU time (utime + stime from /proc, common.server_cpu_s) is sampled every second
-and a probe loads `/` every `--probe-every` seconds (5), each load in a new context, timed
+and a probe loads `/` every `--probe-every` seconds (5; at once if the last load took
+longer), each load in a new context, timed
 from `page.goto()` to the first visible note (`[class*="st-key-note_"]`, as
 bench_browser.py). Reported: the server's CPU in % of one core per 10 s window after the
 attacker left, the seconds until a 10 s window first averages under 10 %, and the probe
@@ -28,7 +29,10 @@ get the file put into the uploader, one after the other; then each is awaited un
 shows the preview ("Will be added") or another message (the new code's "Other imports
 are being checked right now.", or the uploader's refusal). The server's RSS
 (VmRSS) is read before the uploads, once they all settled (plus its peak, VmHWM), and
-`--rss-wait` seconds (60) after the 8 contexts were closed.
+`--rss-wait` seconds (60) after the 8 contexts were closed; `--rss-extra` seconds more
+(0) if asked (Streamlit keeps a closed session, with its state and uploads, for 2
+minutes in case it reconnects), and with `--poke` once more 10 s after one more admin
+previewed a 10-row file (the new code drops ended sessions' previews at the next one).
 
 `--app PATH` chooses the folder whose app.py is served (default: this repository), so
 that one script measures two versions, e.g. the last commit in a git worktree:
@@ -45,8 +49,8 @@ bench/.data/notes-N-<its sha256>.db, as an older app may not open a newer schema
 Nothing leaves this machine: every context refuses requests to other hosts.
 
 It prints markdown tables and writes JSON to bench/results/abuse-<label>-<timestamp>.json.
-About 9 minutes a version with the defaults on 2 cores (A ~6, B ~3). Targets are reported, never
-asserted.
+About 10 minutes a version with the defaults on 2 cores (A ~6.5, B ~3). Targets are
+reported, never asserted.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ WINDOW_S = 10
 ADMIN_EMAIL = "admin@example.com"
 WORDS = (
     "coffee garden train morning idea meeting book walk rain code python sqlite notes "
-    "river window letter music paper lamp cloud market bridge winter summer market"
+    "river window letter music paper lamp cloud market bridge winter summer harbour"
 ).split()
 
 
