@@ -78,19 +78,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import APP_DIR, DATA_DIR, RESULTS_DIR, prepare_db, server_cpu_s
+from common import APP_DIR, CHROMIUM, CHROMIUM_ARGS, RESULTS_DIR, prepare_db, server_cpu_s
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NOTE = '[class*="st-key-note_"]'  # a note's container on the feed (key note_<id>)
 POPOVER = ".st-key-feed_export button"  # the feed's "Download" popover
 DOWNLOAD = ".st-key-feed_export_download button"  # "Download all N notes" in it
@@ -208,27 +198,6 @@ def app_info(app_dir: Path) -> dict:
         "app_py_modified": bool(git("status", "--porcelain", "app.py")),
         "app_py_sha256": hashlib.sha256((app_dir / "app.py").read_bytes()).hexdigest()[:12],
     }
-
-
-def prepare_app_db(app_dir: Path, n: int) -> Path:
-    """A database of n notes that app_dir's app.py opens: common.prepare_db(n) for this
-    repository's app.py; else one seeded and migrated by that app.py, cached by its hash."""
-    if app_dir.resolve() == APP_DIR.resolve():
-        return prepare_db(n)
-    key = hashlib.sha256((app_dir / "app.py").read_bytes()).hexdigest()[:12]
-    path = DATA_DIR / f"notes-{n}-{key}.db"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        for stale in DATA_DIR.glob(partial.name + "*"):
-            stale.unlink()
-        print(f"seeding {path.name} with {app_dir}/app.py...", flush=True)
-        cmd = [sys.executable, "app.py", "--db", str(partial), "seed", "--count", str(n - 1)]
-        subprocess.run(cmd, cwd=app_dir, check=True)
-        partial.rename(path)
-    cmd = [sys.executable, "app.py", "--db", str(path), "migrate"]
-    subprocess.run(cmd, cwd=app_dir, check=True, stdout=subprocess.DEVNULL)
-    return path
 
 
 # The browser -----------------------------------------------------------------
@@ -353,7 +322,7 @@ def probe_summary(probes: list[dict]) -> dict:
 
 
 def scenario_a(playwright, app_dir: Path, args: argparse.Namespace, logs: Path) -> dict:
-    db = prepare_app_db(app_dir, args.notes)
+    db = prepare_db(args.notes, app_dir)
     result: dict = {"database": str(db), "pages": args.pages, "notes": args.notes}
     with running(Server(app_dir, db, logs / "abuse-a-server.log")) as server:
         browser = launch(playwright)

@@ -26,22 +26,12 @@ import urllib.request
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
-from common import APP_DIR, RESULTS_DIR, app_version, prepare_db
+from common import APP_DIR, CHROMIUM, CHROMIUM_ARGS, RESULTS_DIR, app_version, prepare_db
 from playwright.sync_api import sync_playwright
 
 SIZES = [100, 1_000_000]
 RUNS = 5
 NOTE = '[class*="st-key-note_"]'
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:

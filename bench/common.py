@@ -24,13 +24,17 @@ BACKENDS = ("sqlite", "postgresql")
 _held: list = []  # the open lock file of a kept PostgreSQL root (see start_postgres)
 
 
-def prepare_db(n: int) -> Path:
-    """Return the cached database of n notes: seeded if missing, migrated to app.py's schema.
+def prepare_db(n: int, app_dir: Path = APP_DIR) -> Path:
+    """Return the cached database of n notes: seeded if missing, migrated to app.py's schema
+    (app_dir's app.py: another copy, an older commit say, gets its own file, by its hash).
 
     `app.py migrate` brings an older schema up to date first, so a migration never lands
     inside a measurement (or its peak RSS).
     """
-    path = DATA_DIR / f"notes-{n}.db"
+    name = f"notes-{n}.db"
+    if app_dir.resolve() != APP_DIR.resolve():
+        name = f"notes-{n}-{hashlib.sha256((app_dir / 'app.py').read_bytes()).hexdigest()[:12]}.db"
+    path = DATA_DIR / name
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -38,11 +42,24 @@ def prepare_db(n: int) -> Path:
             stale.unlink()
         print(f"seeding {path.name} ({n - 1} notes + the welcome note)...", flush=True)
         cmd = [sys.executable, "app.py", "--db", str(partial), "seed", "--count", str(n - 1)]
-        subprocess.run(cmd, cwd=APP_DIR, check=True)
+        subprocess.run(cmd, cwd=app_dir, check=True)
         partial.rename(path)
     cmd = [sys.executable, "app.py", "--db", str(path), "migrate"]
-    subprocess.run(cmd, cwd=APP_DIR, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, cwd=app_dir, check=True, stdout=subprocess.DEVNULL)
     return path
+
+
+# Debian's Chromium, launched as the browser tests do (tests/e2e/conftest.py, FACTS.md).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def app_version() -> dict:
