@@ -6059,6 +6059,9 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+_DB_FILES = ("", "-wal", "-shm", "-journal")  # a SQLite database's files
+
+
 def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
     """The copy command: source to target; return what to print. A target file this
     command created is removed again if the copy fails."""
@@ -6080,7 +6083,7 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
             totals = copy_database(src, dst, replace=replace, progress=progress)
     except BaseException:
         if made:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in _DB_FILES:
                 with suppress(OSError):
                     os.unlink(f"{target}{suffix}")
         raise
@@ -6131,7 +6134,6 @@ def _size(db: Database, target: str | Path) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-_DB_FILES = ("", "-wal", "-shm", "-journal")  # a SQLite database's files
 MSG_EXPORT_OVER_DATABASE = "'{path}' is the database itself; export to another file."
 MSG_EXPORT_EXISTS = "'{path}' already exists; export to a new file, or add --force to replace it."
 
