@@ -10,6 +10,7 @@ import csv
 import enum
 import functools
 import hashlib
+import html
 import io
 import ipaddress
 import itertools
@@ -35,12 +36,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+import nh3
 import numpy as np
 import pandas as pd
 import psycopg
 import psycopg_pool
 import regex
 import streamlit as st
+from markdown_it import MarkdownIt
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from streamlit.errors import StreamlitAuthError
@@ -3708,444 +3711,117 @@ def _update_page() -> st.Page:
 
 # Views: showing a note ------------------------------------------------------
 #
-# Notes are public, so note_markdown rewrites a note into markdown that cannot reach out
-# of its box or its page: links go to http, https or mailto only; images become links
-# and are never loaded; headings become bold text; LaTeX, raw HTML, footnotes and
-# Streamlit's directives (:red[...], :color{...}, :help[...]) show as typed. Emoji
-# shortcodes and :material/...: icons stay (they are text-sized).
-# How: outside code, every "[", "]", "<", "$", "\" and unpaired backtick the note wrote
-# is escaped (and ":" and "!" where they could start a directive or an image), and the
-# rewrite writes the links it allows itself; so whatever it does not recognise (or
-# reads differently from Streamlit's parser) shows as text, never as a link or image.
-# Text is left as typed only where Streamlit's parser certainly sees code: a code span
-# within one line, a fence at the left margin (or indented, before any list), an
-# indented block after a blank line (before any list). Bare http(s) addresses and
-# e-mail addresses in text are still linked by Streamlit (GitHub's autolinks).
-# _NOTE_CSS caps what markdown can still do: a box's height and width, and the size
-# of a heading the rewrite did not catch (one nested in a list, say).
+# Notes are public, so a note is rendered by a CommonMark parser (markdown-it-py) and
+# an allow-list sanitiser (nh3), and shown with st.html, which runs no markdown of its
+# own: raw HTML shows as typed, links go to http, https or mailto only (in a new tab),
+# images become links to them and are never loaded, headings are bold text, and LaTeX,
+# emoji shortcodes and Streamlit's directives (:red[...]) cannot happen, by
+# construction. _NOTE_CSS caps a note's box and styles what the sanitiser lets through.
 
 _LINK_SCHEMES = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
-_IMAGE_SCHEMES = re.compile(r"https?:", re.IGNORECASE)
-_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_URL_SAFE = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#@!'*+,;=%"
-)
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_ALWAYS_ESCAPED = frozenset("\\`[]<$")
-_KEEPS_COLON = re.compile(r"[\s/0-9]|$")  # ":" before anything else might open a directive
-# Blocks, a line at a time.
-_BLANK = re.compile(r"[ \t]*")
-_FENCE = re.compile(r"( {0,3})(?:(`{3,})([^`]*)|(~{3,})(.*))")
-_INDENTED = re.compile(r" {4}| {0,3}\t")
-_LIST_ITEM = re.compile(r"[ \t>]*(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]|$)")
-_CONTAINERS = re.compile(r"(?:[ \t]{0,3}(?:>[ \t]?|(?:[-+*]|[0-9]{1,9}[.)])[ \t]+))*")
-_ATX_HEADING = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]+(.*))?")
-_HEADING_CLOSE = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
-_SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
-_BLOCK_START = re.compile(
-    r"[ \t]*(?:[>#|]|[-+*](?:[ \t]|$)|[0-9]{1,9}[.)]|```|~~~|(?:[-*_][ \t]*){3,}$)"
-)
-_TASK = re.compile(r"\[[ xX]\](?=[ \t])")
-_DEFINITION = re.compile(
-    r" {0,3}\[((?:[^\[\]\\]|\\.){1,999})\]:[ \t]*(<[^<>]*>|[^ \t<][^ \t]*)"
-    r"""(?:[ \t]+(?:"[^"]*"|'[^']*'|\([^()]*\)))?[ \t]*"""
-)
-_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\x00-\x20<>]*)>")
-_EMAIL_AUTOLINK = re.compile(
-    r"<([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>"
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": True})
+_MARKDOWN.enable(["table", "strikethrough", "linkify"])
+_MARKDOWN.validateLink = lambda url: _LINK_SCHEMES.match(url) is not None
+_SANITISER = nh3.Cleaner(
+    tags={"p", "strong", "em", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"}
+    | {"table", "thead", "tbody", "tr", "th", "td", "br", "mark"},
+    attributes={"*": set(), "a": {"href"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}},
+    filter_style_properties={"text-align"},  # a table column's alignment
+    url_schemes={"http", "https", "mailto"},
+    url_relative="deny",
+    set_tag_attribute_values={"a": {"target": "_blank"}},
 )
 
 
-@dataclass(frozen=True)
-class _Markup:
-    """What note_markdown knows beyond a line: reference definitions, which words to
-    highlight."""
-
-    definitions: Mapping[str, str]
-    highlight: re.Pattern | None
-
-
-def note_markdown(body: str, *, terms: list[str] = ()) -> str:
-    """Return the markdown the app renders for a note body (see the comment above),
-    with words that start with one of terms highlighted. (#tags are buttons under the
-    note, not links in it: every markdown link opens a new tab.)"""
-    lines = body.split("\n")  # markdown's line ends (str.splitlines() breaks at U+2028)
-    kinds = _line_kinds(lines)
-    definitions: dict[str, str] = {}
-    for line, kind in zip(lines, kinds, strict=True):
-        if kind == "definition":
-            label, target = _DEFINITION.fullmatch(line).groups()
-            definitions.setdefault(_reference_key(label), target)
-    words = "|".join(re.escape(term) for term in terms)
-    highlight = re.compile(rf"(?<!\w)(?:{words})\w*", re.IGNORECASE) if words else None
-    markup = _Markup(definitions, highlight)
-    out: list[str] = []
-    paragraph: int | None = None  # where an open paragraph of plain lines starts in out
-    lists = False  # a list item was seen
-    for i, (line, kind) in enumerate(zip(lines, kinds, strict=True)):
-        if kind == "text" and paragraph is not None and _SETEXT_UNDERLINE.fullmatch(line):
-            out[paragraph] = "**" + out[paragraph]
-            out[-1] = out[-1].rstrip(" \t") + "**"
-            out.append("")  # the heading's paragraph ends here
-            paragraph = None
-            continue
-        if kind in ("code", "blank"):
-            out.append(line)
-        elif kind == "fence":
-            out.append(_fence_opener(line))
-        elif kind == "definition":  # never shown: its link is written where it is used
-            out.append("")
-        elif heading := _heading(line, markup):
-            prefix, text = heading
-            between = re.sub(r"[^>\s]", " ", prefix).rstrip()  # a blank line in its quotes
-            if out and out[-1].strip() and between == prefix.rstrip():
-                out.append(between)
-            out.append(prefix + text)
-            if i + 1 < len(lines) and kinds[i + 1] == "text":
-                out.append(between)
-            kind = "heading"
-        else:
-            out.append(_text_line(line, markup))
-        lists = lists or (kind == "text" and _LIST_ITEM.match(line) is not None)
-        if kind != "text" or lists or _BLOCK_START.match(line):
-            paragraph = None
-        elif paragraph is None and line[:1] not in (" ", "\t"):
-            paragraph = len(out) - 1
-    return "\n".join(out)
-
-
-def _line_kinds(lines: list[str]) -> list[str]:
-    """Return what each line is: "code" (inside a fence or an indented block), "fence"
-    (one that opens), "blank", "definition" (of a reference link) or "text"."""
-    kinds: list[str] = []
-    closing: re.Pattern | None = None  # the closing line of the open fence
-    lists = False  # a list item was seen: an indented line may be in it from here on
-    indented = False  # in an indented code block
-    for line in lines:
-        blank = _BLANK.fullmatch(line) is not None
-        after_blank = not kinds or kinds[-1] == "blank"
-        if closing is not None:
-            kinds.append("code")
-            if closing.fullmatch(line):
-                closing = None
-        elif indented and (blank or _INDENTED.match(line)):
-            kinds.append("code")
-        elif (fence := _FENCE.fullmatch(line)) and (not fence.group(1) or not lists):
-            mark = fence.group(2) or fence.group(4)
-            closing = re.compile(rf" {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \t]*")
-            kinds.append("fence")
-        elif after_blank and not lists and not blank and _INDENTED.match(line):
-            indented = True
-            kinds.append("code")
-        elif blank:
-            kinds.append("blank")
-        elif (
-            (after_blank or kinds[-1] == "definition")
-            and (definition := _DEFINITION.fullmatch(line))
-            and definition.group(1).strip()
-        ):
-            kinds.append("definition")
-        else:
-            kinds.append("text")
-            lists = lists or _LIST_ITEM.match(line) is not None
-        if kinds[-1] != "code":
-            indented = False
-    return kinds
-
-
-def _fence_opener(line: str) -> str:
-    """Return a fence's first line with its language dropped unless it is a plain word
-    other than "math" (rehype-katex typesets a ```math block)."""
-    fence = _FENCE.fullmatch(line)
-    indent, mark = fence.group(1), fence.group(2) or fence.group(4)
-    info = (fence.group(3) if fence.group(2) else fence.group(5)).strip(" \t")
-    language = info.split()[0] if info else ""
-    keep = re.fullmatch(r"[A-Za-z0-9+#._-]*", language) and language != "math"
-    return indent + mark + (language if keep else "")
-
-
-def _heading(line: str, markup: _Markup) -> tuple[str, str] | None:
-    """If line is an ATX heading (# ...), return its container prefix and its text in
-    bold; else None."""
-    prefix = _CONTAINERS.match(line).group()
-    heading = _ATX_HEADING.fullmatch(line, len(prefix))
-    if heading is None:
-        return None
-    text = _HEADING_CLOSE.sub("", heading.group(1) or "").strip(" \t")
-    inline = _inline(text, markup, line_end=False)
-    return prefix, f"**{inline}**" if inline else ""
-
-
-def _text_line(line: str, markup: _Markup) -> str:
-    """Return a line of text with its quote and list markers as they are."""
-    prefix = _CONTAINERS.match(line).group()
-    rest = line[len(prefix) :]
-    text = rest.lstrip(" \t")
-    lead = rest[: len(rest) - len(text)]
-    if prefix.strip(" \t>") and _TASK.match(text):  # a task list's [ ] or [x]
-        lead, text = lead + text[:3], text[3:]
-    elif text.startswith("~~~"):  # a fence in a list or quote: not a fence here
-        lead, text = lead + "\\~", text[1:]
-    return prefix + lead + _inline(text, markup)
-
-
-def _backticks(text: str, i: int) -> int:
-    """Return how many backticks start at text[i]."""
-    end = i
-    while end < len(text) and text[end] == "`":
-        end += 1
-    return end - i
-
-
-def _closing_backticks(text: str, start: int, count: int) -> int | None:
-    """Return where the first run of exactly count backticks at or after start begins."""
-    i = text.find("`", start)
-    while i != -1:
-        run = _backticks(text, i)
-        if run == count:
-            return i
-        i = text.find("`", i + run)
-    return None
-
-
-def _inline(text: str, markup: _Markup, *, in_label: bool = False, line_end: bool = True) -> str:
-    """Return one line's (or a link label's) inline markdown rewritten."""
-    out: list[str] = []
-    start = i = 0
-    while i < len(text):
-        char, token = text[i], None
-        if char == "\\":
-            if text[i + 1 : i + 2] in _ASCII_PUNCTUATION and i + 1 < len(text):
-                token = (i + 2, text[i : i + 2])
-            elif i + 1 == len(text) and line_end:
-                token = (i + 1, "\\")  # a hard line break
-        elif char == "`":
-            run = _backticks(text, i)
-            close = _closing_backticks(text, i + run, run)
-            # A "|" would split a code span in a table, and leave the rest as markdown.
-            if close is not None and "|" not in text[i:close]:
-                token = (close + run, text[i : close + run])
-            else:
-                token = (i + run, "\\`" * run)
-        elif char == "[" or (char == "!" and text.startswith("[", i + 1)):
-            image = char == "!"
-            if link := _link(text, i + image, markup):
-                end, target, label = link
-                token = (end, _link_markdown(target, label, markup, image, in_label))
-        elif char == "<":
-            token = _autolink(text, i, markup, in_label)
-        if token is None:
-            i += 1
-            continue
-        if i > start:
-            out.append(_words(text[start:i], markup, text[i]))
-        out.append(token[1])
-        start = i = token[0]
-    if start < len(text):
-        out.append(_words(text[start:], markup, ""))
-    return "".join(out)
-
-
-def _label_end(text: str, i: int) -> int | None:
-    """Return where the "]" that closes the "[" at text[i] is, or None."""
-    depth, j = 0, i
-    while j < len(text):
-        char = text[j]
-        if char == "\\" and text[j + 1 : j + 2] in _ASCII_PUNCTUATION and j + 1 < len(text):
-            j += 2
-            continue
-        if char == "`":  # a code span's brackets are text
-            run = _backticks(text, j)
-            close = _closing_backticks(text, j + run, run)
-            j = j + run if close is None else close + run
-            continue
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return None
-
-
-def _link(text: str, i: int, markup: _Markup) -> tuple[int, str, str] | None:
-    """If a link starts at the "[" at text[i] (inline or by reference), return where it
-    ends, its target (unescaped) and its label; else None."""
-    j = _label_end(text, i)
-    if j is None:
-        return None
-    label = text[i + 1 : j]
-    if text.startswith("(", j + 1) and (inline := _destination(text, j + 2)):
-        return inline[0], inline[1], label
-    if text.startswith("[", j + 1):
-        end = _label_end(text, j + 1)
-        if end is None:
-            return None
-        target = markup.definitions.get(_reference_key(text[j + 2 : end] or label))
-        return None if target is None else (end + 1, _unescape(target), label)
-    target = markup.definitions.get(_reference_key(label))
-    return None if target is None else (j + 1, _unescape(target), label)
-
-
-def _destination(text: str, k: int) -> tuple[int, str] | None:
-    """Parse `destination "title")` from text[k] on; return where it ends and the
-    destination (unescaped), or None."""
-    n = len(text)
-    while k < n and text[k] in " \t":
-        k += 1
-    if text.startswith("<", k):
-        j = k + 1
-        while j < n and text[j] not in "<>":
-            j += 2 if text[j] == "\\" else 1
-        if j >= n or text[j] != ">":
-            return None
-        raw, j = text[k + 1 : j], j + 1
-    else:
-        j, depth = k, 0
-        while j < n:
-            char = text[j]
-            if char == "\\" and text[j + 1 : j + 2] in _ASCII_PUNCTUATION and j + 1 < n:
-                j += 2
-                continue
-            if char in " \t" or ord(char) < 0x20 or char == "\x7f":
-                break
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            j += 1
-        if depth:
-            return None
-        raw = text[k:j]
-    while j < n and text[j] in " \t":
-        j += 1
-    if j < n and text[j] in "\"'(":
-        close = ")" if text[j] == "(" else text[j]
-        j += 1
-        while j < n and text[j] != close:
-            j += 2 if text[j] == "\\" else 1
-        if j >= n:
-            return None
-        j += 1
-        while j < n and text[j] in " \t":
-            j += 1
-    return (j + 1, _unescape(raw)) if text.startswith(")", j) else None
-
-
-def _unescape(target: str) -> str:
-    """Return a link target as the browser would get it: escapes and entities decoded."""
-    import html
-
-    if target.startswith("<") and target.endswith(">"):
-        target = target[1:-1]
-    return _ENTITY.sub(lambda m: html.unescape(m.group()), _ESCAPE.sub(r"\1", target))
-
-
-def _reference_key(label: str) -> str:
-    """Return a reference label as markdown matches it: case and spacing ignored."""
-    return " ".join(label.split()).casefold()
-
-
-def _url(target: str) -> str:
-    """Return a link target percent-encoded so that nothing in it is markdown."""
+def _render_text(tokens: list, i: int, _options: object, env: dict) -> str:
+    """Plain text, escaped, with env["highlight"]'s words in <mark>."""
+    text, highlight = tokens[i].content, env.get("highlight")
+    if highlight is None:
+        return html.escape(text)
     return "".join(
-        "&amp;"
-        if char == "&"
-        else char
-        if char in _URL_SAFE
-        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "replace"))
-        for char in target
+        f"<mark>{html.escape(part)}</mark>" if n % 2 else html.escape(part)
+        for n, part in enumerate(highlight.split(text))
     )
 
 
-def _link_markdown(target: str, label: str, markup: _Markup, image: bool, in_label: bool) -> str:
-    """Return a link as a link if its scheme is allowed (an image as a link to it),
-    else its label as text."""
-    text = _inline(label, markup, in_label=True, line_end=False)
-    if image:
-        text = f"{text} (image)" if text.strip() else "(image)"
-    if in_label or not (_IMAGE_SCHEMES if image else _LINK_SCHEMES).match(target):
-        return text
-    return f"[{text if text.strip() else _words(target, markup, '')}](<{_url(target)}>)"
+def _render_image(tokens: list, i: int, _options: object, _env: dict) -> str:
+    """An image as a link to it (http and https only), never loaded; its alt text alone
+    inside a link or for any other address."""
+    alt = html.escape(f"{tokens[i].content} (image)".lstrip())
+    src = tokens[i].attrGet("src") or ""
+    links = [t.type for t in tokens[:i] if t.type in ("link_open", "link_close")]
+    if links.count("link_open") > links.count("link_close") or not re.match("(?i)https?:", src):
+        return alt
+    return f'<a href="{html.escape(src)}">{alt}</a>'
 
 
-def _autolink(text: str, i: int, markup: _Markup, in_label: bool) -> tuple[int, str] | None:
-    """If an autolink (<https://...>, <name@host>) starts at text[i], return where it
-    ends and its markdown: a link if its scheme is allowed, else its text."""
-    if uri := _AUTOLINK.match(text, i):
-        target = uri.group(1)
-    elif email := _EMAIL_AUTOLINK.match(text, i):
-        uri, target = email, "mailto:" + email.group(1)
-    else:
-        return None
-    if in_label or not _LINK_SCHEMES.match(target):
-        return uri.end(), _words(uri.group(), markup, text[uri.end() : uri.end() + 1])
-    return uri.end(), f"[{_words(uri.group(1), markup, '')}](<{_url(target)}>)"
+def _render_link_open(tokens: list, i: int, options: object, env: dict) -> str:
+    """A link, showing its address when it has no text of its own."""
+    tag = _MARKDOWN.renderer.renderToken(tokens, i, options, env)
+    if tokens[i + 1].type == "link_close":
+        return tag + html.escape(tokens[i].attrGet("href") or "")
+    return tag
 
 
-def _words(text: str, markup: _Markup, follow: str) -> str:
-    """Return plain text escaped, with the words markup.highlight finds highlighted."""
-    if markup.highlight is None:
-        return _escape_plain(text, follow)
-    out, last = [], 0
-    for word in markup.highlight.finditer(text):
-        out.append(_escape_plain(text[last : word.start()], word.group()))
-        out.append(f":orange-background[{word.group()}]")
-        last = word.end()
-    out.append(_escape_plain(text[last:], follow))
-    return "".join(out)
+_MARKDOWN.renderer.rules |= {
+    "text": _render_text,
+    "link_open": _render_link_open,
+    "image": _render_image,
+    "heading_open": lambda *_: "<p><strong>",
+    "heading_close": lambda *_: "</strong></p>\n",
+}
 
 
-def _escape_plain(text: str, follow: str) -> str:
-    """Return text with a backslash before each character that could start a link, an
-    image, code, math, HTML or a directive. follow: the character after it."""
-    escaped = []
-    for i, char in enumerate(text):
-        after = text[i + 1 : i + 2] or follow[:1]
-        if (
-            char in _ALWAYS_ESCAPED
-            or (char == ":" and not _KEEPS_COLON.match(after))
-            or (char == "!" and after in ("[", "#", "<"))  # before a link the app writes
-        ):
-            escaped.append("\\")
-        escaped.append(char)
-    return "".join(escaped)
+@functools.lru_cache(maxsize=4096)
+def note_html(body: str, terms: tuple[str, ...] = ()) -> str:
+    """Return the HTML the app shows for a note body, words that start with one of terms
+    highlighted; rendered once per body and search. (#tags are buttons under the note,
+    not links in it.)"""
+    words = "|".join(re.escape(term) for term in terms)
+    highlight = re.compile(rf"(?<!\w)((?:{words})\w*)", re.IGNORECASE) if words else None
+    return _SANITISER.clean(_MARKDOWN.render(body, {"highlight": highlight}))
 
 
 # A note's text scrolls inside its box past about 16 lines, never spills out of it
-# sideways (long words wrap; wide rules, tables and code scroll), shows any heading at
-# body size, and indents nested lists and quotes four levels deep at most. A quote
-# fades only once (Streamlit fades each level: 139 of them hid the text). A table's own
-# "Download as CSV" is hidden: it writes a body like =HYPERLINK(...) as is, which a
-# spreadsheet runs; the feed's Download writes spreadsheet-safe CSV (export_notes).
+# sideways (long words wrap; wide tables and code scroll), and indents nested lists and
+# quotes four levels deep at most. A table's own "Download as CSV" is hidden: it writes
+# a body like =HYPERLINK(...) as is, which a spreadsheet runs; the feed's Download
+# writes spreadsheet-safe CSV (export_notes).
 _NOTE_CSS = """<style>
 [class*="st-key-text_of_"] {
   max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere;
 }
-[class*="st-key-text_of_"] :is(h1, h2, h3, h4, h5, h6) {
-  font-size: 1rem; font-weight: 700; line-height: inherit; margin: 0; padding: 0;
+[class*="st-key-text_of_"] :is(p, ul, ol, blockquote, pre, table) { margin: 0 0 0.5rem; }
+[class*="st-key-text_of_"] :is(p, ul, ol, blockquote, pre, table):last-child { margin: 0; }
+[class*="st-key-text_of_"] blockquote {
+  border-left: 0.25rem solid rgba(128, 128, 128, 0.5); padding-left: 0.75rem;
 }
-[class*="st-key-text_of_"] [data-testid="stHeaderActionElements"] { display: none; }
+[class*="st-key-text_of_"] :is(code, pre) {
+  font-family: "Source Code Pro", monospace; font-size: 0.875em;
+  background: rgba(128, 128, 128, 0.15); border-radius: 0.25rem;
+}
+[class*="st-key-text_of_"] pre { padding: 0.75rem; overflow: auto; }
+[class*="st-key-text_of_"] pre code { background: none; }
+[class*="st-key-text_of_"] table { display: block; overflow: auto; border-collapse: collapse; }
+[class*="st-key-text_of_"] :is(th, td) {
+  border: 1px solid rgba(128, 128, 128, 0.5); padding: 0.25rem 0.5rem;
+}
+[class*="st-key-text_of_"] a { color: #1c6dd0; }
+[class*="st-key-text_of_"] mark { background: #ffd27a; color: #0e1016; }
+@media (prefers-color-scheme: dark) { [class*="st-key-text_of_"] a { color: #79b8ff; } }
 [class*="st-key-text_of_"] :is(ul, ol, blockquote) :is(ul, ol, blockquote)
-  :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol) { padding-left: 0.25rem; }
-[class*="st-key-text_of_"] blockquote blockquote { opacity: 1; }
-[class*="st-key-text_of_"] blockquote blockquote blockquote blockquote blockquote {
-  margin: 0; padding: 0; border: 0;
+  :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote) {
+  margin: 0; padding-left: 0.25rem; border: 0;
 }
 [data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none; }
 </style>"""
 
 
 def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
-    """Show a note's text (note_markdown) in a box of its own, key, that _NOTE_CSS caps
+    """Show a note's text (note_html) in a box of its own, key, that _NOTE_CSS caps
     (main() adds the style once per run)."""
     with st.container(key=key):
-        st.markdown(note_markdown(body, terms=terms or []))
+        st.html(note_html(body, tuple(terms or ())))
 
 
 def _show_in_feed(**params: str) -> None:

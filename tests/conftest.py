@@ -13,8 +13,10 @@ it; under CI=true they fail instead.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -332,3 +334,35 @@ def messages(at: AppTest) -> dict[str, list[str]]:
         "warning": [m.value for m in at.warning],
         "info": [m.value for m in at.info],
     }
+
+
+def notes_html(at: AppTest) -> list[str]:
+    """The HTML of each note in the main area (note_html), top to bottom."""
+    return [
+        node.value
+        for node in at.main
+        if node.type == "html"
+        and node.value.startswith("<")
+        and not node.value.startswith(("<style", "<script"))
+    ]
+
+
+def _text(markup: str) -> str:
+    """What a reader sees of markup: its text, without tags, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markup)).strip()
+
+
+def text_of(body: str) -> str:
+    """What a reader sees of a note with this body."""
+    return _text(app.note_html(body))
+
+
+def texts_shown(at: AppTest) -> list[str]:
+    """The markdown of the main area and the text of each note in it (an st.html of
+    note_html, as a reader sees it: without tags, entities decoded), top to bottom."""
+    return [
+        node.value if node.type == "markdown" else _text(node.value)
+        for node in at.main
+        if node.type == "markdown"
+        or (node.type == "html" and not node.value.startswith(("<style", "<script")))
+    ]

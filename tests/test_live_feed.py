@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import NoteService
-from tests.conftest import sent_to_postgresql, statements_of
+from tests.conftest import sent_to_postgresql, statements_of, texts_shown
 
 ALL = {"search": "", "author": None, "tag": None}
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
@@ -26,7 +26,8 @@ def ids(view: app._LiveView) -> list[int]:
 
 
 def bodies_shown(at) -> list[str]:
-    return [m.value for m in at.markdown]
+    """The note bodies and other markdown on the page, top to bottom."""
+    return texts_shown(at)
 
 
 def banner(at) -> list[str]:

@@ -178,8 +178,8 @@ def note_box(page: Page, note_id: int) -> Locator:
 
 
 def note_body(page: Page, note_id: int) -> Locator:
-    """The rendered markdown body of note (the first markdown block in its box)."""
-    return note_box(page, note_id).get_by_test_id("stMarkdownContainer").first
+    """The rendered body of note (its text box, key text_of_<id>, in its note box)."""
+    return note_box(page, note_id).locator(f".st-key-text_of_{note_id}")
 
 
 def alert(page: Page, text: str) -> Locator:

@@ -14,8 +14,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 HOSTILE = {
     "<img src=x onerror=alert(1)>": "<img src=x onerror=alert(1)>",
     "<script>alert(2)</script>": "<script>alert(2)</script>",
-    "[x](javascript:alert(3))": "x",
-    "![x](javascript:alert(4))": "x (image)",
+    "[x](javascript:alert(3))": "[x](javascript:alert(3))",
+    "![x](javascript:alert(4))": "![x](javascript:alert(4))",
     '<a href="javascript:alert(5)">a</a>': '<a href="javascript:alert(5)">a</a>',
 }
 _DANGEROUS_DOM_JS = """(selector) => {
@@ -80,8 +80,8 @@ def test_hostile_note_bodies_are_shown_as_text_and_never_run(
         if text != shown:
             problems.append(f"#{note_id}: shows {text!r}, expected the literal text {shown!r}")
 
-    # A javascript: link is its text, not a link; a javascript: image is its alt text
-    # (note_markdown: links go to http, https and mailto only, and images never load).
+    # A javascript: link or image is shown as typed, not a link or an image
+    # (note_html: links go to http, https and mailto only, and images never load).
     expect(note_box(page, note_ids["[x](javascript:alert(3))"]).locator("a")).to_have_count(0)
     expect(note_box(page, note_ids["![x](javascript:alert(4))"]).locator("img")).to_have_count(0)
     expect(title(page)).to_have_text("Read Note Feed")

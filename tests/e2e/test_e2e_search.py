@@ -80,8 +80,8 @@ def matching(server: Server, *prefixes: str) -> list[int]:
 
 
 def highlights(page: Page, note_id: int) -> Locator:
-    """The highlighted words in note (:orange-background[...] in the markdown)."""
-    return note_body(page, note_id).locator("span.stMarkdownColoredBackground")
+    """The highlighted words in note (<mark> in note_html)."""
+    return note_body(page, note_id).locator("mark")
 
 
 def feed_link(scope: Page | Locator, name: str) -> Locator:
