@@ -486,6 +486,13 @@ MSG_DB_OLDER = (
     "The database '{name}' is from an older Littlest Notes (schema {version}). Upgrade it "
     "with `python app.py migrate` (or by opening it with the app), then try again."
 )
+MSG_DB_DEVELOPMENT = (
+    "The database '{name}' is at schema version {version}, from a development build of "
+    "Littlest Notes; this app upgrades only from version {oldest}. Nothing was changed. To "
+    "bring it up to date, run `git checkout fbf2aa5 && python app.py --db DATABASE migrate` "
+    "in a clone of this app's repository (DATABASE: its file or URL), then come back to this "
+    "version (`git checkout -`) and open it again."
+)
 MSG_DB_FULL = "The disk is full, so nothing was saved."
 MSG_DB_OTHER = "The database failed: {error}. Nothing was saved."
 MSG_PG_BAD_URL = (
@@ -829,9 +836,19 @@ def _queued(conn: sqlite3.Connection) -> Iterator[None]:
 
 # Store: schema and migrations ------------------------------------------------
 #
-# PRAGMA user_version holds the schema version; _MIGRATIONS[n] brings version n to
-# n + 1. Each step is history: it is never edited once released, so the text below
-# shows what each version of the app did.
+# A new database is made by _SCHEMA[dialect]: today's schema, in one step. A database at
+# an older version n is brought forward by _UPGRADES[dialect][n] (to n + 1), then the
+# next. A schema change edits _SCHEMA, raises SCHEMA_VERSION and adds the upgrade that
+# makes the last version's databases what a new one is (tests/test_migration.py compares
+# the two); an upgrade is never edited once released. Versions 1-5 were only ever made by
+# development builds: MSG_DB_DEVELOPMENT names the commit that still upgrades them.
+# SQLite keeps the version in PRAGMA user_version, PostgreSQL in the table notes_schema.
+
+# Whose note is it: a note written signed in keeps its author's identity (the
+# provider's subject and issuer; both NULL for a note written in open mode), and every
+# version says who made it (NULL: the name typed with it). The trash keeps the same.
+_IDENTITY_COLUMNS = ["owner_subject", "owner_issuer", "editor", "editor_subject", "editor_issuer"]
+_EDITOR_COLUMNS = _IDENTITY_COLUMNS[2:]
 
 # GLOB character classes for the CHECK constraints: C0 controls and DEL, as ranges
 # (a range is several times faster to check than a list of thirty characters).
@@ -839,35 +856,38 @@ _SQL_CONTROLS_EXCEPT_LF_TAB = "char(1) || '-' || char(8, 11) || '-' || char(31, 
 _SQL_ALL_CONTROLS = "char(1) || '-' || char(31, 127)"
 _SQL_BIDI = "char(0x202a) || '-' || char(0x202e, 0x2066) || '-' || char(0x2069)"
 
-_CREATE_NOTES_TABLE_V1 = f"""
-CREATE TABLE notes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted number is never reused
-    created_timestamp INTEGER NOT NULL CHECK (typeof(created_timestamp) = 'integer'),
-    updated_timestamp INTEGER NOT NULL CHECK (typeof(updated_timestamp) = 'integer'
-                                              AND updated_timestamp >= created_timestamp),
-    username TEXT NOT NULL CHECK (
-        typeof(username) = 'text'
-        AND length(username) BETWEEN 1 AND 140
-        AND username = trim(username)
-        AND instr(username, char(0)) = 0
-        AND username NOT GLOB '*[' || {_SQL_ALL_CONTROLS} || ']*'),
-    body TEXT NOT NULL CHECK (
-        typeof(body) = 'text'
-        AND length(body) BETWEEN 1 AND 140
-        AND body = trim(body, char(32, 9, 10))
-        AND instr(body, char(0)) = 0
-        AND body NOT GLOB '*[' || {_SQL_CONTROLS_EXCEPT_LF_TAB} || ']*')
+# A text of ASCII only (bytes = code points) is as many characters as code points, so
+# over CHAR_LIMIT of them is too long, whoever writes it; the CODE_POINT_LIMIT stays for
+# the rest (an emoji is several). Triggers, as SQLite cannot add a CHECK to a table that
+# exists (version 6's); rows written before are left as they are. And when each
+# signed-in person last signed out, so that a copied sign-in cookie from before then
+# signs no one in. (Today's schema and the upgrade from 6 share these; a later change to
+# them goes into _SCHEMA alone.)
+_ASCII_OVER_LIMIT = " OR ".join(
+    f"(length(new.{column}) > {CHAR_LIMIT}"
+    f" AND length(CAST(new.{column} AS BLOB)) = length(new.{column}))"
+    for column in ("username", "body")
 )
-"""
+_SQLITE_V7 = [
+    *(
+        f"""CREATE TRIGGER notes_before_{event.split()[0].lower()} BEFORE {event} ON notes
+        WHEN {_ASCII_OVER_LIMIT} BEGIN
+        SELECT RAISE(ABORT, 'CHECK constraint failed: over {CHAR_LIMIT} characters');
+    END"""
+        for event in ("INSERT", "UPDATE OF username, body")
+    ),
+    "CREATE TABLE sign_outs (issuer TEXT NOT NULL, subject TEXT NOT NULL,"
+    " signed_out INTEGER NOT NULL, PRIMARY KEY (issuer, subject)) WITHOUT ROWID",
+]
 
-# Today's table. The rules of validate_note are enforced by the database as well, so
-# that no writer (a future script, a bug, a hand-edit in the sqlite3 shell) can store a
-# bad note. SQL counts code points, so the length check is the code point cap; the
-# grapheme count and the visible-character rule need Unicode tables SQLite lacks.
-# Newest-first listing (ORDER BY id DESC) walks the table's own rowid b-tree
-# backwards: id is the INTEGER PRIMARY KEY, so that b-tree is the index that serves it.
-_CREATE_NOTES_TABLE_V4 = f"""
-CREATE TABLE {{name}} (
+_SQLITE_SCHEMA = [
+    # The rules of validate_note are enforced by the database as well, so that no writer
+    # (a future script, a bug, a hand-edit in the sqlite3 shell) can store a bad note.
+    # SQL counts code points, so the length check is the code point cap; the grapheme
+    # count and the visible-character rule need Unicode tables SQLite lacks.
+    # Newest-first listing (ORDER BY id DESC) walks the table's own rowid b-tree
+    # backwards: id is the INTEGER PRIMARY KEY, so that b-tree is the index that serves it.
+    f"""CREATE TABLE notes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted number is never reused
     created_timestamp INTEGER NOT NULL CHECK (typeof(created_timestamp) = 'integer'),
     updated_timestamp INTEGER NOT NULL CHECK (typeof(updated_timestamp) = 'integer'
@@ -884,115 +904,65 @@ CREATE TABLE {{name}} (
         AND body = trim(body, char(32, 9, 10))
         AND instr(body, char(0)) = 0
         AND body NOT GLOB '*[' || {_SQL_CONTROLS_EXCEPT_LF_TAB} || {_SQL_BIDI} || ']*'),
-    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1)
-)
-"""
-
-
-def _migrate_to_v1(conn: sqlite3.Connection) -> None:
-    """Create the notes table, or rebuild the seed's table with explicit ids kept."""
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(notes)")]
-    if not columns:
-        conn.execute(_CREATE_NOTES_TABLE_V1)
-        conn.execute(
-            "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
-            " VALUES (?, ?, ?, ?)",
-            (now := now_timestamp(), now, WELCOME_USERNAME, WELCOME_BODY),
-        )
-        return
-    # The seed's table: same columns, implicit rowid, no constraints. Copy each row
-    # into the new table under its old rowid; a row today's rules refuse is kept
-    # verbatim in legacy_rejected_notes rather than dropped.
-    conn.execute("ALTER TABLE notes RENAME TO legacy_notes")
-    conn.execute(_CREATE_NOTES_TABLE_V1)
-    conn.execute(
-        "CREATE TABLE legacy_rejected_notes (rowid_was INTEGER PRIMARY KEY, created_timestamp,"
-        " updated_timestamp, username, body, reason TEXT NOT NULL)"
-    )
-    rows = conn.execute(
-        "SELECT rowid, created_timestamp, updated_timestamp, username, body"
-        " FROM legacy_notes ORDER BY rowid"
-    )
-    for rowid, created, updated, username, body in rows.fetchall():
-        try:
-            clean_username, clean_body = validate_note(username, body)
-            created_ts = int(float(created))
-            updated_ts = max(int(float(updated if updated is not None else created)), created_ts)
-            conn.execute(
-                "INSERT INTO notes (created_timestamp, updated_timestamp, username, body, id)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (created_ts, updated_ts, clean_username, clean_body, rowid),
-            )
-        except (InvalidNoteError, TypeError, ValueError, sqlite3.IntegrityError) as error:
-            conn.execute(
-                "INSERT INTO legacy_rejected_notes VALUES (?, ?, ?, ?, ?, ?)",
-                (rowid, created, updated, username, body, str(error)),
-            )
-    conn.execute("DROP TABLE legacy_notes")
-
-
-# Search, filters and counts that cost the same at a million notes as at a hundred.
-_V2_STATEMENTS = [
+    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    owner_subject TEXT, owner_issuer TEXT, editor TEXT, editor_subject TEXT, editor_issuer TEXT
+)""",
+    # Search, filters and counts that cost the same at a million notes as at a hundred.
     # Notes by one author, newest first, by keyset on id.
     "CREATE INDEX notes_by_author ON notes (username, id)",
+    # Notes by one signed-in author, newest first: their flood limit. Open-mode notes
+    # (no owner) are not in it, so it costs nothing until someone signs in.
+    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
+    " WHERE owner_subject IS NOT NULL",
     # Full-text index over body and username; the triggers below keep it in sync.
     # prefix='1 2 3 4 5 6': a word typed so far (up to 6 letters) is matched by prefix
     # from its own index instead of merging the lists of every word it starts.
     "CREATE VIRTUAL TABLE notes_fts USING fts5(body, username, content='notes',"
     " content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3 4 5 6')",
-    # #tags of each note (filled in by version 4's triggers).
-    "CREATE TABLE note_tags (tag TEXT NOT NULL, note_id INTEGER NOT NULL,"
-    " PRIMARY KEY (tag, note_id)) WITHOUT ROWID",
-    "CREATE INDEX note_tags_by_note ON note_tags (note_id)",
+    "CREATE TABLE note_tags (tag TEXT NOT NULL, id INTEGER NOT NULL,"
+    " PRIMARY KEY (tag, id)) WITHOUT ROWID",
+    "CREATE INDEX note_tags_by_note ON note_tags (id)",
     # Note counts per author, and the total under the username '' (which no note can
-    # have), maintained by triggers so that no page runs COUNT(*) over the table.
+    # have), so that no page runs COUNT(*) over the table.
     "CREATE TABLE note_counts (username TEXT PRIMARY KEY,"
     " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
-    "INSERT INTO notes_fts (notes_fts) VALUES ('rebuild')",
-    "INSERT INTO note_counts SELECT username, count(*) FROM notes GROUP BY username",
-    "INSERT INTO note_counts VALUES ('', (SELECT count(*) FROM notes))",
-]
-
-
-def _migrate_to_v2(conn: sqlite3.Connection) -> None:
-    """Add full-text search, tags, the author index and maintained counts."""
-    for statement in _V2_STATEMENTS:
-        conn.execute(statement)
-
-
-# Nothing is lost: each edit keeps the version it replaces, and a delete moves the
-# note to the trash (same number, same timestamps) until it is purged.
-_V3_STATEMENTS = [
-    "ALTER TABLE notes ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1)",
-    "CREATE TABLE note_history (note_id INTEGER NOT NULL, version INTEGER NOT NULL,"
+    # Nothing is lost: each edit keeps the version it replaces, and a delete moves the
+    # note to the trash (same number, same timestamps) until it is purged.
+    "CREATE TABLE note_history (id INTEGER NOT NULL, version INTEGER NOT NULL,"
     " username TEXT NOT NULL, body TEXT NOT NULL, updated_timestamp INTEGER NOT NULL,"
-    " PRIMARY KEY (note_id, version)) WITHOUT ROWID",
+    " editor TEXT, editor_subject TEXT, editor_issuer TEXT,"
+    " PRIMARY KEY (id, version)) WITHOUT ROWID",
     "CREATE TABLE trash (id INTEGER PRIMARY KEY, created_timestamp INTEGER NOT NULL,"
     " updated_timestamp INTEGER NOT NULL, username TEXT NOT NULL, body TEXT NOT NULL,"
-    " version INTEGER NOT NULL, deleted_timestamp INTEGER NOT NULL)",
-]
-
-
-def _migrate_to_v3(conn: sqlite3.Connection) -> None:
-    """Add note versions, the history of edits and the trash."""
-    for statement in _V3_STATEMENTS:
-        conn.execute(statement)
-
-
-# Every piece of derived data is kept by these triggers and nothing else, so no write
-# path (the app's, the seed's, a future import's) can forget one: the search index,
-# the counts, the #tags and the history. Tags are found by the app's own function
-# note_tags_of(body) (a JSON list; SQLite has no regular expressions), registered on
-# every connection by connect(): a writer without it is refused rather than allowed
-# to leave the tag filter wrong. A body without "#" has no tag, and skips the call
-# (it cost 12 s of a million-note seed).
-_TRIGGERS = [
+    " version INTEGER NOT NULL, deleted_timestamp INTEGER NOT NULL, owner_subject TEXT,"
+    " owner_issuer TEXT, editor TEXT, editor_subject TEXT, editor_issuer TEXT)",
+    # The Activity page's counts, so that the page reads at most a year of hours (8,784
+    # rows) and one row per author and per tag, never the notes: notes per UTC hour of
+    # creation (created_timestamp / 3600; an edit never changes it, a delete stops
+    # counting and a restore counts again) and notes per #tag. A tag's count follows
+    # note_tags, whatever changes it, and is deleted at zero, so the rows of tag_counts
+    # are the tags in use. Days and hours in the reader's time zone are derived from the
+    # hours by the page.
+    "CREATE TABLE note_hours (hour INTEGER PRIMARY KEY, notes INTEGER NOT NULL CHECK (notes >= 0))",
+    "CREATE TABLE tag_counts (tag TEXT PRIMARY KEY,"
+    " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
+    # Every piece of derived data is kept by these triggers and nothing else, so no write
+    # path (the app's, the seed's, a future import's) can forget one: the search index,
+    # the counts, the #tags and the history. Tags are found by the app's own function
+    # note_tags_of(body) (a JSON list; SQLite has no regular expressions), registered on
+    # every connection by connect(): a writer without it is refused rather than allowed
+    # to leave the tag filter wrong. A body without "#" has no tag, and skips the call
+    # (it cost 12 s of a million-note seed). The hours are counted in the insert and
+    # delete triggers themselves (one trigger a write), and an hour's row stays at zero:
+    # one statement less a delete.
     """CREATE TRIGGER notes_after_insert AFTER INSERT ON notes BEGIN
         INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
         INSERT INTO note_counts VALUES (new.username, 1), ('', 1)
             ON CONFLICT (username) DO UPDATE SET notes = notes + 1;
         INSERT INTO note_tags (tag, id) SELECT value, new.id FROM json_each(
             CASE WHEN instr(new.body, '#') THEN note_tags_of(new.body) ELSE '[]' END);
+        INSERT INTO note_hours VALUES (new.created_timestamp / 3600, 1)
+            ON CONFLICT (hour) DO UPDATE SET notes = notes + 1;
     END""",
     """CREATE TRIGGER notes_after_delete AFTER DELETE ON notes BEGIN
         INSERT INTO notes_fts (notes_fts, rowid, body, username)
@@ -1000,77 +970,8 @@ _TRIGGERS = [
         UPDATE note_counts SET notes = notes - 1 WHERE username IN (old.username, '');
         DELETE FROM note_counts WHERE username = old.username AND notes = 0;
         DELETE FROM note_tags WHERE id = old.id;
+        UPDATE note_hours SET notes = notes - 1 WHERE hour = old.created_timestamp / 3600;
     END""",
-    """CREATE TRIGGER notes_after_update AFTER UPDATE OF username, body ON notes BEGIN
-        INSERT INTO notes_fts (notes_fts, rowid, body, username)
-            VALUES ('delete', old.id, old.body, old.username);
-        INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
-        DELETE FROM note_tags WHERE id = old.id;
-        INSERT INTO note_tags (tag, id) SELECT value, new.id FROM json_each(
-            CASE WHEN instr(new.body, '#') THEN note_tags_of(new.body) ELSE '[]' END);
-        INSERT INTO note_history (id, version, username, body, updated_timestamp)
-            VALUES (old.id, old.version, old.username, old.body, old.updated_timestamp);
-    END""",
-    """CREATE TRIGGER notes_after_rename AFTER UPDATE OF username ON notes
-        WHEN old.username <> new.username BEGIN
-        UPDATE note_counts SET notes = notes - 1 WHERE username = old.username;
-        DELETE FROM note_counts WHERE username = old.username AND notes = 0;
-        INSERT INTO note_counts VALUES (new.username, 1)
-            ON CONFLICT (username) DO UPDATE SET notes = notes + 1;
-    END""",
-]
-
-
-def _migrate_to_v4(conn: sqlite3.Connection) -> None:
-    """Count characters as people see them, refuse direction controls, keep tags by trigger,
-    and call a note's number `id` in every table.
-
-    The notes table is rebuilt for its new CHECKs (SQLite cannot alter one), keeping
-    every id and the AUTOINCREMENT high-water mark, so no number is ever reused.
-    """
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-        conn.execute(f'DROP TRIGGER "{name}"')
-    high = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'notes'").fetchone()
-    conn.execute(_CREATE_NOTES_TABLE_V4.format(name="notes_v4"))
-    columns = "id, created_timestamp, updated_timestamp, username, body, version"
-    conn.execute(f"INSERT INTO notes_v4 ({columns}) SELECT {columns} FROM notes")
-    conn.execute("DROP TABLE notes")
-    conn.execute("ALTER TABLE notes_v4 RENAME TO notes")
-    conn.execute("DELETE FROM sqlite_sequence WHERE name = 'notes'")
-    conn.execute(
-        "INSERT INTO sqlite_sequence (name, seq)"
-        " VALUES ('notes', max(coalesce((SELECT max(id) FROM notes), 0), ?))",
-        (high[0] if high else 0,),
-    )
-    conn.execute("CREATE INDEX notes_by_author ON notes (username, id)")
-    conn.execute("ALTER TABLE note_history RENAME COLUMN note_id TO id")
-    conn.execute("ALTER TABLE note_tags RENAME COLUMN note_id TO id")
-    for statement in _TRIGGERS:
-        conn.execute(statement)
-    conn.execute("DELETE FROM note_tags")
-    conn.execute(
-        "INSERT INTO note_tags (tag, id)"
-        " SELECT value, notes.id FROM notes, json_each(note_tags_of(notes.body))"
-    )
-
-
-# Whose note is it: a note written signed in keeps its author's identity (the
-# provider's subject and issuer; both NULL for a note written in open mode), and every
-# version says who made it (NULL: the name typed with it). The trash keeps the same.
-_IDENTITY_COLUMNS = ["owner_subject", "owner_issuer", "editor", "editor_subject", "editor_issuer"]
-_EDITOR_COLUMNS = _IDENTITY_COLUMNS[2:]
-_V5_STATEMENTS = [
-    *(
-        f"ALTER TABLE {table} ADD COLUMN {column} TEXT"
-        for table in ("notes", "trash")
-        for column in _IDENTITY_COLUMNS
-    ),
-    *(f"ALTER TABLE note_history ADD COLUMN {column} TEXT" for column in _EDITOR_COLUMNS),
-    # Notes by one signed-in author, newest first: their flood limit. Open-mode notes
-    # (no owner) are not in it, so it costs nothing until someone signs in.
-    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
-    " WHERE owner_subject IS NOT NULL",
-    "DROP TRIGGER notes_after_update",
     """CREATE TRIGGER notes_after_update AFTER UPDATE OF username, body ON notes BEGIN
         INSERT INTO notes_fts (notes_fts, rowid, body, username)
             VALUES ('delete', old.id, old.body, old.username);
@@ -1083,48 +984,12 @@ _V5_STATEMENTS = [
             VALUES (old.id, old.version, old.username, old.body, old.updated_timestamp,
                     old.editor, old.editor_subject, old.editor_issuer);
     END""",
-]
-
-
-def _migrate_to_v5(conn: sqlite3.Connection) -> None:
-    """Record who wrote each note and who made each version."""
-    for statement in _V5_STATEMENTS:
-        conn.execute(statement)
-
-
-# The Activity page's counts, kept by triggers like the per-author ones, so that the page
-# reads at most a year of hours (8,784 rows) and one row per author and per tag, never
-# the notes: notes per UTC hour of creation (created_timestamp / 3600; an edit never
-# changes it, a delete stops counting and a restore counts again) and notes per #tag.
-# A tag's count follows note_tags, whatever changes it, and is deleted at zero, so the
-# rows of tag_counts are the tags in use. Days and hours in the reader's time zone are
-# derived from the hours by the page.
-_V6_STATEMENTS = [
-    "CREATE TABLE note_hours (hour INTEGER PRIMARY KEY, notes INTEGER NOT NULL CHECK (notes >= 0))",
-    "CREATE TABLE tag_counts (tag TEXT PRIMARY KEY,"
-    " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
-    # The hours are counted in the insert and delete triggers themselves (one trigger a
-    # write, as before), and an hour's row stays at zero: one statement less a delete.
-    # Both counts cost about 10% more CPU a write: a create 187 -> 200 us, an edit that
-    # changes a tag 189 -> 210 us, a delete 128 -> 146 us (best of 5, one thread).
-    "DROP TRIGGER notes_after_insert",
-    """CREATE TRIGGER notes_after_insert AFTER INSERT ON notes BEGIN
-        INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
-        INSERT INTO note_counts VALUES (new.username, 1), ('', 1)
-            ON CONFLICT (username) DO UPDATE SET notes = notes + 1;
-        INSERT INTO note_tags (tag, id) SELECT value, new.id FROM json_each(
-            CASE WHEN instr(new.body, '#') THEN note_tags_of(new.body) ELSE '[]' END);
-        INSERT INTO note_hours VALUES (new.created_timestamp / 3600, 1)
-            ON CONFLICT (hour) DO UPDATE SET notes = notes + 1;
-    END""",
-    "DROP TRIGGER notes_after_delete",
-    """CREATE TRIGGER notes_after_delete AFTER DELETE ON notes BEGIN
-        INSERT INTO notes_fts (notes_fts, rowid, body, username)
-            VALUES ('delete', old.id, old.body, old.username);
-        UPDATE note_counts SET notes = notes - 1 WHERE username IN (old.username, '');
+    """CREATE TRIGGER notes_after_rename AFTER UPDATE OF username ON notes
+        WHEN old.username <> new.username BEGIN
+        UPDATE note_counts SET notes = notes - 1 WHERE username = old.username;
         DELETE FROM note_counts WHERE username = old.username AND notes = 0;
-        DELETE FROM note_tags WHERE id = old.id;
-        UPDATE note_hours SET notes = notes - 1 WHERE hour = old.created_timestamp / 3600;
+        INSERT INTO note_counts VALUES (new.username, 1)
+            ON CONFLICT (username) DO UPDATE SET notes = notes + 1;
     END""",
     """CREATE TRIGGER notes_after_retime AFTER UPDATE OF created_timestamp ON notes
         WHEN old.created_timestamp / 3600 <> new.created_timestamp / 3600 BEGIN
@@ -1140,55 +1005,202 @@ _V6_STATEMENTS = [
         UPDATE tag_counts SET notes = notes - 1 WHERE tag = old.tag;
         DELETE FROM tag_counts WHERE tag = old.tag AND notes = 0;
     END""",
-    "INSERT INTO note_hours SELECT created_timestamp / 3600, count(*) FROM notes GROUP BY 1",
-    "INSERT INTO tag_counts SELECT tag, count(*) FROM note_tags GROUP BY tag",
+    *_SQLITE_V7,
 ]
 
 
-def _migrate_to_v6(conn: sqlite3.Connection) -> None:
-    """Count notes per hour of creation and per #tag, for the Activity page."""
-    for statement in _V6_STATEMENTS:
-        conn.execute(statement)
+# PostgreSQL keeps the same rules as SQLite's table and the same derived data, the
+# PostgreSQL way. Every start takes an advisory lock to read and upgrade the version, so
+# two servers starting at once migrate once.
+# - search and tags: PostgreSQL's text-search parser and regular expressions follow
+#   rules of their own and the server's locale (it reads "2e5x" as "2e5" and "x"; in
+#   the "C" locale "é" is neither a letter nor the lower case of "É"). So the app
+#   finds both, with the rules SQLite uses (search_words, extract_tags), and every
+#   insert and update writes them: `words`, a tsvector with a GIN index, and `tags`, a
+#   text[] with a GIN index. Neither has a default, so a writer that forgot them is
+#   refused, never filed wrong.
+# - counts and history: a row trigger (a statement trigger with transition tables cost
+#   two thirds of a one-note insert). Counts are split over 16 slots by id: every
+#   writer would otherwise queue on the one row holding the total until its commit.
+#   Rows are upserted in key order, so two writers never take the same two rows in
+#   opposite order (no deadlock). A bulk load (seed, copy) sets notes.bulk_load for
+#   its transaction and adds its counts once at the end (_bulk_load): a million
+#   upserts of the same rows in one transaction left a million dead versions to step
+#   over.
+PG_LOCK_KEY = 0x4C4E_4F54  # the advisory lock that serialises migrations ("LNOT")
+PG_COUNT_SLOTS = 16
 
+# The hours' slots only keep this hour's writers apart; once an hour is past they are
+# folded into its slot 0, so that a year of hours stays about one row an hour for the
+# Activity page to sum. The first write of a slot in a new hour folds that slot's rows
+# of the week before, in hour order: each slot's writer does so once an hour, and takes
+# no row that this hour's writers hold. (A later delete of a folded note leaves its
+# slot at -1: the sum per hour stays right.) Counts are taken in one order by every
+# writer: note_counts (the total '' first), then the hours, then the tags in key order.
+PG_FOLD_HOURS = 7 * 24  # hours before a new one whose slots its first writer folds
+_PG_NOTES_CHANGED = f"""
+CREATE FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE new_row boolean;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.username <> OLD.username THEN
+            INSERT INTO note_counts (username, slot, notes)
+            SELECT * FROM (VALUES (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1),
+                                  (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)) AS v
+            ORDER BY 1
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+        END IF;
+        IF NEW.created_timestamp / 3600 <> OLD.created_timestamp / 3600 THEN
+            INSERT INTO note_hours (hour, slot, notes)
+            SELECT * FROM (VALUES (OLD.created_timestamp / 3600, OLD.id % {PG_COUNT_SLOTS}, -1),
+                                  (NEW.created_timestamp / 3600, NEW.id % {PG_COUNT_SLOTS}, 1))
+                AS v ORDER BY 1
+            ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes;
+        END IF;
+        IF NEW.tags IS DISTINCT FROM OLD.tags THEN
+            INSERT INTO tag_counts (tag, slot, notes)
+            SELECT tag, NEW.id % {PG_COUNT_SLOTS}, sum(n) FROM (
+                SELECT DISTINCT unnest(OLD.tags) AS tag, -1 AS n
+                UNION ALL SELECT DISTINCT unnest(NEW.tags), 1) AS d
+            GROUP BY tag HAVING sum(n) <> 0 ORDER BY tag
+            ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;
+        END IF;
+        IF (NEW.username, NEW.body) IS DISTINCT FROM (OLD.username, OLD.body) THEN
+            INSERT INTO note_history (id, version, username, body, updated_timestamp,
+                                      editor, editor_subject, editor_issuer)
+            VALUES (OLD.id, OLD.version, OLD.username, OLD.body, OLD.updated_timestamp,
+                    OLD.editor, OLD.editor_subject, OLD.editor_issuer);
+        END IF;
+    ELSIF current_setting('notes.bulk_load', true) IS DISTINCT FROM 'on' THEN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO note_counts (username, slot, notes)
+            VALUES ('', NEW.id % {PG_COUNT_SLOTS}, 1),
+                   (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+            INSERT INTO note_hours (hour, slot, notes)
+            VALUES (NEW.created_timestamp / 3600, NEW.id % {PG_COUNT_SLOTS}, 1)
+            ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes
+            RETURNING xmax = 0 INTO new_row;  -- (an upsert's new row has no xmax)
+            IF new_row AND NEW.id % {PG_COUNT_SLOTS} <> 0 THEN
+                WITH moved AS (
+                    DELETE FROM note_hours WHERE slot = NEW.id % {PG_COUNT_SLOTS}
+                        AND hour BETWEEN NEW.created_timestamp / 3600 - {PG_FOLD_HOURS}
+                                     AND NEW.created_timestamp / 3600 - 1
+                    RETURNING hour, notes)
+                INSERT INTO note_hours (hour, slot, notes)
+                SELECT hour, 0, notes FROM moved ORDER BY hour
+                ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes;
+            END IF;
+            INSERT INTO tag_counts (tag, slot, notes)
+            SELECT DISTINCT tag, NEW.id % {PG_COUNT_SLOTS}, 1 FROM unnest(NEW.tags) AS tag
+            ORDER BY tag
+            ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;
+        ELSE
+            INSERT INTO note_counts (username, slot, notes)
+            VALUES ('', OLD.id % {PG_COUNT_SLOTS}, -1),
+                   (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1)
+            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
+            INSERT INTO note_hours (hour, slot, notes)
+            VALUES (OLD.created_timestamp / 3600, OLD.id % {PG_COUNT_SLOTS}, -1)
+            ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes;
+            INSERT INTO tag_counts (tag, slot, notes)
+            SELECT DISTINCT tag, OLD.id % {PG_COUNT_SLOTS}, -1 FROM unnest(OLD.tags) AS tag
+            ORDER BY tag
+            ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$"""
 
-# A text of ASCII only (bytes = code points) is as many characters as code points, so
-# over CHAR_LIMIT of them is too long, whoever writes it; the CODE_POINT_LIMIT stays for
-# the rest (an emoji is several). Triggers, as SQLite cannot add a CHECK to a table;
-# rows written before are left as they are. And when each signed-in person last signed
-# out, so that a copied sign-in cookie from before then signs no one in.
-_ASCII_OVER_LIMIT = " OR ".join(
-    f"(length(new.{column}) > {CHAR_LIMIT}"
-    f" AND length(CAST(new.{column} AS BLOB)) = length(new.{column}))"
+# Version 7's rule of SQLite's triggers _SQLITE_V7, as a CHECK named for the upgrade.
+_PG_ASCII_LIMIT = " AND ".join(
+    f"(char_length({column}) <= {CHAR_LIMIT} OR octet_length({column}) > char_length({column}))"
     for column in ("username", "body")
 )
-_V7_STATEMENTS = [
-    *(
-        f"""CREATE TRIGGER notes_before_{event.split()[0].lower()} BEFORE {event} ON notes
-        WHEN {_ASCII_OVER_LIMIT} BEGIN
-        SELECT RAISE(ABORT, 'CHECK constraint failed: over {CHAR_LIMIT} characters');
-    END"""
-        for event in ("INSERT", "UPDATE OF username, body")
-    ),
-    "CREATE TABLE sign_outs (issuer TEXT NOT NULL, subject TEXT NOT NULL,"
-    " signed_out INTEGER NOT NULL, PRIMARY KEY (issuer, subject)) WITHOUT ROWID",
+_PG_SIGN_OUTS = (
+    "CREATE TABLE sign_outs (issuer text NOT NULL, subject text NOT NULL,"
+    " signed_out bigint NOT NULL, PRIMARY KEY (issuer, subject))"
+)
+_PG_SCHEMA = [
+    # Column order as databases upgraded from earlier versions have it.
+    rf"""CREATE TABLE notes (
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    created_timestamp bigint NOT NULL,
+    updated_timestamp bigint NOT NULL CHECK (updated_timestamp >= created_timestamp),
+    username text NOT NULL CHECK (
+        char_length(username) BETWEEN 1 AND {CODE_POINT_LIMIT}
+        AND username = btrim(username)
+        AND username !~ '[\x01-\x1f\x7f\u202a-\u202e\u2066-\u2069]'),
+    body text NOT NULL CHECK (
+        char_length(body) BETWEEN 1 AND {CODE_POINT_LIMIT}
+        AND body = btrim(body, E' \t\n')
+        AND body !~ '[\x01-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]'),
+    version integer NOT NULL DEFAULT 1 CHECK (version >= 1),
+    tags text[] NOT NULL,
+    words tsvector NOT NULL,
+    owner_subject text, owner_issuer text, editor text, editor_subject text, editor_issuer text,
+    CONSTRAINT notes_ascii_limit CHECK ({_PG_ASCII_LIMIT})
+)""",
+    # Rare words and tags must be estimated as rare, so that the planner reads their GIN
+    # index rather than walking the whole table in id order looking for 25 matches.
+    "ALTER TABLE notes ALTER COLUMN words SET STATISTICS 1000,"
+    " ALTER COLUMN tags SET STATISTICS 1000",
+    "CREATE INDEX notes_by_author ON notes (username, id)",
+    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
+    " WHERE owner_subject IS NOT NULL",
+    "CREATE INDEX notes_by_tag ON notes USING gin (tags)",
+    "CREATE INDEX notes_by_words ON notes USING gin (words)",
+    "CREATE TABLE note_history (id bigint NOT NULL, version integer NOT NULL,"
+    " username text NOT NULL, body text NOT NULL, updated_timestamp bigint NOT NULL,"
+    " editor text, editor_subject text, editor_issuer text, PRIMARY KEY (id, version))",
+    "CREATE TABLE trash (id bigint PRIMARY KEY, created_timestamp bigint NOT NULL,"
+    " updated_timestamp bigint NOT NULL, username text NOT NULL, body text NOT NULL,"
+    " version integer NOT NULL, deleted_timestamp bigint NOT NULL, owner_subject text,"
+    " owner_issuer text, editor text, editor_subject text, editor_issuer text)",
+    # Each count in PG_COUNT_SLOTS slots (this hour is hot).
+    "CREATE TABLE note_counts (username text NOT NULL, slot smallint NOT NULL,"
+    " notes bigint NOT NULL, PRIMARY KEY (username, slot))",
+    "CREATE TABLE note_hours (hour bigint NOT NULL, slot smallint NOT NULL,"
+    " notes bigint NOT NULL, PRIMARY KEY (hour, slot))",
+    "CREATE TABLE tag_counts (tag text NOT NULL, slot smallint NOT NULL,"
+    " notes bigint NOT NULL, PRIMARY KEY (tag, slot))",
+    _PG_NOTES_CHANGED,
+    # A hand-edit of a note's creation time or tags moves its counts too.
+    "CREATE TRIGGER notes_changed AFTER INSERT OR DELETE"
+    " OR UPDATE OF username, body, created_timestamp, tags ON notes"
+    " FOR EACH ROW EXECUTE FUNCTION notes_changed()",
+    _PG_SIGN_OUTS,
+    "CREATE TABLE notes_schema (version integer NOT NULL)",
+    f"INSERT INTO notes_schema VALUES ({SCHEMA_VERSION})",
 ]
 
+_SCHEMA = {"sqlite": _SQLITE_SCHEMA, "postgresql": _PG_SCHEMA}
+_UPGRADES: dict[str, dict[int, list[str]]] = {
+    "sqlite": {6: _SQLITE_V7},
+    "postgresql": {
+        6: [
+            # NOT VALID: rows written before are left as they are.
+            "ALTER TABLE notes ADD CONSTRAINT notes_ascii_limit"
+            f" CHECK ({_PG_ASCII_LIMIT}) NOT VALID",
+            _PG_SIGN_OUTS,
+        ],
+    },
+}
 
-def _migrate_to_v7(conn: sqlite3.Connection) -> None:
-    """Refuse ASCII text over CHAR_LIMIT code points; record sign-outs."""
-    for statement in _V7_STATEMENTS:
-        conn.execute(statement)
+
+def _schema_statements(dialect: str, version: int) -> list[str]:
+    """The statements that bring a database at version (0: a new one) to SCHEMA_VERSION."""
+    if version == 0:
+        return _SCHEMA[dialect]
+    return [sql for step in range(version, SCHEMA_VERSION) for sql in _UPGRADES[dialect][step]]
 
 
-_MIGRATIONS = [
-    _migrate_to_v1,
-    _migrate_to_v2,
-    _migrate_to_v3,
-    _migrate_to_v4,
-    _migrate_to_v5,
-    _migrate_to_v6,
-    _migrate_to_v7,
-]
+def _refuse_development_version(dialect: str, name: str, version: int) -> None:
+    """StorageError for a version older than any this app upgrades (a development build's)."""
+    oldest = min(_UPGRADES[dialect])
+    if 0 < version < oldest:
+        raise StorageError(MSG_DB_DEVELOPMENT.format(name=name, version=version, oldest=oldest))
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -1223,230 +1235,67 @@ def _check_schema_of(conn: sqlite3.Connection, name: str, *, upgrade: bool) -> N
         is_seed = tables == {"notes"} and {"username", "body"} <= seed_columns
         if (tables and not is_seed) or (not upgrade and not tables):
             raise StorageError(MSG_DB_NOT_A_DATABASE.format(name=name))
+    _refuse_development_version("sqlite", name, version)
     if not upgrade and version < SCHEMA_VERSION:
         raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema up to SCHEMA_VERSION, in one transaction."""
+    """Bring the schema up to SCHEMA_VERSION, in one transaction: a new file gets the
+    welcome note, the tutorial's notes.db keeps its notes."""
     if _schema_version(conn) == SCHEMA_VERSION:
         return
     with _write(conn):
         # Read again under the write lock: another process may have migrated meanwhile.
-        for step in _MIGRATIONS[_schema_version(conn) :]:
-            step(conn)
+        version = _schema_version(conn)
+        seed = version == 0 and bool(conn.execute("PRAGMA table_info(notes)").fetchall())
+        if seed:
+            conn.execute("ALTER TABLE notes RENAME TO legacy_notes")
+        for statement in _schema_statements("sqlite", version):
+            conn.execute(statement)
+        if seed:
+            _keep_seed_notes(conn)
+        elif version == 0:
+            _insert_notes(conn, [_welcome_note()])
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-# PostgreSQL starts at today's schema: it has no old files to upgrade. Its version is
-# kept in notes_schema, and every start takes an advisory lock to read and upgrade it,
-# so two servers starting at once migrate once. The same rules as SQLite's table, the
-# same derived data, kept the PostgreSQL way:
-# - search and tags: PostgreSQL's text-search parser and regular expressions follow
-#   rules of their own and the server's locale (it reads "2e5x" as "2e5" and "x"; in
-#   the "C" locale "é" is neither a letter nor the lower case of "É"). So the app
-#   finds both, with the rules SQLite uses (search_words, extract_tags), and every
-#   insert and update writes them: `words`, a tsvector with a GIN index, and `tags`, a
-#   text[] with a GIN index. Neither has a default, so a writer that forgot them is
-#   refused, never filed wrong.
-# - counts and history: a row trigger (a statement trigger with transition tables cost
-#   two thirds of a one-note insert). Counts are split over 16 slots by id: every
-#   writer would otherwise queue on the one row holding the total until its commit.
-#   Rows are upserted in key order, so two writers never take the same two rows in
-#   opposite order (no deadlock). A bulk load (seed, copy) sets notes.bulk_load for
-#   its transaction and adds its counts once at the end (_bulk_load): a million
-#   upserts of the same rows in one transaction left a million dead versions to step
-#   over, and took 110 s of a 150 s seed.
-PG_LOCK_KEY = 0x4C4E_4F54  # the advisory lock that serialises migrations ("LNOT")
-PG_COUNT_SLOTS = 16
-
-
-# The hours' slots only keep this hour's writers apart; once an hour is past they are
-# folded into its slot 0, so that a year of hours stays about one row an hour for the
-# Activity page to sum (16 rows an hour took the page from 97 to 136 ms at a million
-# notes). The first write of a slot in a new hour folds that slot's rows of the week
-# before, in hour order: each slot's writer does so once an hour, and takes no row that
-# this hour's writers hold. (A later delete of a folded note leaves its slot at -1: the
-# sum per hour stays right.)
-PG_FOLD_HOURS = 7 * 24  # hours before a new one whose slots its first writer folds
-_PG_FOLD_HOURS = f"""
-            RETURNING xmax = 0 INTO new_row;  -- (an upsert's new row has no xmax)
-            IF new_row AND NEW.id % {PG_COUNT_SLOTS} <> 0 THEN
-                WITH moved AS (
-                    DELETE FROM note_hours WHERE slot = NEW.id % {PG_COUNT_SLOTS}
-                        AND hour BETWEEN NEW.created_timestamp / 3600 - {PG_FOLD_HOURS}
-                                     AND NEW.created_timestamp / 3600 - 1
-                    RETURNING hour, notes)
-                INSERT INTO note_hours (hour, slot, notes)
-                SELECT hour, 0, notes FROM moved ORDER BY hour
-                ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes;
-            END IF;"""
-
-
-def _pg_notes_changed(create: str, history: str, activity: bool = False) -> str:
-    """The row trigger's function: counts, and the replaced version into note_history
-    with these columns (each version of the schema adds to them); with activity
-    (version 6), the counts per hour of creation and per tag too."""
-    old = ", ".join(f"OLD.{column.strip()}" for column in history.split(","))
-    update_activity = insert_activity = delete_activity = ""
-    if activity:  # after note_counts, hours then tags in key order: one order for all
-        update_activity = f"""
-        IF NEW.created_timestamp / 3600 <> OLD.created_timestamp / 3600 THEN
-            INSERT INTO note_hours (hour, slot, notes)
-            SELECT * FROM (VALUES (OLD.created_timestamp / 3600, OLD.id % {PG_COUNT_SLOTS}, -1),
-                                  (NEW.created_timestamp / 3600, NEW.id % {PG_COUNT_SLOTS}, 1))
-                AS v ORDER BY 1
-            ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes;
-        END IF;
-        IF NEW.tags IS DISTINCT FROM OLD.tags THEN
-            INSERT INTO tag_counts (tag, slot, notes)
-            SELECT tag, NEW.id % {PG_COUNT_SLOTS}, sum(n) FROM (
-                SELECT DISTINCT unnest(OLD.tags) AS tag, -1 AS n
-                UNION ALL SELECT DISTINCT unnest(NEW.tags), 1) AS d
-            GROUP BY tag HAVING sum(n) <> 0 ORDER BY tag
-            ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;
-        END IF;"""
-        insert_activity, delete_activity = (
-            f"""
-            INSERT INTO note_hours (hour, slot, notes)
-            VALUES ({row}.created_timestamp / 3600, {row}.id % {PG_COUNT_SLOTS}, {n})
-            ON CONFLICT (hour, slot) DO UPDATE SET notes = note_hours.notes + excluded.notes{fold}
-            INSERT INTO tag_counts (tag, slot, notes)
-            SELECT DISTINCT tag, {row}.id % {PG_COUNT_SLOTS}, {n} FROM unnest({row}.tags) AS tag
-            ORDER BY tag
-            ON CONFLICT (tag, slot) DO UPDATE SET notes = tag_counts.notes + excluded.notes;"""
-            for row, n, fold in (("NEW", 1, _PG_FOLD_HOURS), ("OLD", -1, ";"))
-        )
-    count_author = (
-        "ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;"
+def _keep_seed_notes(conn: sqlite3.Connection) -> None:
+    """Move the tutorial's notes (legacy_notes: an implicit rowid, no constraints) into
+    today's table under their old numbers, so that the triggers file their derived data.
+    A row today's rules refuse is kept verbatim in legacy_rejected_notes, never dropped."""
+    conn.execute(
+        "CREATE TABLE legacy_rejected_notes (rowid_was INTEGER PRIMARY KEY, created_timestamp,"
+        " updated_timestamp, username, body, reason TEXT NOT NULL)"
     )
-    declare = "\nDECLARE new_row boolean;" if activity else ""
-    return f"""{create} FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $${declare}
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.username <> OLD.username THEN
-            INSERT INTO note_counts (username, slot, notes)
-            SELECT * FROM (VALUES (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1),
-                                  (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)) AS v
-            ORDER BY 1
-            ON CONFLICT (username, slot) DO UPDATE SET notes = note_counts.notes + excluded.notes;
-        END IF;{update_activity}
-        IF (NEW.username, NEW.body) IS DISTINCT FROM (OLD.username, OLD.body) THEN
-            INSERT INTO note_history ({history}) VALUES ({old});
-        END IF;
-    ELSIF current_setting('notes.bulk_load', true) IS DISTINCT FROM 'on' THEN
-        -- the total ('') first: every writer takes the two rows in the same order
-        IF TG_OP = 'INSERT' THEN
-            INSERT INTO note_counts (username, slot, notes)
-            VALUES ('', NEW.id % {PG_COUNT_SLOTS}, 1),
-                   (NEW.username, NEW.id % {PG_COUNT_SLOTS}, 1)
-            {count_author}{insert_activity}
-        ELSE
-            INSERT INTO note_counts (username, slot, notes)
-            VALUES ('', OLD.id % {PG_COUNT_SLOTS}, -1),
-                   (OLD.username, OLD.id % {PG_COUNT_SLOTS}, -1)
-            {count_author}{delete_activity}
-        END IF;
-    END IF;
-    RETURN NULL;
-END
-$$"""
-
-
-_PG_SCHEMA_V4 = [
-    rf"""CREATE TABLE notes (
-    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    created_timestamp bigint NOT NULL,
-    updated_timestamp bigint NOT NULL CHECK (updated_timestamp >= created_timestamp),
-    username text NOT NULL CHECK (
-        char_length(username) BETWEEN 1 AND {CODE_POINT_LIMIT}
-        AND username = btrim(username)
-        AND username !~ '[\x01-\x1f\x7f\u202a-\u202e\u2066-\u2069]'),
-    body text NOT NULL CHECK (
-        char_length(body) BETWEEN 1 AND {CODE_POINT_LIMIT}
-        AND body = btrim(body, E' \t\n')
-        AND body !~ '[\x01-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]'),
-    version integer NOT NULL DEFAULT 1 CHECK (version >= 1),
-    tags text[] NOT NULL,
-    words tsvector NOT NULL
-)""",
-    # Rare words and tags must be estimated as rare, so that the planner reads their GIN
-    # index rather than walking the whole table in id order looking for 25 matches.
-    "ALTER TABLE notes ALTER COLUMN words SET STATISTICS 1000",
-    "ALTER TABLE notes ALTER COLUMN tags SET STATISTICS 1000",
-    "CREATE INDEX notes_by_author ON notes (username, id)",
-    "CREATE INDEX notes_by_tag ON notes USING gin (tags)",
-    "CREATE INDEX notes_by_words ON notes USING gin (words)",
-    "CREATE TABLE note_history (id bigint NOT NULL, version integer NOT NULL,"
-    " username text NOT NULL, body text NOT NULL, updated_timestamp bigint NOT NULL,"
-    " PRIMARY KEY (id, version))",
-    "CREATE TABLE trash (id bigint PRIMARY KEY, created_timestamp bigint NOT NULL,"
-    " updated_timestamp bigint NOT NULL, username text NOT NULL, body text NOT NULL,"
-    " version integer NOT NULL, deleted_timestamp bigint NOT NULL)",
-    "CREATE TABLE note_counts (username text NOT NULL, slot smallint NOT NULL,"
-    " notes bigint NOT NULL, PRIMARY KEY (username, slot))",
-    _pg_notes_changed("CREATE", "id, version, username, body, updated_timestamp"),
-    "CREATE TRIGGER notes_changed AFTER INSERT OR DELETE OR UPDATE OF username, body ON notes"
-    " FOR EACH ROW EXECUTE FUNCTION notes_changed()",
-    "CREATE TABLE notes_schema (version integer NOT NULL)",
-    "INSERT INTO notes_schema VALUES (4)",
-]
-_PG_V5 = [  # as SQLite's version 5
-    *(
-        f"ALTER TABLE {table} ADD COLUMN {column} text"
-        for table in ("notes", "trash")
-        for column in _IDENTITY_COLUMNS
-    ),
-    *(f"ALTER TABLE note_history ADD COLUMN {column} text" for column in _EDITOR_COLUMNS),
-    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
-    " WHERE owner_subject IS NOT NULL",
-    _pg_notes_changed(
-        "CREATE OR REPLACE",
-        "id, version, username, body, updated_timestamp, editor, editor_subject, editor_issuer",
-    ),
-    "UPDATE notes_schema SET version = 5",
-]
-_PG_V6 = [  # as SQLite's version 6, each count in PG_COUNT_SLOTS slots (this hour is hot)
-    "CREATE TABLE note_hours (hour bigint NOT NULL, slot smallint NOT NULL,"
-    " notes bigint NOT NULL, PRIMARY KEY (hour, slot))",
-    "CREATE TABLE tag_counts (tag text NOT NULL, slot smallint NOT NULL,"
-    " notes bigint NOT NULL, PRIMARY KEY (tag, slot))",
-    _pg_notes_changed(
-        "CREATE OR REPLACE",
-        "id, version, username, body, updated_timestamp, editor, editor_subject, editor_issuer",
-        activity=True,
-    ),
-    # A hand-edit of a note's creation time or tags moves its counts too.
-    "DROP TRIGGER notes_changed ON notes",
-    "CREATE TRIGGER notes_changed AFTER INSERT OR DELETE"
-    " OR UPDATE OF username, body, created_timestamp, tags ON notes"
-    " FOR EACH ROW EXECUTE FUNCTION notes_changed()",
-    "INSERT INTO note_hours SELECT created_timestamp / 3600, 0, count(*) FROM notes GROUP BY 1",
-    f"INSERT INTO tag_counts SELECT tag, id % {PG_COUNT_SLOTS}, count(*)"
-    " FROM (SELECT DISTINCT id, tag FROM notes, unnest(notes.tags) AS tag) AS t GROUP BY 1, 2",
-    "UPDATE notes_schema SET version = 6",
-]
-_PG_V7 = [  # as SQLite's version 7; NOT VALID: rows written before are left as they are
-    "ALTER TABLE notes ADD CONSTRAINT notes_ascii_limit CHECK ("
-    + " AND ".join(
-        f"(char_length({column}) <= {CHAR_LIMIT} OR octet_length({column}) > char_length({column}))"
-        for column in ("username", "body")
+    rows = conn.execute(
+        "SELECT rowid, created_timestamp, updated_timestamp, username, body"
+        " FROM legacy_notes ORDER BY rowid"
     )
-    + ") NOT VALID",
-    "CREATE TABLE sign_outs (issuer text NOT NULL, subject text NOT NULL,"
-    " signed_out bigint NOT NULL, PRIMARY KEY (issuer, subject))",
-    "UPDATE notes_schema SET version = 7",
-]
-# _PG_MIGRATIONS[v] brings a PostgreSQL database at version v to a later one.
-_PG_MIGRATIONS = {0: (_PG_SCHEMA_V4, 4), 4: (_PG_V5, 5), 5: (_PG_V6, 6), 6: (_PG_V7, 7)}
+    for rowid, created, updated, username, body in rows.fetchall():
+        try:
+            clean_username, clean_body = validate_note(username, body)
+            created_ts = int(float(created))
+            updated_ts = max(int(float(updated if updated is not None else created)), created_ts)
+            conn.execute(
+                "INSERT INTO notes (created_timestamp, updated_timestamp, username, body, id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (created_ts, updated_ts, clean_username, clean_body, rowid),
+            )
+        except (InvalidNoteError, TypeError, ValueError, sqlite3.IntegrityError) as error:
+            conn.execute(
+                "INSERT INTO legacy_rejected_notes VALUES (?, ?, ?, ?, ?, ?)",
+                (rowid, created, updated, username, body, str(error)),
+            )
+    conn.execute("DROP TABLE legacy_notes")
 
 
 def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) -> None:
     """Bring a PostgreSQL database up to SCHEMA_VERSION in one transaction, under the
     advisory lock: a second server starting meanwhile waits, then finds it done.
 
-    Raises StorageError for another app's tables, a newer schema, or (upgrade=False,
-    the read-only commands) one that is not up to date.
+    Raises StorageError for another app's tables, a newer schema, a development build's,
+    or (upgrade=False, the read-only commands) one that is not up to date.
     """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
@@ -1467,15 +1316,15 @@ def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) ->
             return
         if not upgrade and version == 0:
             raise StorageError(MSG_PG_EMPTY.format(name=name))
+        _refuse_development_version("postgresql", name, version)
         if not upgrade:
             raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
-        new_feed = version == 0
-        while version < SCHEMA_VERSION:
-            statements, version = _PG_MIGRATIONS[version]
-            for statement in statements:
-                conn.execute(statement)  # DDL, no parameters
-        if new_feed:
+        for statement in _schema_statements("postgresql", version):
+            conn.execute(statement)  # DDL, no parameters
+        if version == 0:
             _insert_notes(conn, [_welcome_note()])
+        else:
+            conn.execute(f"UPDATE notes_schema SET version = {SCHEMA_VERSION}")
 
 
 # Store: connecting -----------------------------------------------------------

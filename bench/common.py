@@ -130,7 +130,11 @@ def pg_schema_key() -> str:
     sys.path.insert(0, str(APP_DIR))
     import app
 
-    parts = [repr(app._PG_MIGRATIONS), app._INSERT_NOTES["postgresql", False]]
+    parts = [
+        repr(app._SCHEMA["postgresql"]),
+        repr(app._UPGRADES["postgresql"]),
+        app._INSERT_NOTES["postgresql", False],
+    ]
     parts += [inspect.getsource(app.seed_notes), repr(app._SEED_WORDS)]
     parts += [inspect.getsource(app._bulk_load)]  # it adds the seed's counts
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]

@@ -1,12 +1,44 @@
-"""Opening a notes.db made by the seed's original schema upgrades it in place."""
+"""Schemas and upgrades: a new database has exactly the schema that replaying every
+development version made (tests/schema_v7.json, described from commit fbf2aa5's new
+databases); the tutorial's notes.db and version 6 are upgraded to it in place; a
+development build's version (1-5) is refused with the commit that upgrades it."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import psycopg
+import pytest
 
 import app
-from app import NoteService
-from tests.conftest import stored_rows
+from app import NoteService, StorageError
+from tests.conftest import BOTH_BACKENDS, run_cli, stored_rows
+from tests.schema_description import describe_postgresql, describe_sqlite
+
+GOLDEN = json.loads((Path(__file__).parent / "schema_v7.json").read_text())
+ALICE = app.Actor(name="Alice", subject="alice", issuer="https://id.example.com")
+
+
+def schema_of(target) -> dict:
+    """The description of the schema at target (a file path or a URL), as in GOLDEN."""
+    if app.is_database_url(target):
+        with psycopg.connect(str(target)) as conn:
+            return describe_postgresql(conn)
+    with closing(sqlite3.connect(target)) as conn:
+        return describe_sqlite(conn)
+
+
+@BOTH_BACKENDS
+def test_a_new_database_has_exactly_the_schema_the_replay_of_every_version_made(
+    fresh_db, db_target
+):
+    assert schema_of(db_target) == GOLDEN[app._dialect(fresh_db)]
+
+
+# The tutorial's own notes.db (version 0: one notes table, an implicit rowid) ----------
 
 
 def test_every_seed_row_and_rowid_is_kept(seed_schema_db):
@@ -18,24 +50,31 @@ def test_every_seed_row_and_rowid_is_kept(seed_schema_db):
     ]
 
 
-def test_an_upgraded_database_gets_no_welcome_note_and_the_current_schema(seed_schema_db):
+def test_an_upgraded_seed_database_gets_no_welcome_note_and_todays_schema(seed_schema_db):
     conn = app.connect(seed_schema_db)
     assert NoteService.count_notes(conn) == 3
     assert conn.execute("PRAGMA user_version").fetchone() == (app.SCHEMA_VERSION,)
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(notes)")]
-    assert columns == [
-        "id",
-        "created_timestamp",
-        "updated_timestamp",
-        "username",
-        "body",
-        "version",
-        "owner_subject",
-        "owner_issuer",
-        "editor",
-        "editor_subject",
-        "editor_issuer",
-    ]
+    described = schema_of(seed_schema_db)
+    kept_aside = "legacy_rejected_notes"  # the one table a new database lacks
+    assert described.pop(f"table {kept_aside}")
+    described["objects"] = [entry for entry in described["objects"] if entry[1] != kept_aside]
+    assert described == GOLDEN["sqlite"]
+
+
+def test_an_upgraded_seed_database_is_searched_filtered_and_counted(seed_schema_db):
+    with closing(sqlite3.connect(seed_schema_db)) as conn, conn:
+        conn.execute(
+            "INSERT INTO notes (rowid, created_timestamp, updated_timestamp, username, body)"
+            " VALUES (9, 1600000300, 1600000300, 'alice', 'old note about #gardening')"
+        )
+    upgraded = app.connect(seed_schema_db)
+    assert [n.id for n in NoteService.list_notes(upgraded, search="garden")] == [9]
+    assert [n.id for n in NoteService.list_notes(upgraded, tag="gardening")] == [9]
+    assert (NoteService.count_notes(upgraded), NoteService.count_notes(upgraded, "alice")) == (4, 2)
+    activity = NoteService.activity(upgraded, 1_599_000_000, 1_700_000_000)
+    assert activity.top_tags == (("gardening", 1),)
+    assert sum(notes for _, notes in activity.hours) == 4
+    assert app.check_database(upgraded).problems == []
 
 
 def test_new_notes_after_the_upgrade_never_reuse_an_old_number(seed_schema_db):
@@ -68,118 +107,100 @@ def test_opening_an_upgraded_database_again_changes_nothing(seed_schema_db):
     assert stored_rows(seed_schema_db) == before
 
 
-ALICE = app.Actor(name="Alice", subject="alice", issuer="https://id.example.com")
+# Version 6 -> 7 ---------------------------------------------------------------------
+
+LONG = "a" * 200 + " #long"  # over version 7's limit of ASCII characters, fine in version 6
+VERSION_7_ADDED = {  # what version 7 added to version 6, undone
+    "sqlite": [
+        "DROP TRIGGER notes_before_insert",
+        "DROP TRIGGER notes_before_update",
+        "DROP TABLE sign_outs",
+        "PRAGMA user_version = 6",
+    ],
+    "postgresql": [
+        "ALTER TABLE notes DROP CONSTRAINT notes_ascii_limit",
+        "DROP TABLE sign_outs",
+        "UPDATE notes_schema SET version = 6",
+    ],
+}
 
 
-def _upgraded_keeps_notes_and_records_identities(conn) -> None:
-    """After the upgrade to version 5, old notes and history are intact and belong to
-    open mode, and new writes record who made them."""
-    old = NoteService.get_note(conn, 2)
-    assert (old.body, old.version, old.owner_subject, old.made_by) == ("edited", 2, None, "bob")
-    [first] = NoteService.note_history(conn, 2)
-    assert (first.body, first.made_by) == ("written in version 4", "bob")
-    mine = NoteService.create_note(conn, "", "signed in after the upgrade", actor=ALICE)
-    assert mine.id == 3 and mine.owner_subject == "alice"
-    admin = app.Actor(name="Root", subject="root", issuer="https://id.example.com", admin=True)
-    NoteService.update_note(conn, 2, "", "moderated", actor=admin)
-    assert [v.made_by for v in NoteService.note_history(conn, 2)] == ["bob", "bob"]
-    assert NoteService.get_note(conn, 2).made_by == "Root"
+def _raw_note(body: str) -> dict:
+    """A note for _insert_notes, which writes past the app's checks as another writer would."""
+    return {"created_timestamp": 1_700_000_000, "updated_timestamp": 1_700_000_000,
+            "username": "ann", "body": body}  # fmt: skip
 
 
-def test_a_version_4_sqlite_database_is_upgraded_to_5(db_path):
-    """A notes.db of the previous release (schema 4), made by version 4's own steps."""
-    conn = sqlite3.connect(db_path)
-    conn.create_function("note_tags_of", 1, app._note_tags_json, deterministic=True)
-    with conn:
-        for step in app._MIGRATIONS[:4]:
-            step(conn)
-        conn.execute("PRAGMA user_version = 4")
-        conn.execute(
-            "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body)"
-            " VALUES (2, 1, 1, 'bob', 'written in version 4')"
-        )
-        conn.execute("UPDATE notes SET body = 'edited', version = 2 WHERE id = 2")
-    conn.close()
-    upgraded = app.connect(db_path)
-    assert upgraded.execute("PRAGMA user_version").fetchone() == (app.SCHEMA_VERSION,)
-    _upgraded_keeps_notes_and_records_identities(upgraded)
+def _make_version_6(db) -> None:
+    """Turn a new database into one of version 6 with its notes: an edited one (2), a
+    deleted one (4, the highest number) and one that version 7 would refuse (3)."""
+    NoteService.create_note(db, "bob", "first #draft")
+    NoteService.update_note(db, 2, "bob", "second")
+    with app._write(db) as tx:
+        for statement in VERSION_7_ADDED[app._dialect(db)]:
+            app._execute(tx, statement)
+        app._insert_notes(tx, [_raw_note(LONG), _raw_note("gone")])
+        app._execute(tx, "DELETE FROM notes WHERE id = 4")
+    db.close()
 
 
-def test_a_version_4_postgresql_database_is_upgraded_to_5(pg_database):
-    """A PostgreSQL feed of the previous release: made with version 4's statements."""
-    import psycopg
-
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        for statement in app._PG_SCHEMA_V4:
-            conn.execute(statement)
-        conn.execute(
-            "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, tags,"
-            " words) VALUES (2, 1, 1, 'bob', 'written in version 4', '{}', '')"
-        )
-        conn.execute("UPDATE notes SET body = 'edited', version = 2 WHERE id = 2")
-        conn.execute("SELECT setval(pg_get_serial_sequence('notes', 'id'), 2)")
-    db = app.open_postgres(pg_database)
-    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": app.SCHEMA_VERSION}]
-    _upgraded_keeps_notes_and_records_identities(db)
-
-
-def _version_5_notes() -> list[tuple]:
-    """Notes of a version 5 feed: (id, created, author, body), two in one hour."""
-    return [
-        (2, 1_700_000_000, "ann", "#til one #Idea"),
-        (3, 1_700_000_100, "bob", "two #til"),
-        (4, 1_700_090_000, "ann", "three"),
-    ]
-
-
-def _upgraded_counts_activity(db) -> None:
-    """After the upgrade to version 6 the activity counts hold every old note, and keep
-    counting."""
-    activity = NoteService.activity(db, 1_699_000_000, 1_800_000_000)
-    assert activity.hours == ((472_222, 2), (472_247, 1))
-    assert activity.top_tags == (("til", 2), ("idea", 1))
-    assert (activity.notes, activity.authors, activity.tags) == (3, 2, 2)
+@BOTH_BACKENDS
+def test_a_version_6_database_is_upgraded_to_7_keeping_its_notes(fresh_db, db_target):
+    _make_version_6(fresh_db)
+    with pytest.raises(StorageError, match=r"older Littlest Notes \(schema 6\)"):
+        app.open_database(db_target, read_only=True)
+    db = app.open_database(db_target)
+    assert schema_of(db_target) == GOLDEN[app._dialect(db)]
+    assert NoteService.get_note(db, 3).body == LONG  # written before the rule: left as it is
+    assert [n.id for n in NoteService.list_notes(db, tag="long")] == [3]
+    assert [v.body for v in NoteService.note_history(db, 2)] == ["first #draft"]
     assert app.check_database(db).problems == []
-    NoteService.delete_note(db, 3)
-    assert NoteService.activity(db, 1_699_000_000, 1_800_000_000).top_tags == (
-        ("idea", 1),
-        ("til", 1),
-    )
+    with pytest.raises(app.InvalidNoteError), app._write(db) as tx:  # the rule, by the database
+        app._insert_notes(tx, [_raw_note("b" * 200)])
+    assert NoteService.create_note(db, "carol", "after the upgrade").id > 4  # 4 was used
+    NoteService.record_sign_out(db, ALICE, 1_800_000_000)
+    assert NoteService.signed_out_at(db, ALICE.issuer, ALICE.subject) == 1_800_000_000
+    db.close()
 
 
-def test_a_version_5_sqlite_database_is_upgraded_to_6_with_activity_counts(db_path):
-    conn = sqlite3.connect(db_path)
-    conn.create_function("note_tags_of", 1, app._note_tags_json, deterministic=True)
-    with conn:
-        for step in app._MIGRATIONS[:5]:
-            step(conn)
-        conn.execute("PRAGMA user_version = 5")
-        conn.execute("DELETE FROM notes")
-        conn.executemany(
-            "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(id, stamp, stamp, author, body) for id, stamp, author, body in _version_5_notes()],
-        )
-    conn.close()
-    upgraded = app.connect(db_path)
-    assert upgraded.execute("PRAGMA user_version").fetchone() == (app.SCHEMA_VERSION,)
-    _upgraded_counts_activity(upgraded)
+# A development build's version: refused, naming the commit that upgrades it ----------
 
 
-def test_a_version_5_postgresql_database_is_upgraded_to_6_with_activity_counts(pg_database):
-    """A PostgreSQL feed of the previous release: made with version 4's and 5's statements."""
-    import psycopg
+def _refusal(name: str, version: int) -> str:
+    message = app.MSG_DB_DEVELOPMENT.format(name=name, version=version, oldest=6)
+    assert "`git checkout fbf2aa5 && python app.py --db DATABASE migrate`" in message
+    return message
 
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        for statement in [*app._PG_SCHEMA_V4, *app._PG_V5]:
-            conn.execute(statement)
-        for id, stamp, author, body in _version_5_notes():
-            conn.execute(
-                "INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body,"
-                " tags, words) VALUES (%s, %s, %s, %s, %s, %s, '')",
-                (id, stamp, stamp, author, body, app.extract_tags(body)),
-            )
-        conn.execute("SELECT setval(pg_get_serial_sequence('notes', 'id'), 4)")
-    db = app.open_postgres(pg_database)
-    assert app._read(db, "SELECT version FROM notes_schema") == [{"version": app.SCHEMA_VERSION}]
-    _upgraded_counts_activity(db)
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+def test_a_sqlite_file_of_a_development_version_is_refused_and_left_alone(db_path, version):
+    app.connect(db_path).close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute(f"PRAGMA user_version = {version}")
+    before = db_path.read_bytes()
+    for read_only in (False, True):
+        with pytest.raises(StorageError) as refused:
+            app.connect(db_path, read_only=read_only)
+        assert str(refused.value) == _refusal("notes.db", version)
+    result = run_cli("--db", str(db_path), "migrate")
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"error: {_refusal('notes.db', version)}"
+    assert db_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("version", [4, 5])  # PostgreSQL began at version 4
+def test_a_postgresql_database_of_a_development_version_is_refused_and_left_alone(
+    pg_database, version
+):
+    app.open_postgres(pg_database).close()
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("UPDATE notes_schema SET version = %s", (version,))
+    before = schema_of(pg_database)
+    for upgrade in (True, False):
+        with pytest.raises(StorageError) as refused:
+            app.open_postgres(pg_database, upgrade=upgrade)
+        name = app._pg_url_parts(pg_database)[0]
+        assert str(refused.value) == _refusal(name, version)
+    assert schema_of(pg_database) == before
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT version FROM notes_schema").fetchall() == [(version,)]

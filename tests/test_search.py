@@ -10,8 +10,6 @@ PostgreSQL's EXPLAIN on a few thousand seeded notes.
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -334,19 +332,3 @@ def test_postgresql_finds_exactly_what_sqlite_finds_for_ascii_words(
             for query in queries
         }
     assert found["postgresql"] == found["sqlite"]
-
-
-def test_a_version_1_database_gains_search_tags_and_counts(db_path):
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    app._migrate_to_v1(conn)
-    conn.execute(
-        "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
-        " VALUES (1, 1, 'alice', 'old note about #gardening')"
-    )
-    conn.execute("PRAGMA user_version = 1")
-    conn.close()
-    upgraded = app.connect(db_path)
-    assert ids(NoteService.list_notes(upgraded, search="garden")) == [2]
-    assert ids(NoteService.list_notes(upgraded, tag="gardening")) == [2]
-    assert NoteService.count_notes(upgraded) == 2
-    assert NoteService.count_notes(upgraded, "alice") == 1

@@ -441,27 +441,6 @@ def test_a_read_only_connection_never_creates_or_migrates(tmp_path, seed_schema_
         assert conn.execute("PRAGMA user_version").fetchone() == (0,)
 
 
-def test_upgrading_to_version_4_keeps_ids_the_number_high_water_mark_and_tags(db_path):
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    for step in app._MIGRATIONS[:3]:
-        step(conn)
-    conn.execute(
-        "INSERT INTO notes (created_timestamp, updated_timestamp, username, body)"
-        " VALUES (5, 5, 'bob', 'about #cats')"
-    )
-    conn.execute("DELETE FROM notes WHERE id = 2")  # the highest number, gone before v4
-    conn.execute("INSERT INTO note_history VALUES (1, 1, 'x', 'old', 1)")
-    conn.execute("PRAGMA user_version = 3")
-    conn.close()
-    upgraded = app.connect(db_path)
-    assert [n.id for n in NoteService.list_all_notes(upgraded)] == [1]
-    assert NoteService.note_history(upgraded, 1)[0].body == "old"
-    note = NoteService.create_note(upgraded, "carol", "new #cats")
-    assert note.id == 3  # 2 was used once, so it is never given again
-    assert [n.id for n in NoteService.list_notes(upgraded, tag="cats")] == [3]
-    assert NoteService.create_note(upgraded, "dan", "🙂" * 140).body == "🙂" * 140
-
-
 def test_a_writer_without_the_apps_tag_function_is_refused_and_reads_still_work(sqlite_db, db_path):
     """The sqlite3 shell, say: it cannot file tags, so it may not write notes at all."""
     sqlite_db.close()
