@@ -89,10 +89,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 # Page tests: the pages branch on the backend only to export, so a module of page tests
-# takes `backend = pages_on_sqlite` and marks with BOTH_BACKENDS the tests that run on
+# takes `backend = pages_on_sqlite()` and marks with BOTH_BACKENDS the tests that run on
 # PostgreSQL too (a test-level parametrize of `backend` overrides the fixture).
 BOTH_BACKENDS = pytest.mark.parametrize("backend", BACKENDS)
-pages_on_sqlite = pytest.fixture(name="backend")(lambda: "sqlite")
+
+
+def pages_on_sqlite():
+    """A `backend` fixture for a page module (`backend = pages_on_sqlite()`): SQLite only.
+    Made on call, so that it overrides `backend` in that module only, not here."""
+    return pytest.fixture(name="backend")(lambda: "sqlite")
 
 
 @pytest.fixture

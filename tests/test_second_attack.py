@@ -28,7 +28,7 @@ from tests.conftest import (
 NOW = 1_700_000_000
 ALICE = Actor(name="Alice", subject="alice", issuer=TEST_ISSUER)
 
-backend = pages_on_sqlite
+backend = pages_on_sqlite()
 
 
 def as_file(rows: list[dict]) -> app.NotesFile:

@@ -40,7 +40,7 @@ from tests.conftest import (
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 POSTGRESQL_ONLY = pytest.mark.parametrize("backend", ["postgresql"])
 
-backend = pages_on_sqlite
+backend = pages_on_sqlite()
 
 
 def pg_name(url: str) -> str:

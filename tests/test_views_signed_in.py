@@ -37,7 +37,7 @@ PEOPLE = {
 }
 ALICE = Actor(name="Alice", subject="alice", issuer=ISSUER)
 
-backend = pages_on_sqlite
+backend = pages_on_sqlite()
 
 
 @pytest.fixture
