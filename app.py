@@ -553,10 +553,9 @@ class Postgres:
                 "autocommit": True,  # a read is its own statement; _write opens transactions
                 "row_factory": dict_row,
                 "connect_timeout": CONNECT_TIMEOUT_S,
-                # No server-side prepared statements: PostgreSQL plans every statement
-                # for its own values (a generic plan of a search window read a common
-                # word's whole GIN list: 34 ms instead of 0.5), and poolers in front of
-                # hosted databases (PgBouncer in transaction mode) need none.
+                # No server-side prepared statements: a generic plan of a search reads
+                # a common word's whole GIN list, and PgBouncer's transaction mode
+                # (in front of hosted databases) needs none.
                 "prepare_threshold": None,
             },
             configure=self._configure,
@@ -579,10 +578,8 @@ class Postgres:
         self._idle_since[conn] = time.monotonic()
 
     def _check(self, conn: psycopg.Connection) -> None:
-        """Before lending a connection that sat idle for a second or more, make sure the
-        server still answers (it may have restarted): a dead one is replaced instead of
-        failing the call. A busy pool's connections are lent again within milliseconds,
-        and skipping the round trip there is a fifth of a write's cost."""
+        """Before lending a connection idle for POOL_CHECK_IDLE_S, make sure the server
+        still answers (it may have restarted); a busy pool's are lent without the trip."""
         if time.monotonic() - self._idle_since.get(conn, 0.0) >= POOL_CHECK_IDLE_S:
             psycopg_pool.ConnectionPool.check_connection(conn)
 
@@ -1408,15 +1405,12 @@ def connect(
     try:
         _check_schema(conn, path.name, upgrade=not read_only)
         if not read_only:
-            # WAL: readers never block the writer and the writer never blocks readers.
-            # Threads of this process switch a file in turn: the switch needs the file
-            # to itself and fails at once, without waiting, while another connection
-            # writes (8 sessions opening a new file at once failed 3 times in 150).
+            # WAL: readers and the writer never block each other. The switch needs the
+            # file to itself and fails at once while another connection writes: queued.
             with _queued(conn):
                 conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode: a commit survives the process being killed and the file
-            # is never corrupted; only a power cut can undo the last few commits. FULL (an
-            # fsync per commit) measured 1,900 writes/s against NORMAL's 4,400 here.
+            # NORMAL in WAL mode: a commit survives a killed process and the file is never
+            # corrupted; only a power cut can undo the last commits (FULL: half the writes).
             conn.execute("PRAGMA synchronous = NORMAL")
             _migrate(conn)
     except _SQLITE_FAULTS as error:
@@ -1435,12 +1429,10 @@ MSG_BOTH_BOUNDS = "A page is older than `before` or newer than `after`, not both
 # The one way notes enter the table (create, seed, restore, copy, and any future
 # import): a JSON list of notes, so that a batch is one statement. A note without
 # an id gets the next number; one with an id and version (a restore, a copy) keeps
-# them. On SQLite, FTS5 flushes its pending index at every statement's savepoint, so
-# row-by-row inserts of a million notes wrote a million tiny index segments (7 s per
-# 100,000 notes here, against 2.5 s in batches of 1,000). PostgreSQL takes the tags.
-# SQLite parses the JSON again for each json_extract: notes written in open mode (no
-# identity columns) skip five of them, which kept 15% off a write under load
-# (bench/stress.py).
+# them. On SQLite, FTS5 flushes its index at every statement, so one statement per
+# batch keeps it from writing a segment per note. PostgreSQL takes the tags. SQLite
+# parses the JSON again for each json_extract: open-mode notes skip the five identity
+# columns.
 _SQLITE_INSERT_NOTES = f"""
 INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version{{columns}})
 SELECT json_extract(value, '$.id'),
@@ -1631,15 +1623,13 @@ _LIST_SQL = {
 }
 
 
-# PostgreSQL, a search or a tag: its planner estimates a word or tag it has no
-# statistics for (a rare one, or one in no note at all) at a fraction of a percent, and
-# then walks the primary key newest first looking for 25 matches: the whole table, for
-# a word in no note (170 ms at a million notes). So a page is read in two steps: the
-# PG_WINDOW newest notes below the bound (an id range: bounded); then, if they held too
-# few matches, the older ones. If they held none, the filter is rare, and the older
-# ones are read through the GIN index ("n.id + 0" keeps the planner from walking the
-# key); if some, the planner chooses as usual (walking the key found the rest of a
-# page of common words 3-10 times faster than intersecting their long GIN lists).
+# PostgreSQL, a search or a tag: its planner guesses a word it has no statistics for
+# is common, and walks the primary key looking for 25 matches: the whole table, for a
+# word in no note. So a page is read in two steps: the PG_WINDOW newest notes below
+# the bound (an id range: bounded); then, if they held too few matches, the older ones:
+# through the GIN index if the window held none (the filter is rare; "n.id + 0" keeps
+# the planner off the key), else as the planner chooses (walking the key is faster for
+# common words).
 PG_WINDOW = 10_000  # notes a filtered page walks in id order before it uses the index
 _PG_FILTERS = {
     "search": "n.words @@ CAST(:match AS tsquery)"
@@ -1799,7 +1789,6 @@ class Activity:
 # Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
 # slots of each): never the notes.
 _ACTIVITY_HOURS = {
-    # one row per hour (a GROUP BY cost 1.6 ms of 4.3 at a million notes)
     "sqlite": "SELECT hour, notes FROM note_hours"
     " WHERE hour BETWEEN :since AND :until AND notes > 0",
     "postgresql": "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
