@@ -622,10 +622,7 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
 
 
 def _is_postgres(db: object) -> bool:
-    """True for a Postgres. Not isinstance(db, Postgres): `streamlit run` executes this
-    file again on every rerun, so the pool cached by the first run is an instance of
-    that run's Postgres class, not of the class defined by the current one."""
-    return not isinstance(db, sqlite3.Connection) and hasattr(db, "pool")
+    return isinstance(db, Postgres)
 
 
 def _dialect(db: Database) -> str:
@@ -1809,12 +1806,6 @@ class NoteService:
     """Every operation on notes. Each takes the connection first and returns Notes."""
 
     @staticmethod
-    def list_all_notes(conn: Database) -> list[Note]:
-        """Return every note, newest first (for tests and small tools, never a page)."""
-        rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM notes ORDER BY id DESC")
-        return [_note(row) for row in rows]
-
-    @staticmethod
     def list_notes(
         conn: Database,
         limit: int = FEED_PAGE_SIZE,
@@ -1886,11 +1877,6 @@ class NoteService:
             top_authors=tuple((row["name"], row["notes"]) for row in authors),
             top_tags=tuple((row["name"], row["notes"]) for row in tags),
         )
-
-    @staticmethod
-    def count_trash(conn: Database) -> int:
-        """Return how many notes are in the trash."""
-        return _read(conn, "SELECT count(*) AS n FROM trash")[0]["n"]
 
     @staticmethod
     def create_note(
@@ -2089,15 +2075,6 @@ class NoteService:
             _changeable(conn, "trash", id, actor, MSG_NOT_IN_TRASH)  # not there, or not theirs
             raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(id=id))  # restored meanwhile
         return _note(row)
-
-    @staticmethod
-    def purge_note(conn: Database, id: int, *, actor: Actor | None) -> None:
-        """Delete one trashed note and its history for good (admins and the operator only).
-
-        Raises NoteNotFoundError if it is not in the trash, NotAllowedError.
-        """
-        if not NoteService.purge_notes(conn, [id], actor=actor):
-            raise NoteNotFoundError(MSG_NOT_IN_TRASH.format(id=id))
 
     @staticmethod
     def trash_ids(conn: Database, deleted_before: int | None = None) -> list[int]:

@@ -172,7 +172,10 @@ def check(path: str, logs: list[list]) -> dict:
         else:
             expected[entry[1]] = (entry[2], entry[3])
     conn = app.open_database(path)  # the file, or the PostgreSQL URL
-    notes = {n.id: (n.body, n.version) for n in app.NoteService.list_all_notes(conn)}
+    notes = {
+        r["id"]: (r["body"], r["version"])
+        for r in app._read(conn, "SELECT id, body, version FROM notes")
+    }
     rows = app._read(conn, "SELECT id, body, version FROM trash")  # by name on both
     trash = {row["id"]: (row["body"], row["version"]) for row in rows}
     problems = app.check_database(conn).problems

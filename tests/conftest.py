@@ -23,6 +23,7 @@ import sys
 import traceback
 from pathlib import Path
 
+import hypothesis
 import psycopg
 import pytest
 import streamlit as st
@@ -30,6 +31,11 @@ from pg_cluster import HOW_TO_GET_IT, Cluster, find_bin_dir
 from streamlit.testing.v1 import AppTest
 
 import app
+
+# No hypothesis deadline: a property's examples take as long as the machine allows (a
+# busy machine made a PostgreSQL search example take 306 ms and fail its 200 ms deadline).
+hypothesis.settings.register_profile("notes", deadline=None)
+hypothesis.settings.load_profile("notes")
 
 APP_FILE = str(Path(__file__).resolve().parent.parent / "app.py")
 BACKENDS = ["sqlite", "postgresql"]
@@ -371,3 +377,19 @@ def texts_shown(at: AppTest) -> list[str]:
         if node.type == "markdown"
         or (node.type == "html" and not node.value.startswith(("<style", "<script")))
     ]
+
+
+def all_notes(db) -> list[app.Note]:
+    """Every note, newest first (a test's view of the whole table; pages never read it)."""
+    return [app._note(row) for row in app._read(db, "SELECT * FROM notes ORDER BY id DESC")]
+
+
+def trash_count(db) -> int:
+    """How many notes are in the trash."""
+    return app._read(db, "SELECT count(*) AS n FROM trash")[0]["n"]
+
+
+def purge_note(db, id: int, *, actor: app.Actor | None) -> None:
+    """Purge one trashed note as actor; NoteNotFoundError if it is not in the trash."""
+    if not app.NoteService.purge_notes(db, [id], actor=actor):
+        raise app.NoteNotFoundError(app.MSG_NOT_IN_TRASH.format(id=id))

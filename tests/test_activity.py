@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import app
 from app import NoteService, extract_tags
-from tests.conftest import messages, sql
+from tests.conftest import all_notes, messages, sql
 
 ADMIN = app.OPERATOR  # purges need an admin
 NOW = app.now_timestamp()
@@ -105,7 +105,7 @@ def test_the_activity_counts_always_equal_a_count_of_the_notes(empty_db, steps):
     sql(empty_db, "DELETE FROM notes")
     for action, username, tags, hours_ago, pick in steps:
         body = " ".join(["note", *tags])
-        notes = NoteService.list_all_notes(empty_db)
+        notes = all_notes(empty_db)
         trashed = NoteService.trash_ids(empty_db)
         if action == "create" or (action in ("update", "delete") and not notes):
             NoteService.create_note(empty_db, username, body, now=NOW - hours_ago * 3600)

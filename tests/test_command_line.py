@@ -14,7 +14,7 @@ import pytest
 
 import app
 from app import NoteService
-from tests.conftest import run_cli, stored_rows
+from tests.conftest import all_notes, run_cli, stored_rows
 
 
 @pytest.fixture
@@ -73,11 +73,7 @@ def test_the_seed_command_adds_realistic_notes_with_search_tags_and_counts(db_pa
 def test_seeded_tags_are_the_tags_of_the_seeded_bodies(big_db):
     conn = app.connect(big_db)
     stored = set(conn.execute("SELECT tag, id FROM note_tags").fetchall())
-    derived = {
-        (tag, note.id)
-        for note in NoteService.list_all_notes(conn)
-        for tag in app.extract_tags(note.body)
-    }
+    derived = {(tag, note.id) for note in all_notes(conn) for tag in app.extract_tags(note.body)}
     assert stored == derived and len(stored) > 1000
 
 

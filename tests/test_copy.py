@@ -13,7 +13,7 @@ from pg_cluster import GUARDED_PASSWORD, GUARDED_USER
 
 import app
 from app import NoteService
-from tests.conftest import APP_FILE, run_cli, sql
+from tests.conftest import APP_FILE, all_notes, purge_note, run_cli, sql
 
 BODIES = [
     "plain",
@@ -33,10 +33,10 @@ def fill(db) -> None:
     NoteService.update_note(db, 2, "renamed", "plain, edited twice", now=1_700_000_200)
     NoteService.delete_note(db, 3, now=1_700_000_300)
     NoteService.delete_note(db, 4, now=1_700_000_301)
-    NoteService.purge_note(db, 4, actor=app.OPERATOR)
+    purge_note(db, 4, actor=app.OPERATOR)
     top = NoteService.create_note(db, "last", "the highest number, then deleted for good")
     NoteService.delete_note(db, top.id)
-    NoteService.purge_note(db, top.id, actor=app.OPERATOR)
+    purge_note(db, top.id, actor=app.OPERATOR)
 
 
 def contents(db) -> dict:
@@ -44,7 +44,7 @@ def contents(db) -> dict:
     with app._snapshot(db) as tx:
         high = app._high_water(tx)
     return {
-        "notes": NoteService.list_all_notes(db),
+        "notes": all_notes(db),
         "history": sql(db, "SELECT * FROM note_history ORDER BY id, version"),
         "trash": sql(db, "SELECT * FROM trash ORDER BY id"),
         "counts": {a: NoteService.count_notes(db, a) for a in ["", "renamed", "author 1 ✨"]},
@@ -90,7 +90,7 @@ def test_copy_refuses_a_target_that_holds_notes_and_changes_nothing(seeded_db, t
         app.copy_database(source, seeded_db)
     assert contents(seeded_db) == before
     app.copy_database(source, seeded_db, replace=True)
-    assert [n.id for n in NoteService.list_all_notes(seeded_db)] == [1]
+    assert [n.id for n in all_notes(seeded_db)] == [1]
     assert NoteService.count_notes(seeded_db) == 1
     source.close()
 

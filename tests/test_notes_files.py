@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import app
 from app import OPERATOR, NoteService
-from tests.conftest import query_plan, run_cli, sql, statements_of, stored_rows
+from tests.conftest import all_notes, query_plan, run_cli, sql, statements_of, stored_rows
 
 NOW = 1_790_000_000
 # Hostile but valid text: everything a CSV or JSON writer must quote or escape, and
@@ -41,7 +41,7 @@ def fill(db) -> list[app.Note]:
         NoteService.create_note(db, username, body, now=NOW + n * 60)
     first = NoteService.list_notes(db, limit=100)[-1]
     NoteService.update_note(db, first.id, first.username, first.body + " (edited)", now=NOW + 999)
-    return NoteService.list_all_notes(db)
+    return all_notes(db)
 
 
 def exported(db, fmt: str = "csv", **filters) -> str:
@@ -80,7 +80,7 @@ def test_export_then_import_into_an_empty_database_gives_back_exactly_the_same_n
     notes = fill(empty_db)
     plan = app.import_notes(other_db, as_file(exported(empty_db, fmt), fmt), actor=OPERATOR)
     assert (len(plan.new), len(plan.present), plan.rejected) == (len(HOSTILE), 0, [])
-    assert NoteService.list_all_notes(other_db) == notes  # numbers, times, versions, text
+    assert all_notes(other_db) == notes  # numbers, times, versions, text
     assert NoteService.count_notes(other_db, "carol, inc.") == 1
     assert [n.id for n in NoteService.list_notes(other_db, tag="tag")] == [
         n.id for n in NoteService.list_notes(empty_db, tag="tag")
@@ -339,7 +339,7 @@ def test_an_import_is_all_or_nothing_when_the_database_fails_in_the_middle(empty
     with pytest.raises(app.StorageError):
         app.import_notes(empty_db, notes, actor=OPERATOR)
     assert calls == [2, 2]
-    assert [n.body for n in NoteService.list_all_notes(empty_db)] == ["before"]
+    assert [n.body for n in all_notes(empty_db)] == ["before"]
     assert NoteService.count_notes(empty_db) == 1
 
 
@@ -349,7 +349,7 @@ def test_a_row_the_database_refuses_in_the_middle_undoes_the_whole_import(empty_
     rows = [*notes.rows[:2], bad, *notes.rows[2:]]  # past the checks, as a bug would be
     with pytest.raises(app.InvalidNoteError):
         app.import_notes(empty_db, app.NotesFile("csv", rows, []), actor=OPERATOR)
-    assert NoteService.list_all_notes(empty_db) == []
+    assert all_notes(empty_db) == []
 
 
 def test_two_imports_of_one_file_at_once_add_its_notes_once(empty_db, db_target):
@@ -381,7 +381,7 @@ def test_rejected_rows_are_skipped_and_the_rest_imported_in_one_go(empty_db):
     done = app.import_notes(
         empty_db, notes, actor=OPERATOR, progress=lambda d, t: calls.append((d, t))
     )
-    assert [n.body for n in NoteService.list_all_notes(empty_db)] == ["ok too", "ok"]
+    assert [n.body for n in all_notes(empty_db)] == ["ok too", "ok"]
     assert (len(done.new), len(done.rejected), calls) == (2, 1, [(2, 2)])
 
 
@@ -394,7 +394,7 @@ def test_only_an_admin_may_import_when_people_sign_in(empty_db):
         app.import_notes(empty_db, notes, actor=None)
     with pytest.raises(app.NotAllowedError, match="Only an admin, signed in, can import"):
         app.import_notes(empty_db, notes, actor=app.VISITOR)  # open mode: the page's anyone
-    assert NoteService.list_all_notes(empty_db) == []
+    assert all_notes(empty_db) == []
     admin = app.Actor(name="Root", subject="root", issuer="https://id.example", admin=True)
     assert len(app.import_notes(empty_db, notes, actor=admin).new) == 1
 
@@ -438,8 +438,8 @@ def test_the_export_and_import_commands_round_trip_a_feed(tmp_path):
     assert "imported 0 notes" in result.stdout  # the JSON held the same notes as the CSV
     assert f"({len(HOSTILE) + 1} already present)" in result.stdout
     with closing(app.open_database(source)) as a, closing(app.open_database(target)) as b:
-        mine = {(n.username, n.body, n.created_timestamp) for n in NoteService.list_all_notes(a)}
-        theirs = {(n.username, n.body, n.created_timestamp) for n in NoteService.list_all_notes(b)}
+        mine = {(n.username, n.body, n.created_timestamp) for n in all_notes(a)}
+        theirs = {(n.username, n.body, n.created_timestamp) for n in all_notes(b)}
         assert mine <= theirs  # and target's own welcome note
 
 
@@ -464,7 +464,7 @@ def test_import_of_a_file_with_bad_rows_names_each_and_imports_nothing(tmp_path)
         "error: nothing imported: 2 rejected rows (--skip-rejected imports the rest)",
     ]
     with closing(app.open_database(db_file)) as db:
-        assert [n.username for n in NoteService.list_all_notes(db)] == [app.WELCOME_USERNAME]
+        assert [n.username for n in all_notes(db)] == [app.WELCOME_USERNAME]
     result = run_cli("--db", str(db_file), "import", str(bad), "--skip-rejected")
     assert result.returncode == 0
     assert "imported 1 note from" in result.stdout and "2 rejected rows skipped" in result.stdout
@@ -562,7 +562,7 @@ def test_the_import_page_previews_a_file_then_imports_it_once(app_test, fresh_db
     assert at.success[0].value.startswith("Imported 2 notes (0 already here, 1 rejected skipped)")
     assert metrics(at) == {"Will be added": "0", "Already here": "2", "Rejected": "1"}
     assert not [b for b in at.button if b.key == "import_submit"]  # nothing left to import
-    assert {n.body for n in NoteService.list_all_notes(fresh_db)} >= {
+    assert {n.body for n in all_notes(fresh_db)} >= {
         "hello from a file",
         "second good one",
     }

@@ -21,7 +21,16 @@ from hypothesis.stateful import (
 
 import app
 from app import ConflictError, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import query_plan, sent_to_postgresql, sql, statements_of, stored_rows
+from tests.conftest import (
+    all_notes,
+    purge_note,
+    query_plan,
+    sent_to_postgresql,
+    sql,
+    statements_of,
+    stored_rows,
+    trash_count,
+)
 
 # A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
 # test (and db_target, seeded_db... under it) runs once, on that backend.
@@ -98,22 +107,20 @@ def test_a_restored_note_keeps_its_tags(empty_db):
 def test_purging_removes_a_note_and_its_history_for_good(seeded_db):
     NoteService.update_note(seeded_db, 3, "bob", "v2")
     NoteService.delete_note(seeded_db, 3)
-    NoteService.purge_note(seeded_db, 3, actor=app.OPERATOR)
+    purge_note(seeded_db, 3, actor=app.OPERATOR)
     assert NoteService.note_history(seeded_db, 3) == []
     assert NoteService.list_trash(seeded_db) == []
     with pytest.raises(NoteNotFoundError, match="is not in the trash"):
         NoteService.restore_note(seeded_db, 3)
     with pytest.raises(NoteNotFoundError):
-        NoteService.purge_note(seeded_db, 3, actor=app.OPERATOR)
+        purge_note(seeded_db, 3, actor=app.OPERATOR)
 
 
 def test_purging_one_note_never_empties_the_trash_even_given_none(seeded_db):
     for note_id in (2, 3):
         NoteService.delete_note(seeded_db, note_id)
     with pytest.raises(NoteNotFoundError):
-        NoteService.purge_note(
-            seeded_db, None, actor=app.OPERATOR
-        )  # a stray None used to mean "all"
+        purge_note(seeded_db, None, actor=app.OPERATOR)  # a stray None used to mean "all"
     assert [n.id for n in NoteService.list_trash(seeded_db)] == [3, 2]
 
 
@@ -138,17 +145,17 @@ def test_a_purge_removes_exactly_the_notes_listed_and_their_history(seeded_db):
 
 def test_a_vandal_who_deletes_every_note_destroys_nothing(seeded_db):
     """Open mode: anyone can delete, but no page can purge; every note comes back."""
-    before = NoteService.list_all_notes(seeded_db)
+    before = all_notes(seeded_db)
     for note in before:
         NoteService.update_note(seeded_db, note.id, "vandal", "defaced")
-    for note in NoteService.list_all_notes(seeded_db):
+    for note in all_notes(seeded_db):
         NoteService.delete_note(seeded_db, note.id)
-    assert NoteService.list_all_notes(seeded_db) == []
+    assert all_notes(seeded_db) == []
     for note_id in NoteService.trash_ids(seeded_db):
         NoteService.restore_note(seeded_db, note_id)
         old = NoteService.note_history(seeded_db, note_id)[-1]
         NoteService.restore_version(seeded_db, note_id, old.version)
-    restored = NoteService.list_all_notes(seeded_db)
+    restored = all_notes(seeded_db)
     assert [(n.id, n.username, n.body) for n in restored] == [
         (n.id, n.username, n.body) for n in before
     ]
@@ -162,7 +169,7 @@ def test_restoring_a_version_that_never_existed_names_the_version(seeded_db):
 
 def test_a_purged_number_is_never_reused(seeded_db):
     NoteService.delete_note(seeded_db, 4)
-    NoteService.purge_note(seeded_db, 4, actor=app.OPERATOR)
+    purge_note(seeded_db, 4, actor=app.OPERATOR)
     assert NoteService.create_note(seeded_db, "carol", "new").id == 5
 
 
@@ -256,13 +263,13 @@ class NotesModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def purge(self, data):
         note_id = data.draw(st.sampled_from(sorted(self.trash)))
-        NoteService.purge_note(self.conn, note_id, actor=app.OPERATOR)
+        purge_note(self.conn, note_id, actor=app.OPERATOR)
         del self.trash[note_id]
         del self.history[note_id]
 
     @invariant()
     def service_agrees_with_the_model(self):
-        notes = NoteService.list_all_notes(self.conn)
+        notes = all_notes(self.conn)
         assert {n.id: (n.username, n.body, n.version) for n in notes} == self.live
         trash = NoteService.list_trash(self.conn, limit=10_000)
         assert {n.id: (n.username, n.body, n.version) for n in trash} == self.trash
@@ -291,7 +298,7 @@ def test_a_read_only_file_still_reads_and_refuses_writes_clearly(immutable_db):
         NoteService.create_note(conn, "alice", "cannot be saved")
     with pytest.raises(StorageError, match=app.MSG_DB_READ_ONLY):
         NoteService.delete_note(conn, 4)
-    assert [n.id for n in NoteService.list_all_notes(conn)] == [4, 3, 2]
+    assert [n.id for n in all_notes(conn)] == [4, 3, 2]
 
 
 def test_an_edit_within_the_same_second_is_still_marked_edited(empty_db):
@@ -328,7 +335,7 @@ def test_a_page_of_the_trash_on_postgresql_walks_its_primary_key_without_a_sort(
         " created_timestamp, updated_timestamp, username, body, version, deleted_timestamp)"
         " SELECT id, created_timestamp, updated_timestamp, username, body, version, 1 FROM gone",
     )
-    assert NoteService.count_trash(pg_db) == 3001
+    assert trash_count(pg_db) == 3001
     app.vacuum_database(pg_db)
     [sent] = sent_to_postgresql(monkeypatch, lambda: NoteService.list_trash(pg_db, **page))
     plan = " | ".join(row["QUERY PLAN"] for row in sql(pg_db, f"EXPLAIN {sent[0]}", sent[1]))

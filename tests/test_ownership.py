@@ -11,6 +11,7 @@ import pytest
 
 import app
 from app import Actor, NotAllowedError, NoteService, TooFastError
+from tests.conftest import purge_note
 
 ISSUER = "https://id.example.com"
 ALICE = Actor(name="Alice", subject="alice-sub", issuer=ISSUER)
@@ -118,7 +119,7 @@ def test_only_admins_and_the_operator_purge(empty_db, alices_note, actor):
     with pytest.raises(NotAllowedError, match="Only an admin"):
         NoteService.purge_notes(empty_db, [alices_note.id], actor=actor)
     with pytest.raises(NotAllowedError):
-        NoteService.purge_note(empty_db, alices_note.id, actor=actor)
+        purge_note(empty_db, alices_note.id, actor=actor)
     assert [n.id for n in NoteService.list_trash(empty_db)] == [alices_note.id]
     assert NoteService.purge_notes(empty_db, [alices_note.id], actor=ADMIN) == 1
     assert NoteService.list_trash(empty_db) == []

@@ -14,7 +14,7 @@ from pg_cluster import GUARDED_PASSWORD, GUARDED_USER
 
 import app
 from app import NoteService, StorageError
-from tests.conftest import APP_FILE, create_note, messages, run_cli, stored_rows
+from tests.conftest import APP_FILE, all_notes, create_note, messages, run_cli, stored_rows
 
 
 def chain(error: BaseException) -> str:
@@ -80,7 +80,7 @@ def test_the_server_going_away_is_a_clear_error_and_the_store_recovers_when_it_i
     finally:
         pg_cluster.start()
     NoteService.create_note(pg_db, "alice", "after the outage")  # no restart, same pool
-    assert [n.body for n in NoteService.list_all_notes(pg_db)][:2] == [
+    assert [n.body for n in all_notes(pg_db)][:2] == [
         "after the outage",
         "before the outage",
     ]

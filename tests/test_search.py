@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import app
 from app import NoteService, extract_tags
-from tests.conftest import query_plan, sent_to_postgresql, sql, statements_of
+from tests.conftest import all_notes, query_plan, sent_to_postgresql, sql, statements_of
 
 # A test-level parametrize of `backend` overrides conftest's parametrised fixture: the
 # test (and db_target, empty_db... under it) runs once, on that backend.
@@ -109,7 +109,7 @@ def test_any_text_searches_without_error_and_finds_only_notes_with_every_word(no
     # The text is reduced to its words, every one of which must match: a word no note
     # has, first (only the first SEARCH_MAX_TERMS words count), leaves nothing.
     assert NoteService.list_notes(notes_db, search=f"zzzqqq {query}") == []
-    stored = {note.id: note for note in NoteService.list_all_notes(notes_db)}
+    stored = {note.id: note for note in all_notes(notes_db)}
     assert [note.id for note in found] == sorted((n.id for n in found), reverse=True)
     assert all(stored[note.id] == note for note in found)
 

@@ -15,7 +15,14 @@ import pytest
 
 import app
 from app import InvalidNoteError, Note, NoteNotFoundError, NoteService, StorageError
-from tests.conftest import query_plan, sent_to_postgresql, sql, statements_of, stored_rows
+from tests.conftest import (
+    all_notes,
+    query_plan,
+    sent_to_postgresql,
+    sql,
+    statements_of,
+    stored_rows,
+)
 
 DATABASE_NOW = {
     "sqlite": "SELECT unixepoch() AS now",
@@ -36,7 +43,7 @@ def insert_row(db, username, body) -> None:
 
 
 def test_a_new_database_holds_the_welcome_note_only(fresh_db, db_target):
-    [note] = NoteService.list_all_notes(fresh_db)
+    [note] = all_notes(fresh_db)
     assert (note.id, note.username, note.body) == (1, app.WELCOME_USERNAME, app.WELCOME_BODY)
     assert stored_rows(db_target) == [
         (1, note.created_timestamp, note.created_timestamp, app.WELCOME_USERNAME, app.WELCOME_BODY)
@@ -62,8 +69,8 @@ def test_create_note_refuses_a_bad_note_and_writes_nothing(seeded_db):
     assert stored_rows(seeded_db) == before
 
 
-def test_list_all_notes_is_newest_first(seeded_db):
-    notes = NoteService.list_all_notes(seeded_db)
+def test_list_notes_is_newest_first(seeded_db):
+    notes = NoteService.list_notes(seeded_db)
     assert [n.body for n in notes] == ["third note", "second note", "first **note**"]
 
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import app
 from app import Actor, NoteService
-from tests.conftest import BOTH_BACKENDS, messages, pages_on_sqlite, texts_shown
+from tests.conftest import BOTH_BACKENDS, messages, pages_on_sqlite, texts_shown, trash_count
 
 ISSUER = "http://127.0.0.1:9/"
 AUTH = {
@@ -206,7 +206,7 @@ def test_an_admin_purges_only_the_notes_shown_when_they_confirmed(as_person, emp
             notes="3 notes", numbers=", ".join(f"#{id}" for id in ids[::-1])
         )
     ]
-    assert NoteService.count_trash(empty_db) == 3  # nothing yet
+    assert trash_count(empty_db) == 3  # nothing yet
     # Meanwhile someone deletes a fourth note and Alice restores one of the three.
     late = NoteService.create_note(empty_db, "", "deleted a second later", actor=ALICE)
     NoteService.delete_note(empty_db, late.id, actor=ALICE)
@@ -230,7 +230,7 @@ def test_cancelling_a_purge_deletes_nothing(as_person, empty_db, alices_note):
     at.run()
     assert "trash_purge_confirm" not in keys(at)
     assert "trash_purge" in keys(at)  # offered again, as before
-    assert NoteService.count_trash(empty_db) == 1
+    assert trash_count(empty_db) == 1
     assert not at.exception
 
 
@@ -278,7 +278,7 @@ def test_past_the_delete_limit_a_session_is_told_to_wait_and_nothing_is_deleted(
         at.button(key="delete_submit").click().run()
     assert messages(at)["error"] == [app.MSG_TOO_MANY_DELETES.format(count="2 notes")]
     assert NoteService.count_notes(empty_db) == 1
-    assert NoteService.count_trash(empty_db) == 2
+    assert trash_count(empty_db) == 2
     assert not at.exception
 
 
