@@ -213,3 +213,17 @@ def test_a_note_is_rendered_once_per_body_and_search() -> None:
     first = note_html(body, ("cac",))
     assert note_html(body, ("cac",)) is first
     assert note_html(body) is not first
+
+
+@given(
+    st.lists(
+        st.text(
+            st.characters(exclude_characters="`~\n\r", exclude_categories=["Cs", "Cc"]), max_size=30
+        ),
+        max_size=4,
+    )
+)
+def test_a_fenced_block_is_shown_as_typed(lines: list[str]) -> None:
+    shown = note_html("\n".join(["```", *lines, "```"]))
+    assert shown.startswith("<pre><code>")
+    assert "".join(Page(shown).text) == "".join(f"{line}\n" for line in lines) + "\n"
