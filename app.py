@@ -3116,36 +3116,22 @@ def _secrets() -> Mapping[str, object]:
         return {}
 
 
-_SETTINGS = (
-    "auth",
-    "admins",
-    "admin_subjects",
-    "notes_per_minute",
-    "deletes_per_minute",
-    "edits_per_minute",
-    "edits_per_note_per_minute",  # the name before edits were counted per person
-    "client_ip_header",
-)
+# edits_per_note_per_minute: the name of edits_per_minute before edits were counted per person
+_SETTINGS = ("auth", "admins", "admin_subjects", "notes_per_minute", "deletes_per_minute")
+_SETTINGS += ("edits_per_minute", "edits_per_note_per_minute", "client_ip_header")
 
 
 @st.cache_resource(show_spinner=False)
 def _connections(path: str) -> threading.local:
-    """Hold one sqlite3 connection per thread for the database at path.
-
-    Streamlit runs each session's script in its own thread, and a sqlite3
-    connection must not be shared between threads without a lock. One connection
-    per thread keeps reads concurrent (WAL) while SQLite serialises the writes.
-    """
+    """Hold one sqlite3 connection per thread (each session's script runs in its own
+    thread, and a connection must not be shared): reads stay concurrent (WAL)."""
     return threading.local()
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda db: db.close())
 def _postgres(url: str) -> Postgres:
-    """Hold the process's one connection pool to the PostgreSQL database at url.
-
-    A failure (a wrong password, a server that is down) is not cached: the next run
-    tries again, so the app recovers without a restart once the server is back.
-    """
+    """Hold the process's one pool to the PostgreSQL database at url (a failure is not
+    cached: the app recovers without a restart once the server is back)."""
     return open_postgres(url)
 
 
@@ -3162,11 +3148,8 @@ def get_connection() -> Database:
 
 
 class Kind(enum.StrEnum):
-    """How a store call a person asked for turned out.
-
-    A StrEnum, compared with ==, so that an Outcome stays equal to its kind even if the
-    module is loaded again (a test's or a developer's reload).
-    """
+    """How a store call a person asked for turned out (a StrEnum compared with ==, so an
+    Outcome keeps its kind across a reload of the module)."""
 
     SAVED = "saved"  # written; the note (if any) is shown
     DELETED = "deleted"  # moved to the trash; Undo is offered
@@ -3211,12 +3194,8 @@ class _Recent:
 
 @st.cache_resource(show_spinner=False)
 def _recent() -> _Recent:
-    """Hold what each session did last, for the whole process.
-
-    Not in session state, and behind a lock: three clicks 8 ms apart ran their three
-    callbacks before any of them had recorded its save (seen in Chromium), so a guard
-    against double clicks must check and act as one step, where every run can see it.
-    """
+    """Hold what each session did last, for the whole process: not in session state, and
+    behind a lock, because a double click's callbacks can all run before either records."""
     return _Recent({}, tuple(threading.RLock() for _ in range(64)), {}, threading.Lock())
 
 
@@ -3497,15 +3476,20 @@ def _cannot_change(actor: Actor | None, note: Note) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class _PageKeys:
-    """The session-state keys of one page's outcome, of its Undo button and of its note
-    picker's number (if it has them)."""
+class _Keys:
+    """The keys of a page's (or the Edit dialog's) Outcome, Undo button, note form and note
+    picker, each "<page>_<what>"."""
 
-    outcome: str
-    undo: str | None = None
-    picked: str | None = None
-    lists_notes: bool = False  # the page shows notes itself (a restored one among them)
+    _NAMES = ("outcome", "undo", "username", "body", "submit", "preview", "find", "number")
+
+    def __init__(self, page: str, picks: bool = False, lists_notes: bool = False) -> None:
+        self.picks = picks  # a restore picks the note in the page's picker (key `number`)
+        self.lists_notes = lists_notes  # the page shows notes itself (a restored one too)
+        for name in self._NAMES:
+            setattr(self, name, f"{page}_{name}")
+        self.pick = f"{page}_pick_"  # + a note's number: its pick button
+        self.searched = f"{page}_find_searched"  # the search the number was last chosen for
+        self.asked = f"{page}_number_asked"  # the ?note= last shown (each is shown once)
 
 
 def _reader_zone() -> zoneinfo.ZoneInfo:
@@ -3852,21 +3836,21 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
         )
 
 
-def _on_restore(keys: _PageKeys, id: int) -> None:
+def _on_restore(keys: _Keys, id: int) -> None:
     """Bring note id back from the trash (Undo, or Restore on the Trash page); a page's
     picker then shows the note just brought back."""
     outcome = _attempt(
         lambda: NoteService.restore_note(get_connection(), id, actor=current_actor()),
         lambda note: Outcome(Kind.SAVED, MSG_RESTORED.format(id=id), note),
     )
-    if outcome.kind == Kind.SAVED and keys.picked is not None:
-        st.session_state[keys.picked] = id
-    if outcome.kind == Kind.SAVED and (keys.picked or keys.lists_notes):
+    if outcome.kind == Kind.SAVED and keys.picks:
+        st.session_state[keys.number] = id
+    if outcome.kind == Kind.SAVED and (keys.picks or keys.lists_notes):
         outcome = Outcome(Kind.SAVED, outcome.message)  # the page shows the note itself
     st.session_state[keys.outcome] = outcome
 
 
-def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[[], None]]:
+def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], None]]:
     """Decorate a page that shows its callbacks' Outcomes: each is forgotten once a run of
     the page has finished showing it, not when a run that a new click cut short began to."""
 
@@ -3898,7 +3882,7 @@ def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[
 _OUTCOME_SHOWN = "outcome_shown"  # the Outcome the current run has shown
 
 
-def _show_outcome(keys: _PageKeys) -> None:
+def _show_outcome(keys: _Keys) -> None:
     """Show the Outcome a callback left for this page (see _shows_outcomes)."""
     outcome: Outcome | None = st.session_state.get(keys.outcome)
     if outcome is None:
@@ -3929,20 +3913,6 @@ def _show_outcome(keys: _PageKeys) -> None:
         username, body = outcome.draft
         st.caption(f"Your text, as {_escape_markdown(username)} wrote it:")
         st.code(body, language=None, wrap_lines=True)  # as typed, ready to copy
-
-
-@dataclass(frozen=True)
-class _FormKeys:
-    """The keys of a note form's widgets (Create and Update share the form's shape)."""
-
-    username: str
-    body: str
-    submit: str
-
-    @property
-    def preview(self) -> str:
-        """The key of the form's Preview button (+ "_shown": a preview is shown)."""
-        return self.submit.replace("_submit", "_preview")
 
 
 # The live character count under a note box: a constant script (it carries no text of
@@ -4027,11 +3997,11 @@ def _live_counter(key: str) -> None:
     st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
 
 
-def _on_preview(keys: _FormKeys) -> None:
+def _on_preview(keys: _Keys) -> None:
     st.session_state[f"{keys.preview}_shown"] = True
 
 
-def _render_preview(keys: _FormKeys) -> None:
+def _render_preview(keys: _Keys) -> None:
     """Below a form whose Preview was pressed: its note as the feed will show it."""
     if not st.session_state.get(f"{keys.preview}_shown"):
         return
@@ -4044,7 +4014,7 @@ def _render_preview(keys: _FormKeys) -> None:
             st.markdown("*Nothing to preview yet.*")
 
 
-def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
+def _note_fields(keys: _Keys, with_username: bool = True) -> None:
     """Show the Username (open mode only) and Note inputs that the Create and Update
     forms share."""
     if with_username:
@@ -4063,25 +4033,6 @@ def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
     _live_counter(keys.body)
 
 
-@dataclass(frozen=True)
-class _PickerKeys:
-    """The keys of a note picker: its search box, its number box, and its pick buttons."""
-
-    find: str
-    number: str
-    pick_prefix: str  # + the note's number
-
-    @property
-    def searched(self) -> str:
-        """Where the picker keeps the search its number was last chosen for."""
-        return f"{self.find}_searched"
-
-    @property
-    def asked(self) -> str:
-        """Where the picker keeps the ?note= it last showed (each is shown once)."""
-        return f"{self.number}_asked"
-
-
 # Markdown a pick button's label drops, so that it reads as the note does in the feed:
 # images and links keep their text, emphasis, code, heading and quote marks go.
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -4095,12 +4046,12 @@ def _plain_text(body: str) -> str:
     return " ".join(_MARKDOWN_MARKS.sub("", text).split())
 
 
-def _forget_pick(keys: _PickerKeys) -> None:
+def _forget_pick(keys: _Keys) -> None:
     """Make the picker offer the newest note on its next run (its note is gone)."""
     st.session_state[keys.number] = None
 
 
-def _pick_note(keys: _PickerKeys) -> Note | None:
+def _pick_note(keys: _Keys) -> Note | None:
     """Let the person choose a note by number, or from recent notes or a search; return it."""
     conn = get_connection()
     find = st.text_input(
@@ -4133,7 +4084,7 @@ def _pick_note(keys: _PickerKeys) -> Note | None:
             chosen = note.id == st.session_state.get(keys.number)
             st.button(
                 label,
-                key=f"{keys.pick_prefix}{note.id}",
+                key=f"{keys.pick}{note.id}",
                 on_click=_set_state,
                 args=(keys.number, note.id),
                 type="secondary" if chosen else "tertiary",
@@ -4159,9 +4110,8 @@ def _set_state(key: str, value: object) -> None:
 # the Update page's checks), Delete (with Undo), History (the Update page, ?note=N) and
 # its link to copy. Edit and Delete are offered only to who may change the note.
 
-_FEED = _PageKeys(outcome="feed_outcome", undo="feed_undo", lists_notes=True)
-_EDIT = _PageKeys(outcome="edit_outcome")
-_EDIT_FORM = _FormKeys(username="edit_username", body="edit_body", submit="edit_submit")
+_FEED = _Keys("feed", lists_notes=True)
+_EDIT = _Keys("edit")
 _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
 
 
@@ -4199,7 +4149,7 @@ def _open_editor(note: Note) -> None:
     state = st.session_state
     state[_menu_key(note.id)] = False  # the dialog, not the menu, in front
     state[_EDITING] = (note.id, note.version)
-    state[_EDIT_FORM.username], state[_EDIT_FORM.body] = note.username, note.body
+    state[_EDIT.username], state[_EDIT.body] = note.username, note.body
     state.pop(_EDIT.outcome, None)
 
 
@@ -4215,7 +4165,7 @@ def _on_edit() -> None:
     if _EDITING not in state:  # a double click's second press: the first saved and closed
         return
     id, version = state[_EDITING]
-    draft = (state.get(_EDIT_FORM.username, ""), state[_EDIT_FORM.body])
+    draft = (state.get(_EDIT.username, ""), state[_EDIT.body])
     outcome = _edit_limited(
         lambda: _attempt(
             lambda: NoteService.update_note(
@@ -4250,8 +4200,8 @@ def _edit_dialog() -> None:
     st.caption(f"Note \\#{id}")
     _show_outcome(_EDIT)
     with st.form("edit_form", border=False):
-        _note_fields(_EDIT_FORM, with_username=actor is not None and not actor.signed_in)
-        st.form_submit_button("Save changes", key=_EDIT_FORM.submit, on_click=_on_edit)
+        _note_fields(_EDIT, with_username=actor is not None and not actor.signed_in)
+        st.form_submit_button("Save changes", key=_EDIT.submit, on_click=_on_edit)
     st.button("Cancel", key="edit_cancel", on_click=_close_editor)
 
 
@@ -4516,8 +4466,7 @@ def render_read() -> None:
 
 # Views: Create a Note --------------------------------------------------------
 
-_CREATE_FORM = _FormKeys(username="create_username", body="create_body", submit="create_submit")
-_CREATE = _PageKeys(outcome="create_outcome")
+_CREATE = _Keys("create")
 
 
 def _is_text_of(note: Note, username: object, body: object) -> bool:
@@ -4537,7 +4486,7 @@ def _on_create() -> None:
     """
     state = st.session_state
     actor = current_actor()
-    username, body = state.get(_CREATE_FORM.username, ""), state[_CREATE_FORM.body]
+    username, body = state.get(_CREATE.username, ""), state[_CREATE.body]
     if actor is not None and actor.signed_in:
         username = actor.name
     cleared = not (body or "").strip()
@@ -4558,8 +4507,8 @@ def _on_create() -> None:
         ),
     )
     if outcome.kind == Kind.SAVED:
-        state[_CREATE_FORM.body] = ""
-        state.pop(f"{_CREATE_FORM.preview}_shown", None)
+        state[_CREATE.body] = ""
+        state.pop(f"{_CREATE.preview}_shown", None)
     state[_CREATE.outcome] = outcome
 
 
@@ -4576,23 +4525,21 @@ def render_create() -> None:
     if actor.signed_in:
         st.markdown(f"Posting as **{_escape_markdown(actor.name or '')}**")
     with st.form("create_form", clear_on_submit=False):
-        _note_fields(_CREATE_FORM, with_username=not actor.signed_in)
+        _note_fields(_CREATE, with_username=not actor.signed_in)
         with st.container(horizontal=True, gap="small"):
             st.form_submit_button(
-                "Save note", key=_CREATE_FORM.submit, on_click=_on_create, type="primary"
+                "Save note", key=_CREATE.submit, on_click=_on_create, type="primary"
             )
             st.form_submit_button(
-                "Preview", key=_CREATE_FORM.preview, on_click=_on_preview, args=(_CREATE_FORM,)
+                "Preview", key=_CREATE.preview, on_click=_on_preview, args=(_CREATE,)
             )
     _show_outcome(_CREATE)
-    _render_preview(_CREATE_FORM)
+    _render_preview(_CREATE)
 
 
 # Views: Update a Note --------------------------------------------------------
 
-_UPDATE_FORM = _FormKeys(username="update_username", body="update_body", submit="update_submit")
-_UPDATE = _PageKeys(outcome="update_outcome")
-_UPDATE_PICKER = _PickerKeys(find="update_find", number="update_number", pick_prefix="update_pick_")
+_UPDATE = _Keys("update")
 _UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the form
 
 
@@ -4609,7 +4556,7 @@ def _save_edit(
     choice to replace what is saved; if the note is gone, the text is kept on the page.
     """
     state = st.session_state
-    draft = (state.get(_UPDATE_FORM.username, ""), state[_UPDATE_FORM.body])
+    draft = (state.get(_UPDATE.username, ""), state[_UPDATE.body])
 
     def saved(note: Note) -> Outcome:
         state[_UPDATE_LOADED] = (id, note.version)
@@ -4623,7 +4570,7 @@ def _save_edit(
         state[_UPDATE_LOADED] = (id, outcome.note.version)
         outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
     elif outcome.kind == Kind.GONE:
-        _forget_pick(_UPDATE_PICKER)
+        _forget_pick(_UPDATE)
         outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
     state[_UPDATE.outcome] = outcome
 
@@ -4636,8 +4583,8 @@ def _on_update(id: int) -> None:
         lambda version: NoteService.update_note(
             get_connection(),
             id,
-            state.get(_UPDATE_FORM.username, ""),
-            state[_UPDATE_FORM.body],
+            state.get(_UPDATE.username, ""),
+            state[_UPDATE.body],
             version=version,
             actor=current_actor(),
         ),
@@ -4656,7 +4603,7 @@ def _on_restore_version(id: int, old_version: int) -> None:
             owner = actor.may_change(NoteService.get_note(get_connection(), id))
 
     def loaded(note: Note) -> Outcome:
-        state[_UPDATE_FORM.username], state[_UPDATE_FORM.body] = note.username, note.body
+        state[_UPDATE.username], state[_UPDATE.body] = note.username, note.body
         message = MSG_VERSION_RESTORED.format(id=id, old=old_version, new=note.version)
         return Outcome(Kind.SAVED, message)
 
@@ -4689,7 +4636,7 @@ def _on_save_as_new(username: str, body: str) -> None:
         ),
     )
     if outcome.kind == Kind.SAVED:
-        st.session_state[_UPDATE_PICKER.number] = outcome.note.id
+        st.session_state[_UPDATE.number] = outcome.note.id
     st.session_state[_UPDATE.outcome] = outcome
 
 
@@ -4755,12 +4702,12 @@ def render_update() -> None:
     st.title("Update a Note")
     state = st.session_state
     loaded = state.get(_UPDATE_LOADED)
-    if loaded is not None and _UPDATE_FORM.body in state and _UPDATE_PICKER.number not in state:
-        state[_UPDATE_PICKER.number] = loaded[0]  # a failed run kept the form, not the picker
+    if loaded is not None and _UPDATE.body in state and _UPDATE.number not in state:
+        state[_UPDATE.number] = loaded[0]  # a failed run kept the form, not the picker
     try:
-        note = _pick_note(_UPDATE_PICKER)
+        note = _pick_note(_UPDATE)
     except NotesError as error:
-        if loaded is None or _UPDATE_FORM.body not in state:
+        if loaded is None or _UPDATE.body not in state:
             raise  # nothing typed to keep: main() shows the message
         # The database failed (went away, say) with the person's edit in the form: say
         # so once and keep the form, so that nothing typed is lost and Save works again
@@ -4769,7 +4716,7 @@ def render_update() -> None:
         if outcome is None or outcome.message != str(error):
             st.error(str(error))
         _show_outcome(_UPDATE)
-        _update_form(loaded[0], current_actor(), state.get(_UPDATE_FORM.username, ""))
+        _update_form(loaded[0], current_actor(), state.get(_UPDATE.username, ""))
         return
     outcome: Outcome | None = state.get(_UPDATE.outcome)
     if outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None:
@@ -4794,8 +4741,8 @@ def render_update() -> None:
         return
     # Load the chosen note into the form when the choice changes (or the form was
     # cleared by visiting another page), never over what the person is typing.
-    if loaded is None or loaded[0] != note.id or _UPDATE_FORM.body not in state:
-        state[_UPDATE_FORM.username], state[_UPDATE_FORM.body] = note.username, note.body
+    if loaded is None or loaded[0] != note.id or _UPDATE.body not in state:
+        state[_UPDATE.username], state[_UPDATE.body] = note.username, note.body
         state[_UPDATE_LOADED] = (note.id, note.version)
     _show_outcome(_UPDATE)  # above the form, where the person who pressed Save is looking
     _update_form(note.id, actor, note.username)
@@ -4807,25 +4754,24 @@ def _update_form(id: int, actor: Actor, author: str) -> None:
     with st.form("update_form"):
         if actor.signed_in:
             st.caption(f"By **{_escape_markdown(author)}**")
-        _note_fields(_UPDATE_FORM, with_username=not actor.signed_in)
+        _note_fields(_UPDATE, with_username=not actor.signed_in)
         with st.container(horizontal=True, gap="small"):
             st.form_submit_button(
                 "Save changes",
-                key=_UPDATE_FORM.submit,
+                key=_UPDATE.submit,
                 on_click=_on_update,
                 args=(id,),
                 type="primary",
             )
             st.form_submit_button(
-                "Preview", key=_UPDATE_FORM.preview, on_click=_on_preview, args=(_UPDATE_FORM,)
+                "Preview", key=_UPDATE.preview, on_click=_on_preview, args=(_UPDATE,)
             )
-    _render_preview(_UPDATE_FORM)
+    _render_preview(_UPDATE)
 
 
 # Views: Delete a Note --------------------------------------------------------
 
-_DELETE = _PageKeys(outcome="delete_outcome", undo="delete_undo", picked="delete_number")
-_DELETE_PICKER = _PickerKeys(find="delete_find", number="delete_number", pick_prefix="delete_pick_")
+_DELETE = _Keys("delete", picks=True)
 _DELETE_CONFIRM = "delete_confirm"
 
 
@@ -4835,7 +4781,7 @@ def _on_delete(id: int, version: int) -> None:
     state[_DELETE_CONFIRM] = False
     outcome = _delete(id, version)
     if outcome.kind == Kind.DELETED:
-        _forget_pick(_DELETE_PICKER)  # offer the newest remaining note
+        _forget_pick(_DELETE)  # offer the newest remaining note
     elif outcome.kind == Kind.CONFLICT:  # the page shows the note as it is now, below
         outcome = Outcome(Kind.FAILED, outcome.message)
     state[_DELETE.outcome] = outcome
@@ -4846,7 +4792,7 @@ def render_delete() -> None:
     """The Delete page: choose a note, see it, confirm, delete (to the trash)."""
     st.title("Delete a Note")
     _show_outcome(_DELETE)
-    note = _pick_note(_DELETE_PICKER)
+    note = _pick_note(_DELETE)
     if note is None:
         return
     _render_note(note)
@@ -4869,7 +4815,7 @@ def render_delete() -> None:
 
 # Views: Trash ----------------------------------------------------------------
 
-_TRASH = _PageKeys(outcome="trash_outcome")
+_TRASH = _Keys("trash")
 
 
 # The numbers an admin asked to delete for good, to confirm. Not the button's own key:
