@@ -3480,10 +3480,11 @@ class _Keys:
     """The keys of a page's (or the Edit dialog's) Outcome, Undo button, note form and note
     picker, each "<page>_<what>"."""
 
-    _NAMES = ("outcome", "undo", "username", "body", "submit", "preview", "find", "number")
+    _NAMES = ("outcome", "undo", "form", "username", "body", "submit", "preview", "find", "number")
 
     def __init__(self, page: str, picks: bool = False, lists_notes: bool = False) -> None:
-        self.picks = picks  # a restore picks the note in the page's picker (key `number`)
+        self.picks = picks  # it has a note picker (key `number`): a restore or a vanished
+        # note changes what it picks
         self.lists_notes = lists_notes  # the page shows notes itself (a restored one too)
         for name in self._NAMES:
             setattr(self, name, f"{page}_{name}")
@@ -3997,10 +3998,6 @@ def _live_counter(key: str) -> None:
     st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
 
 
-def _on_preview(keys: _Keys) -> None:
-    st.session_state[f"{keys.preview}_shown"] = True
-
-
 def _render_preview(keys: _Keys) -> None:
     """Below a form whose Preview was pressed: its note as the feed will show it."""
     if not st.session_state.get(f"{keys.preview}_shown"):
@@ -4031,6 +4028,26 @@ def _note_fields(keys: _Keys, with_username: bool = True) -> None:
     # Enter in the Username field does (an empty note is refused with a message).
     st.caption(f"Up to {CHAR_LIMIT} characters of markdown. Ctrl+Enter saves.")
     _live_counter(keys.body)
+
+
+def _note_form(
+    keys: _Keys, save: str, on_save: Callable, args: tuple, with_username: bool, byline: str = ""
+) -> None:
+    """The Create and Update pages' form: byline (markdown), fields, Save and Preview."""
+    with st.form(keys.form):
+        if byline:
+            st.caption(byline)
+        _note_fields(keys, with_username)
+        with st.container(horizontal=True, gap="small"):
+            st.form_submit_button(
+                save, key=keys.submit, on_click=on_save, args=args, type="primary"
+            )
+            st.form_submit_button(
+                "Preview",
+                key=keys.preview,
+                on_click=_set_state,
+                args=(f"{keys.preview}_shown", True),
+            )
 
 
 # Markdown a pick button's label drops, so that it reads as the note does in the feed:
@@ -4115,10 +4132,12 @@ _EDIT = _Keys("edit")
 _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
 
 
-def _delete(id: int, version: int) -> Outcome:
+def _on_delete(keys: _Keys, id: int, version: int, off: str) -> None:
     """Move note id to the trash if it is still at version, within the session's delete
-    limit; the Outcome offers Undo (the Delete page and the note menu share this)."""
-    return _limited(
+    limit, and offer Undo (off: the menu or tick box to turn off). A conflict is a failure:
+    the page shows the note as it is now."""
+    st.session_state[off] = False
+    outcome = _limited(
         "delete",
         _setting("deletes_per_minute"),
         MSG_TOO_MANY_DELETES,
@@ -4129,25 +4148,96 @@ def _delete(id: int, version: int) -> Outcome:
             lambda note: Outcome(Kind.DELETED, MSG_DELETED.format(id=note.id), note),
         ),
     )
-
-
-def _edit_limited(act: Callable[[], Outcome]) -> Outcome:
-    """act() within the person's edit limit (the Edit dialog and the Update page)."""
-    return _limited("edit", _setting("edits_per_minute"), MSG_TOO_MANY_EDITS, act, "edit")
-
-
-def _on_menu_delete(id: int, version: int) -> None:
-    st.session_state[_menu_key(id)] = False
-    outcome = _delete(id, version)
-    if outcome.kind == Kind.CONFLICT:  # the feed shows the note as it is now
+    if outcome.kind == Kind.DELETED and keys.picks:
+        _forget_pick(keys)  # offer the newest remaining note
+    elif outcome.kind == Kind.CONFLICT:
         outcome = Outcome(Kind.FAILED, outcome.message)
-    st.session_state[_FEED.outcome] = outcome
+    st.session_state[keys.outcome] = outcome
+
+
+def _create(username: str, body: str, actor: Actor | None) -> Outcome:
+    """Save a new note within the session's create limit (the Create page, Save as new)."""
+    limit = _setting("notes_per_minute")
+    return _limited(
+        "create",
+        limit,
+        MSG_TOO_MANY_NOTES,
+        lambda: _attempt(
+            lambda: NoteService.create_note(
+                get_connection(), username, body, actor=actor, per_minute=limit
+            ),
+            lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
+        ),
+    )
+
+
+def _save_edit(
+    keys: _Keys,
+    loaded: str,
+    write: Callable[[int], Note],
+    success: Callable[[Note], Outcome],
+    limited: bool = True,
+) -> Outcome:
+    """Run write(the version the person loaded, in state[loaded] with the note's id) within
+    the person's edit limit unless not `limited`; leave its Outcome for the page.
+
+    After a conflict, the form keeps the person's text and saving again is a deliberate
+    choice to replace what is saved; if the note is gone, the text is kept on the page.
+    """
+    state = st.session_state
+    id, draft = state[loaded][0], (state.get(keys.username, ""), state[keys.body])
+
+    def saved(note: Note) -> Outcome:
+        state[loaded] = (id, note.version)
+        return success(note)
+
+    def act() -> Outcome:
+        return _attempt(lambda: write(state[loaded][1]), saved)
+
+    if limited:
+        outcome = _limited("edit", _setting("edits_per_minute"), MSG_TOO_MANY_EDITS, act, "edit")
+    else:
+        outcome = act()
+    if outcome.kind == Kind.CONFLICT:
+        state[loaded] = (id, outcome.note.version)
+        outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
+    elif outcome.kind == Kind.GONE:
+        if keys.picks:
+            _forget_pick(keys)
+        outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
+    state[keys.outcome] = outcome
+    return outcome
+
+
+def _on_update(keys: _Keys, loaded: str) -> None:
+    """Save a note form (the Update page's, or the Edit dialog's) if its note is still the
+    version loaded into it; the Edit dialog then closes and the feed says so."""
+    state = st.session_state
+    if loaded not in state:  # a double click's second press: the first saved and closed
+        return
+    id = state[loaded][0]
+    outcome = _save_edit(
+        keys,
+        loaded,
+        lambda version: NoteService.update_note(
+            get_connection(),
+            id,
+            state.get(keys.username, ""),
+            state[keys.body],
+            version=version,
+            actor=current_actor(),
+        ),
+        lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
+    )
+    if keys is _EDIT and outcome.kind == Kind.SAVED:
+        _close_editor()
+        state[_FEED.outcome] = Outcome(Kind.SAVED, outcome.message)
 
 
 def _open_editor(note: Note) -> None:
     """Open the Edit dialog on note, as it was shown."""
     state = st.session_state
-    state[_menu_key(note.id)] = False  # the dialog, not the menu, in front
+    state[f"menu_{note.id}"] = False  # the dialog, not the menu, in front
     state[_EDITING] = (note.id, note.version)
     state[_EDIT.username], state[_EDIT.body] = note.username, note.body
     state.pop(_EDIT.outcome, None)
@@ -4156,34 +4246,6 @@ def _open_editor(note: Note) -> None:
 def _close_editor() -> None:
     st.session_state.pop(_EDITING, None)
     st.session_state.pop(_EDIT.outcome, None)
-
-
-def _on_edit() -> None:
-    """Save the Edit dialog if the note is still the version opened: on success close
-    it and say so in the feed; on a conflict show both texts and keep the person's."""
-    state = st.session_state
-    if _EDITING not in state:  # a double click's second press: the first saved and closed
-        return
-    id, version = state[_EDITING]
-    draft = (state.get(_EDIT.username, ""), state[_EDIT.body])
-    outcome = _edit_limited(
-        lambda: _attempt(
-            lambda: NoteService.update_note(
-                get_connection(), id, draft[0], draft[1], version=version, actor=current_actor()
-            ),
-            lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id)),
-        )
-    )
-    if outcome.kind == Kind.SAVED:
-        _close_editor()
-        state[_FEED.outcome] = outcome
-        return
-    if outcome.kind == Kind.CONFLICT:  # saving again replaces it, knowingly
-        state[_EDITING] = (id, outcome.note.version)
-        outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
-    elif outcome.kind == Kind.GONE:
-        outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
-    state[_EDIT.outcome] = outcome
 
 
 @st.dialog("Edit note", width="medium", on_dismiss=_close_editor)
@@ -4199,9 +4261,11 @@ def _edit_dialog() -> None:
     actor = current_actor()
     st.caption(f"Note \\#{id}")
     _show_outcome(_EDIT)
-    with st.form("edit_form", border=False):
+    with st.form(_EDIT.form, border=False):
         _note_fields(_EDIT, with_username=actor is not None and not actor.signed_in)
-        st.form_submit_button("Save changes", key=_EDIT.submit, on_click=_on_edit)
+        st.form_submit_button(
+            "Save changes", key=_EDIT.submit, on_click=_on_update, args=(_EDIT, _EDITING)
+        )
     st.button("Cancel", key="edit_cancel", on_click=_close_editor)
 
 
@@ -4210,10 +4274,6 @@ def _permalink(id: int) -> str:
     url = urllib.parse.urlsplit(st.context.url or "")
     base = f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") else ""
     return f"{base}{url.path or '/'}?note={id}"  # the feed's own path (menus are there)
-
-
-def _menu_key(id: int) -> str:
-    return f"menu_{id}"
 
 
 def _note_menu(note: Note) -> None:
@@ -4225,7 +4285,7 @@ def _note_menu(note: Note) -> None:
         "Actions",  # a name screen readers say (an icon alone is read as "more_horiz icon")
         icon=":material/more_horiz:",
         type="tertiary",
-        key=_menu_key(note.id),
+        key=f"menu_{note.id}",
         help="Actions: edit, delete, history, link",
         on_change="rerun",
     ) as menu:
@@ -4243,8 +4303,8 @@ def _note_menu(note: Note) -> None:
                 "Delete",
                 key=f"menu_delete_{note.id}",
                 icon=":material/delete:",
-                on_click=_on_menu_delete,
-                args=(note.id, note.version),
+                on_click=_on_delete,
+                args=(_FEED, note.id, note.version, f"menu_{note.id}"),
             )
         st.page_link(
             _update_page(),
@@ -4490,21 +4550,10 @@ def _on_create() -> None:
     if actor is not None and actor.signed_in:
         username = actor.name
     cleared = not (body or "").strip()
-    limit = _setting("notes_per_minute")
     outcome = _once(
         "create",
         lambda last: last.note is not None and (cleared or _is_text_of(last.note, username, body)),
-        lambda: _limited(
-            "create",
-            limit,
-            MSG_TOO_MANY_NOTES,
-            lambda: _attempt(
-                lambda: NoteService.create_note(
-                    get_connection(), username, body, actor=actor, per_minute=limit
-                ),
-                lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
-            ),
-        ),
+        lambda: _create(username, body, actor),
     )
     if outcome.kind == Kind.SAVED:
         state[_CREATE.body] = ""
@@ -4524,72 +4573,15 @@ def render_create() -> None:
         return
     if actor.signed_in:
         st.markdown(f"Posting as **{_escape_markdown(actor.name or '')}**")
-    with st.form("create_form", clear_on_submit=False):
-        _note_fields(_CREATE, with_username=not actor.signed_in)
-        with st.container(horizontal=True, gap="small"):
-            st.form_submit_button(
-                "Save note", key=_CREATE.submit, on_click=_on_create, type="primary"
-            )
-            st.form_submit_button(
-                "Preview", key=_CREATE.preview, on_click=_on_preview, args=(_CREATE,)
-            )
+    _note_form(_CREATE, "Save note", _on_create, (), with_username=not actor.signed_in)
     _show_outcome(_CREATE)
     _render_preview(_CREATE)
 
 
 # Views: Update a Note --------------------------------------------------------
 
-_UPDATE = _Keys("update")
+_UPDATE = _Keys("update", picks=True)
 _UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the form
-
-
-def _save_edit(
-    id: int,
-    write: Callable[[int], Note],
-    success: Callable[[Note], Outcome],
-    limited: bool = True,
-) -> None:
-    """Run write(version the person loaded) for note id, within the person's edit limit
-    unless not `limited`, and leave its Outcome for the page.
-
-    After a conflict, the form keeps the person's text and saving again is a deliberate
-    choice to replace what is saved; if the note is gone, the text is kept on the page.
-    """
-    state = st.session_state
-    draft = (state.get(_UPDATE.username, ""), state[_UPDATE.body])
-
-    def saved(note: Note) -> Outcome:
-        state[_UPDATE_LOADED] = (id, note.version)
-        return success(note)
-
-    def act() -> Outcome:
-        return _attempt(lambda: write(state[_UPDATE_LOADED][1]), saved)
-
-    outcome = _edit_limited(act) if limited else act()
-    if outcome.kind == Kind.CONFLICT:
-        state[_UPDATE_LOADED] = (id, outcome.note.version)
-        outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
-    elif outcome.kind == Kind.GONE:
-        _forget_pick(_UPDATE)
-        outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
-    state[_UPDATE.outcome] = outcome
-
-
-def _on_update(id: int) -> None:
-    """Save the Update form for note id, if it is still the version the person loaded."""
-    state = st.session_state
-    _save_edit(
-        id,
-        lambda version: NoteService.update_note(
-            get_connection(),
-            id,
-            state.get(_UPDATE.username, ""),
-            state[_UPDATE.body],
-            version=version,
-            actor=current_actor(),
-        ),
-        lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
-    )
 
 
 def _on_restore_version(id: int, old_version: int) -> None:
@@ -4608,13 +4600,10 @@ def _on_restore_version(id: int, old_version: int) -> None:
         return Outcome(Kind.SAVED, message)
 
     _save_edit(
-        id,
+        _UPDATE,
+        _UPDATE_LOADED,
         lambda version: NoteService.restore_version(
-            get_connection(),
-            id,
-            old_version,
-            version=version,
-            actor=actor,
+            get_connection(), id, old_version, version=version, actor=actor
         ),
         loaded,
         limited=not owner,
@@ -4623,18 +4612,7 @@ def _on_restore_version(id: int, old_version: int) -> None:
 
 def _on_save_as_new(username: str, body: str) -> None:
     """Save the text of a note that vanished under its writer as a new note, and edit it."""
-    limit = _setting("notes_per_minute")
-    outcome = _limited(
-        "create",
-        limit,
-        MSG_TOO_MANY_NOTES,
-        lambda: _attempt(
-            lambda: NoteService.create_note(
-                get_connection(), username, body, actor=current_actor(), per_minute=limit
-            ),
-            lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
-        ),
-    )
+    outcome = _create(username, body, current_actor())
     if outcome.kind == Kind.SAVED:
         st.session_state[_UPDATE.number] = outcome.note.id
     st.session_state[_UPDATE.outcome] = outcome
@@ -4716,7 +4694,7 @@ def render_update() -> None:
         if outcome is None or outcome.message != str(error):
             st.error(str(error))
         _show_outcome(_UPDATE)
-        _update_form(loaded[0], current_actor(), state.get(_UPDATE.username, ""))
+        _update_form(current_actor(), state.get(_UPDATE.username, ""))
         return
     outcome: Outcome | None = state.get(_UPDATE.outcome)
     if outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None:
@@ -4745,27 +4723,15 @@ def render_update() -> None:
         state[_UPDATE.username], state[_UPDATE.body] = note.username, note.body
         state[_UPDATE_LOADED] = (note.id, note.version)
     _show_outcome(_UPDATE)  # above the form, where the person who pressed Save is looking
-    _update_form(note.id, actor, note.username)
+    _update_form(actor, note.username)
     _render_history(note, may_change=True)
 
 
-def _update_form(id: int, actor: Actor, author: str) -> None:
-    """The Update page's form for note id (author: whose note it is, shown when signed in)."""
-    with st.form("update_form"):
-        if actor.signed_in:
-            st.caption(f"By **{_escape_markdown(author)}**")
-        _note_fields(_UPDATE, with_username=not actor.signed_in)
-        with st.container(horizontal=True, gap="small"):
-            st.form_submit_button(
-                "Save changes",
-                key=_UPDATE.submit,
-                on_click=_on_update,
-                args=(id,),
-                type="primary",
-            )
-            st.form_submit_button(
-                "Preview", key=_UPDATE.preview, on_click=_on_preview, args=(_UPDATE,)
-            )
+def _update_form(actor: Actor, author: str) -> None:
+    """The Update page's form for the note loaded (author: whose note it is)."""
+    byline = f"By **{_escape_markdown(author)}**" if actor.signed_in else ""
+    args = (_UPDATE, _UPDATE_LOADED)
+    _note_form(_UPDATE, "Save changes", _on_update, args, not actor.signed_in, byline)
     _render_preview(_UPDATE)
 
 
@@ -4773,18 +4739,6 @@ def _update_form(id: int, actor: Actor, author: str) -> None:
 
 _DELETE = _Keys("delete", picks=True)
 _DELETE_CONFIRM = "delete_confirm"
-
-
-def _on_delete(id: int, version: int) -> None:
-    """Move note id to the trash if it is still the version shown; offer Undo."""
-    state = st.session_state
-    state[_DELETE_CONFIRM] = False
-    outcome = _delete(id, version)
-    if outcome.kind == Kind.DELETED:
-        _forget_pick(_DELETE)  # offer the newest remaining note
-    elif outcome.kind == Kind.CONFLICT:  # the page shows the note as it is now, below
-        outcome = Outcome(Kind.FAILED, outcome.message)
-    state[_DELETE.outcome] = outcome
 
 
 @_shows_outcomes(_DELETE)
@@ -4809,7 +4763,7 @@ def render_delete() -> None:
         type="primary",
         disabled=not confirmed,
         on_click=_on_delete,
-        args=(note.id, note.version),
+        args=(_DELETE, note.id, note.version, _DELETE_CONFIRM),
     )
 
 
