@@ -3684,11 +3684,8 @@ def _tag_buttons(note: Note, here: bool) -> None:
 def _feed_link(
     label: str, params: dict[str, str], key: str, icon: str | None, help: str, here: bool
 ):
-    """A link to the feed with query params; from the feed itself, a button that sets them.
-
-    A page_link to the page already shown runs it but leaves the address bar as it was
-    (Streamlit 1.67), so the view could not be reloaded, shared or left with Back.
-    """
+    """A link to the feed with query params; from the feed itself, a button that sets them
+    (a page_link to the page shown leaves the address bar as it was: no Back, no sharing)."""
     if here:
         st.button(
             label,
@@ -3706,23 +3703,19 @@ def _feed_link(
 def _render_note(
     note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
 ) -> None:
-    """Show one note: body as markdown (raw HTML escaped), author, times, number, tags.
-
-    links: "feed" on the feed itself (with the note's menu), "page" on other pages,
-    None for no links at all (a trashed or historical note). key: the prefix of its
-    box's key (another, where a page shows the same note twice).
-    """
+    """Show one note: its text, author, times, number and tags. links: "feed" on the feed
+    (with the note's menu), "page" elsewhere, None for none (a trashed note); key: its box's
+    key prefix (another where a page shows the same note twice)."""
     with st.container(border=True, key=f"{key}_{note.id}"):
         text_key = f"text_of_{note.id}" if key == "note" else f"text_of_{note.id}_{key}"
         _note_text(note.body, text_key, terms=terms)
-        if links is not None:
-            _tag_buttons(note, here=links == "feed")
         if links is None:
             st.caption(
                 f"{_escape_markdown(note.username)} · \\#{note.id} · "
                 f"{_format_time(note.updated_timestamp)}"
             )
             return
+        _tag_buttons(note, here=links == "feed")
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             here = links == "feed"
             _feed_link(
@@ -3916,22 +3909,13 @@ def _show_outcome(keys: _Keys) -> None:
         st.code(body, language=None, wrap_lines=True)  # as typed, ready to copy
 
 
-# The live character count under a note box: a constant script (it carries no text of
-# anyone's), installed once per browser page, that counts characters as the app does
-# (grapheme clusters, outer spaces and newlines left out) on every keystroke, with no
-# trip to the server, and says how far over the limit the text is.
-#
-# It also mends broken characters. A JavaScript string can hold half of a surrogate pair
-# (a page script or an extension can put one in a box; a real paste or typing cannot).
-# Streamlit sends widget values as protobuf, the server refuses such a string as "bad
-# UTF-8" and drops the whole message: Save did nothing and the page said nothing. So
-# before the page's own handlers see an input, the script replaces each lone half with
-# U+FFFD, which the box already showed in its place: the person's text stays exactly as
-# they see it, and Save saves that. Refusing instead would need the script to block
-# Save (the server never hears of it) and ask the person to find a character they see
-# as U+FFFD anyway. Under the note box it then says which field has a U+FFFD in it (from
-# this, or from a paste the browser mended the same way), so that the person can remove
-# it before saving.
+# The live character count under a note box: a constant script (no text of anyone's),
+# installed once per browser page, that counts as the app does (grapheme clusters, outer
+# spaces and newlines left out) on every keystroke, without the server. It also replaces
+# a lone half of a surrogate pair (which a page script can put in a box) with the U+FFFD
+# the box shows: the server refuses such a string as bad UTF-8 and drops the whole
+# message, so Save would do nothing and say nothing. It then names the field that holds
+# a U+FFFD, so that the person can remove it before saving.
 _COUNTER_KEYS = ("create_body", "update_body", "edit_body")  # the note boxes it counts
 _COUNTER_SCRIPT = f"""<script>
 if (!window.notesCounter) {{
@@ -4072,9 +4056,7 @@ def _pick_note(keys: _Keys) -> Note | None:
     """Let the person choose a note by number, or from recent notes or a search; return it."""
     conn = get_connection()
     find = st.text_input(
-        "Find a note",
-        key=keys.find,
-        placeholder="Words from a note, or its author",
+        "Find a note", key=keys.find, placeholder="Words from a note, or its author"
     )
     candidates = NoteService.list_notes(conn, limit=RECENT_PICKS, search=find or "")
     if find != st.session_state.get(keys.searched) and candidates:
@@ -4250,10 +4232,8 @@ def _close_editor() -> None:
 
 @st.dialog("Edit note", width="medium", on_dismiss=_close_editor)
 def _edit_dialog() -> None:
-    """The Edit dialog: the Update page's form, for the note opened from its menu.
-
-    A dialog reruns alone (a fragment): once saved or cancelled, rerun the whole page,
-    which closes it and shows the feed as it is now."""
+    """The Edit dialog: the Update page's form, for the note opened from its menu. Once
+    saved or cancelled it reruns the whole page (a dialog reruns alone, as a fragment)."""
     editing = st.session_state.get(_EDITING)
     if editing is None:
         st.rerun()
@@ -4319,15 +4299,11 @@ def _note_menu(note: Note) -> None:
 # Views: the live feed --------------------------------------------------------
 #
 # The newest page of the feed (of a search or a filter too) has a small fragment, the
-# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S. A tick is one
-# listing from the oldest note shown upwards (_live_tick): it counts the newer notes,
-# which the banner offers ("3 new notes — show") in a slot kept free for it, so nothing
-# the person reads moves; and it sees the shown notes as they are now. Only if one of
-# those was edited or deleted does the tick rerun the page, which then shows the notes
-# as the tick read them (_LIVE_KEEP), not the newest page. So an idle tick sends a banner,
-# not 25 notes (47 KB, 0.2 s a tick when the notes were inside the fragment). Any other
-# full run of the page (show, a search, a page turn) reads the newest page afresh.
-# Older pages and permalinks have no fragment, so no ticks.
+# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S: one listing
+# (_live_tick) counts the newer notes, offered in a slot kept free so nothing the person
+# reads moves, and rereads the shown ones. Only if one of those was edited or deleted does
+# it rerun the page, which shows the notes as the tick read them (_LIVE_KEEP): an idle
+# tick sends a banner, not the notes. Older pages and permalinks have no fragment.
 
 MSG_NEW_NOTES = "{count} — show"
 MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
@@ -4363,14 +4339,9 @@ def _live_first(conn: Database, filters: dict) -> _LiveView:
 
 
 def _live_tick(conn: Database, view: _LiveView) -> _LiveView:
-    """Read view's notes again and count the newer ones, in one listing.
-
-    The listing runs upwards from the oldest shown note and stops after LIVE_MAX_NEW + 1
-    new ones, so it reads at most a page and a banner's worth of notes, through the same
-    index as the page. A note numbered among the shown that was not shown (restored from
-    the trash, or edited into a search) waits for the next full read of the page: it
-    would push down what the person is reading.
-    """
+    """Read view's notes again and count the newer ones (up to LIVE_MAX_NEW + 1), in one
+    listing upwards from the oldest shown. A note among them that was not shown (restored,
+    or edited into a search) waits for a full run: it would push down what is being read."""
     limit = len(view.shown) + LIVE_MAX_NEW + 1
     notes = NoteService.list_notes(conn, limit=limit, after=view.after, **dict(view.filters))
     new = min(sum(1 for note in notes if note.id > view.newest), LIVE_MAX_NEW + 1)
@@ -4389,11 +4360,8 @@ def _new_notes(count: int) -> str:
 
 
 def _on_show_new() -> None:
-    """The banner's "show": read the newest page afresh (a full run does), from its top.
-
-    The button is inside the fragment, whose widgets rerun only it: ask for the page.
-    A second click that arrives after the first one's run finds no banner: nothing.
-    """
+    """The banner's "show": read the newest page afresh, from its top (the button is in
+    the fragment, whose widgets rerun only it: ask for the page)."""
     st.session_state.pop(_LIVE_KEEP, None)
     st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
     st.rerun(scope="app")
@@ -4401,13 +4369,9 @@ def _on_show_new() -> None:
 
 @st.fragment(run_every=LIVE_FEED_TICK_S)
 def _live_banner(run: int) -> None:
-    """The banner's slot above the newest page's notes; every later call is a tick.
-
-    The call a full run makes shows the view that run read; later ones (the same call,
-    rerun alone every LIVE_FEED_TICK_S) read it again (_live_tick). A database fault
-    during a tick says so in the slot, once however many ticks fail, and keeps the
-    page as it is; the next tick tries again.
-    """
+    """The banner's slot above the newest page's notes: shows the view the full run read,
+    and every later call (a tick) reads it again. A database fault in a tick says so in the
+    slot, once however many ticks fail, and the page stays as it is."""
     state = st.session_state
     view: _LiveView = state[_LIVE]
     problem = None
@@ -4538,12 +4502,8 @@ def _is_text_of(note: Note, username: object, body: object) -> bool:
 
 
 def _on_create() -> None:
-    """Save the Create form; on success clear the note box (callbacks may change widgets).
-
-    A second press of Save within DOUBLE_SUBMIT_S that arrives with the same text (sent
-    before the box was cleared) or with the box already cleared writes nothing and
-    reports the note the first press saved.
-    """
+    """Save the Create form; on success clear the note box. A second press within
+    DOUBLE_SUBMIT_S, with the same text or the box cleared, reports the first one's note."""
     state = st.session_state
     actor = current_actor()
     username, body = state.get(_CREATE.username, ""), state[_CREATE.body]
@@ -4830,10 +4790,8 @@ def _render_purge(notes: list[Note]) -> None:
 
 @_shows_outcomes(_TRASH)
 def render_trash() -> None:
-    """The Trash page: deleted notes, a page at a time, each restorable by whoever may
-    change it. Only an admin (signed-in mode) deletes notes for good here, after a
-    confirmation; in open mode only the operator's command line does
-    (`python app.py purge`)."""
+    """The Trash page: deleted notes a page at a time, each restorable by whoever may change
+    it; an admin (signed in) deletes them for good here, else `python app.py purge` does."""
     st.title("Trash")
     actor = current_actor()
     st.caption(MSG_TRASH_KEPT_SIGNED_IN if signed_in_mode() else MSG_TRASH_KEPT)
@@ -4907,9 +4865,8 @@ class _SessionEnded(Exception):
 def _export_bytes(
     source: Database | Path, fmt: str, filters: dict[str, str | None], session: str
 ) -> bytes:
-    """Build an export file (the download's callable: runs in a Streamlit thread). It
-    waits for its turn and builds only while its session lasts: 40 sessions that asked
-    and left kept the server busy for 6 minutes when builds ran to the end regardless."""
+    """Build an export file (the download's callable, in a Streamlit thread): it waits for
+    its turn and builds only while its session lasts, so that sessions gone cost nothing."""
     runtime = Runtime.instance() if Runtime.exists() else None
 
     def still_wanted(*_: object) -> None:
@@ -4999,10 +4956,8 @@ def _rejects_csv(rejected: list[Rejected]) -> bytes:
 
 @st.cache_resource(show_spinner=False)
 def _previews() -> tuple[dict[str, tuple[str, str]], threading.Lock]:
-    """The process's places for import previews, by session token: (Streamlit's session
-    id, upload id), and their lock. The preview itself is in its session's state, so it
-    goes with the session; a place whose session is no longer active is given to the next
-    one asking (8 sessions with a 9.4 MB file each took the server from 215 to 962 MB)."""
+    """The process's places for import previews (each large), by session token: (session
+    id, upload id), and their lock; a place whose session has ended is given to the next."""
     return {}, threading.Lock()
 
 
