@@ -3135,15 +3135,21 @@ def _postgres(url: str) -> Postgres:
     return open_postgres(url)
 
 
+def _database() -> Database | Path:
+    """The configured database: the process's PostgreSQL pool, or the SQLite file's path."""
+    target = resolve_database(os.environ, _secrets())
+    return _postgres(str(target)) if is_database_url(target) else Path(target)
+
+
 def get_connection() -> Database:
     """Return the configured database (the one cached getter): the process's pool for a
     PostgreSQL URL, else this thread's connection to the SQLite file."""
-    target = resolve_database(os.environ, _secrets())
-    if is_database_url(target):
-        return _postgres(str(target))
-    local = _connections(str(target))
+    source = _database()
+    if _is_postgres(source):
+        return source
+    local = _connections(str(source))
     if getattr(local, "conn", None) is None:
-        local.conn = connect(target)
+        local.conn = connect(source)
     return local.conn
 
 
@@ -3208,6 +3214,11 @@ def _session_id() -> str:
     """Streamlit's id for this browser session (what its runtime knows it by)."""
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx else _session_token()
+
+
+def _session_ended(session: str) -> bool:
+    """True if the browser session with Streamlit's id `session` is gone."""
+    return Runtime.exists() and not Runtime.instance().is_active_session(session)
 
 
 def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
@@ -4047,11 +4058,6 @@ def _plain_text(body: str) -> str:
     return " ".join(_MARKDOWN_MARKS.sub("", text).split())
 
 
-def _forget_pick(keys: _Keys) -> None:
-    """Make the picker offer the newest note on its next run (its note is gone)."""
-    st.session_state[keys.number] = None
-
-
 def _pick_note(keys: _Keys) -> Note | None:
     """Let the person choose a note by number, or from recent notes or a search; return it."""
     conn = get_connection()
@@ -4131,7 +4137,7 @@ def _on_delete(keys: _Keys, id: int, version: int, off: str) -> None:
         ),
     )
     if outcome.kind == Kind.DELETED and keys.picks:
-        _forget_pick(keys)  # offer the newest remaining note
+        st.session_state[keys.number] = None  # the picker offers the newest note
     elif outcome.kind == Kind.CONFLICT:
         outcome = Outcome(Kind.FAILED, outcome.message)
     st.session_state[keys.outcome] = outcome
@@ -4185,7 +4191,7 @@ def _save_edit(
         outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
     elif outcome.kind == Kind.GONE:
         if keys.picks:
-            _forget_pick(keys)
+            state[keys.number] = None  # the picker offers the newest note
         outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
     state[keys.outcome] = outcome
     return outcome
@@ -4867,10 +4873,9 @@ def _export_bytes(
 ) -> bytes:
     """Build an export file (the download's callable, in a Streamlit thread): it waits for
     its turn and builds only while its session lasts, so that sessions gone cost nothing."""
-    runtime = Runtime.instance() if Runtime.exists() else None
 
     def still_wanted(*_: object) -> None:
-        if runtime is not None and not runtime.is_active_session(session):
+        if _session_ended(session):
             raise _SessionEnded(session)
 
     turns = _exports()
@@ -4901,12 +4906,6 @@ def _build_export(
         return spool.read()
 
 
-def _export_source() -> Database | Path:
-    """What an export reads: the PostgreSQL pool, or the SQLite file's path."""
-    target = resolve_database(os.environ, _secrets())
-    return _postgres(str(target)) if is_database_url(target) else Path(target)
-
-
 def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) -> None:
     """A format choice and a download button for the notes these filters show, saying
     how many when the store counts them (all, or one author's)."""
@@ -4927,7 +4926,7 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
     stamp = datetime.now(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%d")
     st.download_button(
         label,
-        functools.partial(_export_bytes, _export_source(), fmt, filters, _session_id()),
+        functools.partial(_export_bytes, _database(), fmt, filters, _session_id()),
         file_name=f"littlest-notes-{stamp}.{fmt}",
         mime=EXPORT_FORMATS[fmt],
         key=f"{key}_download",
@@ -4979,9 +4978,8 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     previews, lock = _previews()
     token = _session_token()
     with lock:
-        runtime = Runtime.instance() if Runtime.exists() else None
         for other, (session, _) in list(previews.items()):
-            if runtime is not None and not runtime.is_active_session(session):
+            if _session_ended(session):
                 del previews[other]
         if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
             return MSG_IMPORT_BUSY
