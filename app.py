@@ -4264,7 +4264,6 @@ def _permalink(id: int) -> str:
 
 def _note_menu(note: Note) -> None:
     """The note's Actions menu (Edit and Delete only for who may change it)."""
-    actor = current_actor()
     # on_change="rerun": the menu's contents run only when it is open (25 closed menus
     # cost nothing), and its key opens and closes it from a callback.
     with st.popover(
@@ -4277,6 +4276,7 @@ def _note_menu(note: Note) -> None:
     ) as menu:
         if not menu.open:
             return
+        actor = current_actor()  # (signed in, a query: only for the menu that is open)
         if actor is not None and actor.may_change(note):
             st.button(
                 "Edit",
