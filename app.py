@@ -3082,57 +3082,46 @@ def _secrets() -> Mapping[str, object]:
         return {}
 
 
-_SETTINGS = (
-    "auth",
-    "admins",
-    "admin_subjects",
-    "notes_per_minute",
-    "deletes_per_minute",
-    "edits_per_minute",
-    "edits_per_note_per_minute",  # the name before edits were counted per person
-    "client_ip_header",
-)
+# The other secrets _secrets reads (edits_per_note_per_minute: edits_per_minute's old name).
+_SETTINGS = """auth admins admin_subjects client_ip_header notes_per_minute deletes_per_minute
+    edits_per_minute edits_per_note_per_minute""".split()
 
 
 @st.cache_resource(show_spinner=False)
 def _connections(path: str) -> threading.local:
-    """Hold one sqlite3 connection per thread for the database at path.
-
-    Streamlit runs each session's script in its own thread, and a sqlite3
-    connection must not be shared between threads without a lock. One connection
-    per thread keeps reads concurrent (WAL) while SQLite serialises the writes.
-    """
+    """Hold one sqlite3 connection per thread (each session's script runs in its own
+    thread, and a connection must not be shared): reads stay concurrent (WAL)."""
     return threading.local()
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda db: db.close())
 def _postgres(url: str) -> Postgres:
-    """Hold the process's one connection pool to the PostgreSQL database at url.
-
-    A failure (a wrong password, a server that is down) is not cached: the next run
-    tries again, so the app recovers without a restart once the server is back.
-    """
+    """Hold the process's one pool to the PostgreSQL database at url (a failure is not
+    cached: the app recovers without a restart once the server is back)."""
     return open_postgres(url)
+
+
+def _database() -> Database | Path:
+    """The configured database: the process's PostgreSQL pool, or the SQLite file's path."""
+    target = resolve_database(os.environ, _secrets())
+    return _postgres(str(target)) if is_database_url(target) else Path(target)
 
 
 def get_connection() -> Database:
     """Return the configured database (the one cached getter): the process's pool for a
     PostgreSQL URL, else this thread's connection to the SQLite file."""
-    target = resolve_database(os.environ, _secrets())
-    if is_database_url(target):
-        return _postgres(str(target))
-    local = _connections(str(target))
+    source = _database()
+    if _is_postgres(source):
+        return source
+    local = _connections(str(source))
     if getattr(local, "conn", None) is None:
-        local.conn = connect(target)
+        local.conn = connect(source)
     return local.conn
 
 
 class Kind(enum.StrEnum):
-    """How a store call a person asked for turned out.
-
-    A StrEnum, compared with ==, so that an Outcome stays equal to its kind even if the
-    module is loaded again (a test's or a developer's reload).
-    """
+    """How a store call a person asked for turned out (a StrEnum compared with ==, so an
+    Outcome keeps its kind across a reload of the module)."""
 
     SAVED = "saved"  # written; the note (if any) is shown
     DELETED = "deleted"  # moved to the trash; Undo is offered
@@ -3177,12 +3166,8 @@ class _Recent:
 
 @st.cache_resource(show_spinner=False)
 def _recent() -> _Recent:
-    """Hold what each session did last, for the whole process.
-
-    Not in session state, and behind a lock: three clicks 8 ms apart ran their three
-    callbacks before any of them had recorded its save (seen in Chromium), so a guard
-    against double clicks must check and act as one step, where every run can see it.
-    """
+    """Hold what each session did last, for the whole process: not in session state, and
+    behind a lock, because a double click's callbacks can all run before either records."""
     return _Recent({}, tuple(threading.RLock() for _ in range(64)), {}, threading.Lock())
 
 
@@ -3195,6 +3180,11 @@ def _session_id() -> str:
     """Streamlit's id for this browser session (what its runtime knows it by)."""
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx else _session_token()
+
+
+def _session_ended(session: str) -> bool:
+    """True if the browser session with Streamlit's id `session` is gone."""
+    return Runtime.exists() and not Runtime.instance().is_active_session(session)
 
 
 def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
@@ -3463,15 +3453,21 @@ def _cannot_change(actor: Actor | None, note: Note) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class _PageKeys:
-    """The session-state keys of one page's outcome, of its Undo button and of its note
-    picker's number (if it has them)."""
+class _Keys:
+    """The keys of a page's (or the Edit dialog's) Outcome, Undo button, note form and note
+    picker, each "<page>_<what>"."""
 
-    outcome: str
-    undo: str | None = None
-    picked: str | None = None
-    lists_notes: bool = False  # the page shows notes itself (a restored one among them)
+    _NAMES = ("outcome", "undo", "form", "username", "body", "submit", "preview", "find", "number")
+
+    def __init__(self, page: str, picks: bool = False, lists_notes: bool = False) -> None:
+        self.picks = picks  # it has a note picker (key `number`): a restore or a vanished
+        # note changes what it picks
+        self.lists_notes = lists_notes  # the page shows notes itself (a restored one too)
+        for name in self._NAMES:
+            setattr(self, name, f"{page}_{name}")
+        self.pick = f"{page}_pick_"  # + a note's number: its pick button
+        self.searched = f"{page}_find_searched"  # the search the number was last chosen for
+        self.asked = f"{page}_number_asked"  # the ?note= last shown (each is shown once)
 
 
 def _reader_zone() -> zoneinfo.ZoneInfo:
@@ -3665,11 +3661,8 @@ def _tag_buttons(note: Note, here: bool) -> None:
 def _feed_link(
     label: str, params: dict[str, str], key: str, icon: str | None, help: str, here: bool
 ):
-    """A link to the feed with query params; from the feed itself, a button that sets them.
-
-    A page_link to the page already shown runs it but leaves the address bar as it was
-    (Streamlit 1.67), so the view could not be reloaded, shared or left with Back.
-    """
+    """A link to the feed with query params; from the feed itself, a button that sets them
+    (a page_link to the page shown leaves the address bar as it was: no Back, no sharing)."""
     if here:
         st.button(
             label,
@@ -3687,23 +3680,19 @@ def _feed_link(
 def _render_note(
     note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
 ) -> None:
-    """Show one note: body as markdown (raw HTML escaped), author, times, number, tags.
-
-    links: "feed" on the feed itself (with the note's menu), "page" on other pages,
-    None for no links at all (a trashed or historical note). key: the prefix of its
-    box's key (another, where a page shows the same note twice).
-    """
+    """Show one note: its text, author, times, number and tags. links: "feed" on the feed
+    (with the note's menu), "page" elsewhere, None for none (a trashed note); key: its box's
+    key prefix (another where a page shows the same note twice)."""
     with st.container(border=True, key=f"{key}_{note.id}"):
         text_key = f"text_of_{note.id}" if key == "note" else f"text_of_{note.id}_{key}"
         _note_text(note.body, text_key, terms=terms)
-        if links is not None:
-            _tag_buttons(note, here=links == "feed")
         if links is None:
             st.caption(
                 f"{_escape_markdown(note.username)} · \\#{note.id} · "
                 f"{_format_time(note.updated_timestamp)}"
             )
             return
+        _tag_buttons(note, here=links == "feed")
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             here = links == "feed"
             _feed_link(
@@ -3818,21 +3807,21 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
         )
 
 
-def _on_restore(keys: _PageKeys, id: int) -> None:
+def _on_restore(keys: _Keys, id: int) -> None:
     """Bring note id back from the trash (Undo, or Restore on the Trash page); a page's
     picker then shows the note just brought back."""
     outcome = _attempt(
         lambda: NoteService.restore_note(get_connection(), id, actor=current_actor()),
         lambda note: Outcome(Kind.SAVED, MSG_RESTORED.format(id=id), note),
     )
-    if outcome.kind == Kind.SAVED and keys.picked is not None:
-        st.session_state[keys.picked] = id
-    if outcome.kind == Kind.SAVED and (keys.picked or keys.lists_notes):
+    if outcome.kind == Kind.SAVED and keys.picks:
+        st.session_state[keys.number] = id
+    if outcome.kind == Kind.SAVED and (keys.picks or keys.lists_notes):
         outcome = Outcome(Kind.SAVED, outcome.message)  # the page shows the note itself
     st.session_state[keys.outcome] = outcome
 
 
-def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[[], None]]:
+def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], None]]:
     """Decorate a page that shows its callbacks' Outcomes: each is forgotten once a run of
     the page has finished showing it, not when a run that a new click cut short began to."""
 
@@ -3864,7 +3853,7 @@ def _shows_outcomes(keys: _PageKeys) -> Callable[[Callable[[], None]], Callable[
 _OUTCOME_SHOWN = "outcome_shown"  # the Outcome the current run has shown
 
 
-def _show_outcome(keys: _PageKeys) -> None:
+def _show_outcome(keys: _Keys) -> None:
     """Show the Outcome a callback left for this page (see _shows_outcomes)."""
     outcome: Outcome | None = st.session_state.get(keys.outcome)
     if outcome is None:
@@ -3897,36 +3886,13 @@ def _show_outcome(keys: _PageKeys) -> None:
         st.code(body, language=None, wrap_lines=True)  # as typed, ready to copy
 
 
-@dataclass(frozen=True)
-class _FormKeys:
-    """The keys of a note form's widgets (Create and Update share the form's shape)."""
-
-    username: str
-    body: str
-    submit: str
-
-    @property
-    def preview(self) -> str:
-        """The key of the form's Preview button (+ "_shown": a preview is shown)."""
-        return self.submit.replace("_submit", "_preview")
-
-
-# The live character count under a note box: a constant script (it carries no text of
-# anyone's), installed once per browser page, that counts characters as the app does
-# (grapheme clusters, outer spaces and newlines left out) on every keystroke, with no
-# trip to the server, and says how far over the limit the text is.
-#
-# It also mends broken characters. A JavaScript string can hold half of a surrogate pair
-# (a page script or an extension can put one in a box; a real paste or typing cannot).
-# Streamlit sends widget values as protobuf, the server refuses such a string as "bad
-# UTF-8" and drops the whole message: Save did nothing and the page said nothing. So
-# before the page's own handlers see an input, the script replaces each lone half with
-# U+FFFD, which the box already showed in its place: the person's text stays exactly as
-# they see it, and Save saves that. Refusing instead would need the script to block
-# Save (the server never hears of it) and ask the person to find a character they see
-# as U+FFFD anyway. Under the note box it then says which field has a U+FFFD in it (from
-# this, or from a paste the browser mended the same way), so that the person can remove
-# it before saving.
+# The live character count under a note box: a constant script (no text of anyone's),
+# installed once per browser page, that counts as the app does (grapheme clusters, outer
+# spaces and newlines left out) on every keystroke, without the server. It also replaces
+# a lone half of a surrogate pair (which a page script can put in a box) with the U+FFFD
+# the box shows: the server refuses such a string as bad UTF-8 and drops the whole
+# message, so Save would do nothing and say nothing. It then names the field that holds
+# a U+FFFD, so that the person can remove it before saving.
 _COUNTER_KEYS = ("create_body", "update_body", "edit_body")  # the note boxes it counts
 _COUNTER_SCRIPT = f"""<script>
 if (!window.notesCounter) {{
@@ -3993,11 +3959,7 @@ def _live_counter(key: str) -> None:
     st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
 
 
-def _on_preview(keys: _FormKeys) -> None:
-    st.session_state[f"{keys.preview}_shown"] = True
-
-
-def _render_preview(keys: _FormKeys) -> None:
+def _render_preview(keys: _Keys) -> None:
     """Below a form whose Preview was pressed: its note as the feed will show it."""
     if not st.session_state.get(f"{keys.preview}_shown"):
         return
@@ -4010,7 +3972,7 @@ def _render_preview(keys: _FormKeys) -> None:
             st.markdown("*Nothing to preview yet.*")
 
 
-def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
+def _note_fields(keys: _Keys, with_username: bool = True) -> None:
     """Show the Username (open mode only) and Note inputs that the Create and Update
     forms share."""
     if with_username:
@@ -4029,23 +3991,24 @@ def _note_fields(keys: _FormKeys, with_username: bool = True) -> None:
     _live_counter(keys.body)
 
 
-@dataclass(frozen=True)
-class _PickerKeys:
-    """The keys of a note picker: its search box, its number box, and its pick buttons."""
-
-    find: str
-    number: str
-    pick_prefix: str  # + the note's number
-
-    @property
-    def searched(self) -> str:
-        """Where the picker keeps the search its number was last chosen for."""
-        return f"{self.find}_searched"
-
-    @property
-    def asked(self) -> str:
-        """Where the picker keeps the ?note= it last showed (each is shown once)."""
-        return f"{self.number}_asked"
+def _note_form(
+    keys: _Keys, save: str, on_save: Callable, args: tuple, with_username: bool, byline: str = ""
+) -> None:
+    """The Create and Update pages' form: byline (markdown), fields, Save and Preview."""
+    with st.form(keys.form):
+        if byline:
+            st.caption(byline)
+        _note_fields(keys, with_username)
+        with st.container(horizontal=True, gap="small"):
+            st.form_submit_button(
+                save, key=keys.submit, on_click=on_save, args=args, type="primary"
+            )
+            st.form_submit_button(
+                "Preview",
+                key=keys.preview,
+                on_click=_set_state,
+                args=(f"{keys.preview}_shown", True),
+            )
 
 
 # Markdown a pick button's label drops, so that it reads as the note does in the feed:
@@ -4061,18 +4024,11 @@ def _plain_text(body: str) -> str:
     return " ".join(_MARKDOWN_MARKS.sub("", text).split())
 
 
-def _forget_pick(keys: _PickerKeys) -> None:
-    """Make the picker offer the newest note on its next run (its note is gone)."""
-    st.session_state[keys.number] = None
-
-
-def _pick_note(keys: _PickerKeys) -> Note | None:
+def _pick_note(keys: _Keys) -> Note | None:
     """Let the person choose a note by number, or from recent notes or a search; return it."""
     conn = get_connection()
     find = st.text_input(
-        "Find a note",
-        key=keys.find,
-        placeholder="Words from a note, or its author",
+        "Find a note", key=keys.find, placeholder="Words from a note, or its author"
     )
     candidates = NoteService.list_notes(conn, limit=RECENT_PICKS, search=find or "")
     if find != st.session_state.get(keys.searched) and candidates:
@@ -4099,7 +4055,7 @@ def _pick_note(keys: _PickerKeys) -> Note | None:
             chosen = note.id == st.session_state.get(keys.number)
             st.button(
                 label,
-                key=f"{keys.pick_prefix}{note.id}",
+                key=f"{keys.pick}{note.id}",
                 on_click=_set_state,
                 args=(keys.number, note.id),
                 type="secondary" if chosen else "tertiary",
@@ -4125,16 +4081,17 @@ def _set_state(key: str, value: object) -> None:
 # the Update page's checks), Delete (with Undo), History (the Update page, ?note=N) and
 # its link to copy. Edit and Delete are offered only to who may change the note.
 
-_FEED = _PageKeys(outcome="feed_outcome", undo="feed_undo", lists_notes=True)
-_EDIT = _PageKeys(outcome="edit_outcome")
-_EDIT_FORM = _FormKeys(username="edit_username", body="edit_body", submit="edit_submit")
+_FEED = _Keys("feed", lists_notes=True)
+_EDIT = _Keys("edit")
 _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
 
 
-def _delete(id: int, version: int) -> Outcome:
+def _on_delete(keys: _Keys, id: int, version: int, off: str) -> None:
     """Move note id to the trash if it is still at version, within the session's delete
-    limit; the Outcome offers Undo (the Delete page and the note menu share this)."""
-    return _limited(
+    limit, and offer Undo (off: the menu or tick box to turn off). A conflict is a failure:
+    the page shows the note as it is now."""
+    st.session_state[off] = False
+    outcome = _limited(
         "delete",
         _setting("deletes_per_minute"),
         MSG_TOO_MANY_DELETES,
@@ -4145,27 +4102,98 @@ def _delete(id: int, version: int) -> Outcome:
             lambda note: Outcome(Kind.DELETED, MSG_DELETED.format(id=note.id), note),
         ),
     )
-
-
-def _edit_limited(act: Callable[[], Outcome]) -> Outcome:
-    """act() within the person's edit limit (the Edit dialog and the Update page)."""
-    return _limited("edit", _setting("edits_per_minute"), MSG_TOO_MANY_EDITS, act, "edit")
-
-
-def _on_menu_delete(id: int, version: int) -> None:
-    st.session_state[_menu_key(id)] = False
-    outcome = _delete(id, version)
-    if outcome.kind == Kind.CONFLICT:  # the feed shows the note as it is now
+    if outcome.kind == Kind.DELETED and keys.picks:
+        st.session_state[keys.number] = None  # the picker offers the newest note
+    elif outcome.kind == Kind.CONFLICT:
         outcome = Outcome(Kind.FAILED, outcome.message)
-    st.session_state[_FEED.outcome] = outcome
+    st.session_state[keys.outcome] = outcome
+
+
+def _create(username: str, body: str, actor: Actor | None) -> Outcome:
+    """Save a new note within the session's create limit (the Create page, Save as new)."""
+    limit = _setting("notes_per_minute")
+    return _limited(
+        "create",
+        limit,
+        MSG_TOO_MANY_NOTES,
+        lambda: _attempt(
+            lambda: NoteService.create_note(
+                get_connection(), username, body, actor=actor, per_minute=limit
+            ),
+            lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
+        ),
+    )
+
+
+def _save_edit(
+    keys: _Keys,
+    loaded: str,
+    write: Callable[[int], Note],
+    success: Callable[[Note], Outcome],
+    limited: bool = True,
+) -> Outcome:
+    """Run write(the version the person loaded, in state[loaded] with the note's id) within
+    the person's edit limit unless not `limited`; leave its Outcome for the page.
+
+    After a conflict, the form keeps the person's text and saving again is a deliberate
+    choice to replace what is saved; if the note is gone, the text is kept on the page.
+    """
+    state = st.session_state
+    id, draft = state[loaded][0], (state.get(keys.username, ""), state[keys.body])
+
+    def saved(note: Note) -> Outcome:
+        state[loaded] = (id, note.version)
+        return success(note)
+
+    def act() -> Outcome:
+        return _attempt(lambda: write(state[loaded][1]), saved)
+
+    if limited:
+        outcome = _limited("edit", _setting("edits_per_minute"), MSG_TOO_MANY_EDITS, act, "edit")
+    else:
+        outcome = act()
+    if outcome.kind == Kind.CONFLICT:
+        state[loaded] = (id, outcome.note.version)
+        outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
+    elif outcome.kind == Kind.GONE:
+        if keys.picks:
+            state[keys.number] = None  # the picker offers the newest note
+        outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
+    state[keys.outcome] = outcome
+    return outcome
+
+
+def _on_update(keys: _Keys, loaded: str) -> None:
+    """Save a note form (the Update page's, or the Edit dialog's) if its note is still the
+    version loaded into it; the Edit dialog then closes and the feed says so."""
+    state = st.session_state
+    if loaded not in state:  # a double click's second press: the first saved and closed
+        return
+    id = state[loaded][0]
+    outcome = _save_edit(
+        keys,
+        loaded,
+        lambda version: NoteService.update_note(
+            get_connection(),
+            id,
+            state.get(keys.username, ""),
+            state[keys.body],
+            version=version,
+            actor=current_actor(),
+        ),
+        lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
+    )
+    if keys is _EDIT and outcome.kind == Kind.SAVED:
+        _close_editor()
+        state[_FEED.outcome] = Outcome(Kind.SAVED, outcome.message)
 
 
 def _open_editor(note: Note) -> None:
     """Open the Edit dialog on note, as it was shown."""
     state = st.session_state
-    state[_menu_key(note.id)] = False  # the dialog, not the menu, in front
+    state[f"menu_{note.id}"] = False  # the dialog, not the menu, in front
     state[_EDITING] = (note.id, note.version)
-    state[_EDIT_FORM.username], state[_EDIT_FORM.body] = note.username, note.body
+    state[_EDIT.username], state[_EDIT.body] = note.username, note.body
     state.pop(_EDIT.outcome, None)
 
 
@@ -4174,40 +4202,10 @@ def _close_editor() -> None:
     st.session_state.pop(_EDIT.outcome, None)
 
 
-def _on_edit() -> None:
-    """Save the Edit dialog if the note is still the version opened: on success close
-    it and say so in the feed; on a conflict show both texts and keep the person's."""
-    state = st.session_state
-    if _EDITING not in state:  # a double click's second press: the first saved and closed
-        return
-    id, version = state[_EDITING]
-    draft = (state.get(_EDIT_FORM.username, ""), state[_EDIT_FORM.body])
-    outcome = _edit_limited(
-        lambda: _attempt(
-            lambda: NoteService.update_note(
-                get_connection(), id, draft[0], draft[1], version=version, actor=current_actor()
-            ),
-            lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id)),
-        )
-    )
-    if outcome.kind == Kind.SAVED:
-        _close_editor()
-        state[_FEED.outcome] = outcome
-        return
-    if outcome.kind == Kind.CONFLICT:  # saving again replaces it, knowingly
-        state[_EDITING] = (id, outcome.note.version)
-        outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
-    elif outcome.kind == Kind.GONE:
-        outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
-    state[_EDIT.outcome] = outcome
-
-
 @st.dialog("Edit note", width="medium", on_dismiss=_close_editor)
 def _edit_dialog() -> None:
-    """The Edit dialog: the Update page's form, for the note opened from its menu.
-
-    A dialog reruns alone (a fragment): once saved or cancelled, rerun the whole page,
-    which closes it and shows the feed as it is now."""
+    """The Edit dialog: the Update page's form, for the note opened from its menu. Once
+    saved or cancelled it reruns the whole page (a dialog reruns alone, as a fragment)."""
     editing = st.session_state.get(_EDITING)
     if editing is None:
         st.rerun()
@@ -4215,9 +4213,11 @@ def _edit_dialog() -> None:
     actor = current_actor()
     st.caption(f"Note \\#{id}")
     _show_outcome(_EDIT)
-    with st.form("edit_form", border=False):
-        _note_fields(_EDIT_FORM, with_username=actor is not None and not actor.signed_in)
-        st.form_submit_button("Save changes", key=_EDIT_FORM.submit, on_click=_on_edit)
+    with st.form(_EDIT.form, border=False):
+        _note_fields(_EDIT, with_username=actor is not None and not actor.signed_in)
+        st.form_submit_button(
+            "Save changes", key=_EDIT.submit, on_click=_on_update, args=(_EDIT, _EDITING)
+        )
     st.button("Cancel", key="edit_cancel", on_click=_close_editor)
 
 
@@ -4228,25 +4228,21 @@ def _permalink(id: int) -> str:
     return f"{base}{url.path or '/'}?note={id}"  # the feed's own path (menus are there)
 
 
-def _menu_key(id: int) -> str:
-    return f"menu_{id}"
-
-
 def _note_menu(note: Note) -> None:
     """The note's Actions menu (Edit and Delete only for who may change it)."""
-    actor = current_actor()
     # on_change="rerun": the menu's contents run only when it is open (25 closed menus
     # cost nothing), and its key opens and closes it from a callback.
     with st.popover(
         "Actions",  # a name screen readers say (an icon alone is read as "more_horiz icon")
         icon=":material/more_horiz:",
         type="tertiary",
-        key=_menu_key(note.id),
+        key=f"menu_{note.id}",
         help="Actions: edit, delete, history, link",
         on_change="rerun",
     ) as menu:
         if not menu.open:
             return
+        actor = current_actor()  # (signed in, a query: only for the menu that is open)
         if actor is not None and actor.may_change(note):
             st.button(
                 "Edit",
@@ -4259,8 +4255,8 @@ def _note_menu(note: Note) -> None:
                 "Delete",
                 key=f"menu_delete_{note.id}",
                 icon=":material/delete:",
-                on_click=_on_menu_delete,
-                args=(note.id, note.version),
+                on_click=_on_delete,
+                args=(_FEED, note.id, note.version, f"menu_{note.id}"),
             )
         st.page_link(
             _update_page(),
@@ -4275,15 +4271,11 @@ def _note_menu(note: Note) -> None:
 # Views: the live feed --------------------------------------------------------
 #
 # The newest page of the feed (of a search or a filter too) has a small fragment, the
-# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S. A tick is one
-# listing from the oldest note shown upwards (_live_tick): it counts the newer notes,
-# which the banner offers ("3 new notes — show") in a slot kept free for it, so nothing
-# the person reads moves; and it sees the shown notes as they are now. Only if one of
-# those was edited or deleted does the tick rerun the page, which then shows the notes
-# as the tick read them (_LIVE_KEEP), not the newest page. So an idle tick sends a banner,
-# not 25 notes (47 KB, 0.2 s a tick when the notes were inside the fragment). Any other
-# full run of the page (show, a search, a page turn) reads the newest page afresh.
-# Older pages and permalinks have no fragment, so no ticks.
+# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S: one listing
+# (_live_tick) counts the newer notes, offered in a slot kept free so nothing the person
+# reads moves, and rereads the shown ones. Only if one of those was edited or deleted does
+# it rerun the page, which shows the notes as the tick read them (_LIVE_KEEP): an idle
+# tick sends a banner, not the notes. Older pages and permalinks have no fragment.
 
 MSG_NEW_NOTES = "{count} — show"
 MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
@@ -4319,14 +4311,9 @@ def _live_first(conn: Database, filters: dict) -> _LiveView:
 
 
 def _live_tick(conn: Database, view: _LiveView) -> _LiveView:
-    """Read view's notes again and count the newer ones, in one listing.
-
-    The listing runs upwards from the oldest shown note and stops after LIVE_MAX_NEW + 1
-    new ones, so it reads at most a page and a banner's worth of notes, through the same
-    index as the page. A note numbered among the shown that was not shown (restored from
-    the trash, or edited into a search) waits for the next full read of the page: it
-    would push down what the person is reading.
-    """
+    """Read view's notes again and count the newer ones (up to LIVE_MAX_NEW + 1), in one
+    listing upwards from the oldest shown. A note among them that was not shown (restored,
+    or edited into a search) waits for a full run: it would push down what is being read."""
     limit = len(view.shown) + LIVE_MAX_NEW + 1
     notes = NoteService.list_notes(conn, limit=limit, after=view.after, **dict(view.filters))
     new = min(sum(1 for note in notes if note.id > view.newest), LIVE_MAX_NEW + 1)
@@ -4345,11 +4332,8 @@ def _new_notes(count: int) -> str:
 
 
 def _on_show_new() -> None:
-    """The banner's "show": read the newest page afresh (a full run does), from its top.
-
-    The button is inside the fragment, whose widgets rerun only it: ask for the page.
-    A second click that arrives after the first one's run finds no banner: nothing.
-    """
+    """The banner's "show": read the newest page afresh, from its top (the button is in
+    the fragment, whose widgets rerun only it: ask for the page)."""
     st.session_state.pop(_LIVE_KEEP, None)
     st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
     st.rerun(scope="app")
@@ -4357,13 +4341,9 @@ def _on_show_new() -> None:
 
 @st.fragment(run_every=LIVE_FEED_TICK_S)
 def _live_banner(run: int) -> None:
-    """The banner's slot above the newest page's notes; every later call is a tick.
-
-    The call a full run makes shows the view that run read; later ones (the same call,
-    rerun alone every LIVE_FEED_TICK_S) read it again (_live_tick). A database fault
-    during a tick says so in the slot, once however many ticks fail, and keeps the
-    page as it is; the next tick tries again.
-    """
+    """The banner's slot above the newest page's notes: shows the view the full run read,
+    and every later call (a tick) reads it again. A database fault in a tick says so in the
+    slot, once however many ticks fail, and the page stays as it is."""
     state = st.session_state
     view: _LiveView = state[_LIVE]
     problem = None
@@ -4482,8 +4462,7 @@ def render_read() -> None:
 
 # Views: Create a Note --------------------------------------------------------
 
-_CREATE_FORM = _FormKeys(username="create_username", body="create_body", submit="create_submit")
-_CREATE = _PageKeys(outcome="create_outcome")
+_CREATE = _Keys("create")
 
 
 def _is_text_of(note: Note, username: object, body: object) -> bool:
@@ -4495,37 +4474,22 @@ def _is_text_of(note: Note, username: object, body: object) -> bool:
 
 
 def _on_create() -> None:
-    """Save the Create form; on success clear the note box (callbacks may change widgets).
-
-    A second press of Save within DOUBLE_SUBMIT_S that arrives with the same text (sent
-    before the box was cleared) or with the box already cleared writes nothing and
-    reports the note the first press saved.
-    """
+    """Save the Create form; on success clear the note box. A second press within
+    DOUBLE_SUBMIT_S, with the same text or the box cleared, reports the first one's note."""
     state = st.session_state
     actor = current_actor()
-    username, body = state.get(_CREATE_FORM.username, ""), state[_CREATE_FORM.body]
+    username, body = state.get(_CREATE.username, ""), state[_CREATE.body]
     if actor is not None and actor.signed_in:
         username = actor.name
     cleared = not (body or "").strip()
-    limit = _setting("notes_per_minute")
     outcome = _once(
         "create",
         lambda last: last.note is not None and (cleared or _is_text_of(last.note, username, body)),
-        lambda: _limited(
-            "create",
-            limit,
-            MSG_TOO_MANY_NOTES,
-            lambda: _attempt(
-                lambda: NoteService.create_note(
-                    get_connection(), username, body, actor=actor, per_minute=limit
-                ),
-                lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
-            ),
-        ),
+        lambda: _create(username, body, actor),
     )
     if outcome.kind == Kind.SAVED:
-        state[_CREATE_FORM.body] = ""
-        state.pop(f"{_CREATE_FORM.preview}_shown", None)
+        state[_CREATE.body] = ""
+        state.pop(f"{_CREATE.preview}_shown", None)
     state[_CREATE.outcome] = outcome
 
 
@@ -4541,74 +4505,15 @@ def render_create() -> None:
         return
     if actor.signed_in:
         st.markdown(f"Posting as **{_escape_markdown(actor.name or '')}**")
-    with st.form("create_form", clear_on_submit=False):
-        _note_fields(_CREATE_FORM, with_username=not actor.signed_in)
-        with st.container(horizontal=True, gap="small"):
-            st.form_submit_button(
-                "Save note", key=_CREATE_FORM.submit, on_click=_on_create, type="primary"
-            )
-            st.form_submit_button(
-                "Preview", key=_CREATE_FORM.preview, on_click=_on_preview, args=(_CREATE_FORM,)
-            )
+    _note_form(_CREATE, "Save note", _on_create, (), with_username=not actor.signed_in)
     _show_outcome(_CREATE)
-    _render_preview(_CREATE_FORM)
+    _render_preview(_CREATE)
 
 
 # Views: Update a Note --------------------------------------------------------
 
-_UPDATE_FORM = _FormKeys(username="update_username", body="update_body", submit="update_submit")
-_UPDATE = _PageKeys(outcome="update_outcome")
-_UPDATE_PICKER = _PickerKeys(find="update_find", number="update_number", pick_prefix="update_pick_")
+_UPDATE = _Keys("update", picks=True)
 _UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the form
-
-
-def _save_edit(
-    id: int,
-    write: Callable[[int], Note],
-    success: Callable[[Note], Outcome],
-    limited: bool = True,
-) -> None:
-    """Run write(version the person loaded) for note id, within the person's edit limit
-    unless not `limited`, and leave its Outcome for the page.
-
-    After a conflict, the form keeps the person's text and saving again is a deliberate
-    choice to replace what is saved; if the note is gone, the text is kept on the page.
-    """
-    state = st.session_state
-    draft = (state.get(_UPDATE_FORM.username, ""), state[_UPDATE_FORM.body])
-
-    def saved(note: Note) -> Outcome:
-        state[_UPDATE_LOADED] = (id, note.version)
-        return success(note)
-
-    def act() -> Outcome:
-        return _attempt(lambda: write(state[_UPDATE_LOADED][1]), saved)
-
-    outcome = _edit_limited(act) if limited else act()
-    if outcome.kind == Kind.CONFLICT:
-        state[_UPDATE_LOADED] = (id, outcome.note.version)
-        outcome = Outcome(outcome.kind, outcome.message, outcome.note, draft)
-    elif outcome.kind == Kind.GONE:
-        _forget_pick(_UPDATE_PICKER)
-        outcome = Outcome(outcome.kind, MSG_EDIT_GONE.format(id=id), draft=draft)
-    state[_UPDATE.outcome] = outcome
-
-
-def _on_update(id: int) -> None:
-    """Save the Update form for note id, if it is still the version the person loaded."""
-    state = st.session_state
-    _save_edit(
-        id,
-        lambda version: NoteService.update_note(
-            get_connection(),
-            id,
-            state.get(_UPDATE_FORM.username, ""),
-            state[_UPDATE_FORM.body],
-            version=version,
-            actor=current_actor(),
-        ),
-        lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
-    )
 
 
 def _on_restore_version(id: int, old_version: int) -> None:
@@ -4622,18 +4527,15 @@ def _on_restore_version(id: int, old_version: int) -> None:
             owner = actor.may_change(NoteService.get_note(get_connection(), id))
 
     def loaded(note: Note) -> Outcome:
-        state[_UPDATE_FORM.username], state[_UPDATE_FORM.body] = note.username, note.body
+        state[_UPDATE.username], state[_UPDATE.body] = note.username, note.body
         message = MSG_VERSION_RESTORED.format(id=id, old=old_version, new=note.version)
         return Outcome(Kind.SAVED, message)
 
     _save_edit(
-        id,
+        _UPDATE,
+        _UPDATE_LOADED,
         lambda version: NoteService.restore_version(
-            get_connection(),
-            id,
-            old_version,
-            version=version,
-            actor=actor,
+            get_connection(), id, old_version, version=version, actor=actor
         ),
         loaded,
         limited=not owner,
@@ -4642,20 +4544,9 @@ def _on_restore_version(id: int, old_version: int) -> None:
 
 def _on_save_as_new(username: str, body: str) -> None:
     """Save the text of a note that vanished under its writer as a new note, and edit it."""
-    limit = _setting("notes_per_minute")
-    outcome = _limited(
-        "create",
-        limit,
-        MSG_TOO_MANY_NOTES,
-        lambda: _attempt(
-            lambda: NoteService.create_note(
-                get_connection(), username, body, actor=current_actor(), per_minute=limit
-            ),
-            lambda note: Outcome(Kind.SAVED, MSG_CREATED.format(id=note.id), note),
-        ),
-    )
+    outcome = _create(username, body, current_actor())
     if outcome.kind == Kind.SAVED:
-        st.session_state[_UPDATE_PICKER.number] = outcome.note.id
+        st.session_state[_UPDATE.number] = outcome.note.id
     st.session_state[_UPDATE.outcome] = outcome
 
 
@@ -4721,12 +4612,12 @@ def render_update() -> None:
     st.title("Update a Note")
     state = st.session_state
     loaded = state.get(_UPDATE_LOADED)
-    if loaded is not None and _UPDATE_FORM.body in state and _UPDATE_PICKER.number not in state:
-        state[_UPDATE_PICKER.number] = loaded[0]  # a failed run kept the form, not the picker
+    if loaded is not None and _UPDATE.body in state and _UPDATE.number not in state:
+        state[_UPDATE.number] = loaded[0]  # a failed run kept the form, not the picker
     try:
-        note = _pick_note(_UPDATE_PICKER)
+        note = _pick_note(_UPDATE)
     except NotesError as error:
-        if loaded is None or _UPDATE_FORM.body not in state:
+        if loaded is None or _UPDATE.body not in state:
             raise  # nothing typed to keep: main() shows the message
         # The database failed (went away, say) with the person's edit in the form: say
         # so once and keep the form, so that nothing typed is lost and Save works again
@@ -4735,7 +4626,7 @@ def render_update() -> None:
         if outcome is None or outcome.message != str(error):
             st.error(str(error))
         _show_outcome(_UPDATE)
-        _update_form(loaded[0], current_actor(), state.get(_UPDATE_FORM.username, ""))
+        _update_form(current_actor(), state.get(_UPDATE.username, ""))
         return
     outcome: Outcome | None = state.get(_UPDATE.outcome)
     if outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None:
@@ -4760,51 +4651,26 @@ def render_update() -> None:
         return
     # Load the chosen note into the form when the choice changes (or the form was
     # cleared by visiting another page), never over what the person is typing.
-    if loaded is None or loaded[0] != note.id or _UPDATE_FORM.body not in state:
-        state[_UPDATE_FORM.username], state[_UPDATE_FORM.body] = note.username, note.body
+    if loaded is None or loaded[0] != note.id or _UPDATE.body not in state:
+        state[_UPDATE.username], state[_UPDATE.body] = note.username, note.body
         state[_UPDATE_LOADED] = (note.id, note.version)
     _show_outcome(_UPDATE)  # above the form, where the person who pressed Save is looking
-    _update_form(note.id, actor, note.username)
+    _update_form(actor, note.username)
     _render_history(note, may_change=True)
 
 
-def _update_form(id: int, actor: Actor, author: str) -> None:
-    """The Update page's form for note id (author: whose note it is, shown when signed in)."""
-    with st.form("update_form"):
-        if actor.signed_in:
-            st.caption(f"By **{_escape_markdown(author)}**")
-        _note_fields(_UPDATE_FORM, with_username=not actor.signed_in)
-        with st.container(horizontal=True, gap="small"):
-            st.form_submit_button(
-                "Save changes",
-                key=_UPDATE_FORM.submit,
-                on_click=_on_update,
-                args=(id,),
-                type="primary",
-            )
-            st.form_submit_button(
-                "Preview", key=_UPDATE_FORM.preview, on_click=_on_preview, args=(_UPDATE_FORM,)
-            )
-    _render_preview(_UPDATE_FORM)
+def _update_form(actor: Actor, author: str) -> None:
+    """The Update page's form for the note loaded (author: whose note it is)."""
+    byline = f"By **{_escape_markdown(author)}**" if actor.signed_in else ""
+    args = (_UPDATE, _UPDATE_LOADED)
+    _note_form(_UPDATE, "Save changes", _on_update, args, not actor.signed_in, byline)
+    _render_preview(_UPDATE)
 
 
 # Views: Delete a Note --------------------------------------------------------
 
-_DELETE = _PageKeys(outcome="delete_outcome", undo="delete_undo", picked="delete_number")
-_DELETE_PICKER = _PickerKeys(find="delete_find", number="delete_number", pick_prefix="delete_pick_")
+_DELETE = _Keys("delete", picks=True)
 _DELETE_CONFIRM = "delete_confirm"
-
-
-def _on_delete(id: int, version: int) -> None:
-    """Move note id to the trash if it is still the version shown; offer Undo."""
-    state = st.session_state
-    state[_DELETE_CONFIRM] = False
-    outcome = _delete(id, version)
-    if outcome.kind == Kind.DELETED:
-        _forget_pick(_DELETE_PICKER)  # offer the newest remaining note
-    elif outcome.kind == Kind.CONFLICT:  # the page shows the note as it is now, below
-        outcome = Outcome(Kind.FAILED, outcome.message)
-    state[_DELETE.outcome] = outcome
 
 
 @_shows_outcomes(_DELETE)
@@ -4812,7 +4678,7 @@ def render_delete() -> None:
     """The Delete page: choose a note, see it, confirm, delete (to the trash)."""
     st.title("Delete a Note")
     _show_outcome(_DELETE)
-    note = _pick_note(_DELETE_PICKER)
+    note = _pick_note(_DELETE)
     if note is None:
         return
     _render_note(note)
@@ -4829,13 +4695,13 @@ def render_delete() -> None:
         type="primary",
         disabled=not confirmed,
         on_click=_on_delete,
-        args=(note.id, note.version),
+        args=(_DELETE, note.id, note.version, _DELETE_CONFIRM),
     )
 
 
 # Views: Trash ----------------------------------------------------------------
 
-_TRASH = _PageKeys(outcome="trash_outcome")
+_TRASH = _Keys("trash")
 
 
 # The numbers an admin asked to delete for good, to confirm. Not the button's own key:
@@ -4896,10 +4762,8 @@ def _render_purge(notes: list[Note]) -> None:
 
 @_shows_outcomes(_TRASH)
 def render_trash() -> None:
-    """The Trash page: deleted notes, a page at a time, each restorable by whoever may
-    change it. Only an admin (signed-in mode) deletes notes for good here, after a
-    confirmation; in open mode only the operator's command line does
-    (`python app.py purge`)."""
+    """The Trash page: deleted notes a page at a time, each restorable by whoever may change
+    it; an admin (signed in) deletes them for good here, else `python app.py purge` does."""
     st.title("Trash")
     actor = current_actor()
     st.caption(MSG_TRASH_KEPT_SIGNED_IN if signed_in_mode() else MSG_TRASH_KEPT)
@@ -4973,13 +4837,11 @@ class _SessionEnded(Exception):
 def _export_bytes(
     source: Database | Path, fmt: str, filters: dict[str, str | None], session: str
 ) -> bytes:
-    """Build an export file (the download's callable: runs in a Streamlit thread). It
-    waits for its turn and builds only while its session lasts: 40 sessions that asked
-    and left kept the server busy for 6 minutes when builds ran to the end regardless."""
-    runtime = Runtime.instance() if Runtime.exists() else None
+    """Build an export file (the download's callable, in a Streamlit thread): it waits for
+    its turn and builds only while its session lasts, so that sessions gone cost nothing."""
 
     def still_wanted(*_: object) -> None:
-        if runtime is not None and not runtime.is_active_session(session):
+        if _session_ended(session):
             raise _SessionEnded(session)
 
     turns = _exports()
@@ -5010,12 +4872,6 @@ def _build_export(
         return spool.read()
 
 
-def _export_source() -> Database | Path:
-    """What an export reads: the PostgreSQL pool, or the SQLite file's path."""
-    target = resolve_database(os.environ, _secrets())
-    return _postgres(str(target)) if is_database_url(target) else Path(target)
-
-
 def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) -> None:
     """A format choice and a download button for the notes these filters show, saying
     how many when the store counts them (all, or one author's)."""
@@ -5036,7 +4892,7 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
     stamp = datetime.now(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%d")
     st.download_button(
         label,
-        functools.partial(_export_bytes, _export_source(), fmt, filters, _session_id()),
+        functools.partial(_export_bytes, _database(), fmt, filters, _session_id()),
         file_name=f"littlest-notes-{stamp}.{fmt}",
         mime=EXPORT_FORMATS[fmt],
         key=f"{key}_download",
@@ -5065,10 +4921,8 @@ def _rejects_csv(rejected: list[Rejected]) -> bytes:
 
 @st.cache_resource(show_spinner=False)
 def _previews() -> tuple[dict[str, tuple[str, str]], threading.Lock]:
-    """The process's places for import previews, by session token: (Streamlit's session
-    id, upload id), and their lock. The preview itself is in its session's state, so it
-    goes with the session; a place whose session is no longer active is given to the next
-    one asking (8 sessions with a 9.4 MB file each took the server from 215 to 962 MB)."""
+    """The process's places for import previews (each large), by session token: (session
+    id, upload id), and their lock; a place whose session has ended is given to the next."""
     return {}, threading.Lock()
 
 
@@ -5090,9 +4944,8 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     previews, lock = _previews()
     token = _session_token()
     with lock:
-        runtime = Runtime.instance() if Runtime.exists() else None
         for other, (session, _) in list(previews.items()):
-            if runtime is not None and not runtime.is_active_session(session):
+            if _session_ended(session):
                 del previews[other]
         if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
             return MSG_IMPORT_BUSY
