@@ -2224,36 +2224,39 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
     return count
 
 
+@contextmanager
+def _partial(target: Path) -> Iterator[str]:
+    """Yield the name of a new empty file beside target, removed at the end: a file is
+    written there and moved into place only when whole, so a failure (a full disk)
+    leaves no partial file at target."""
+    handle, partial = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+    )
+    os.close(handle)
+    try:
+        yield partial
+    finally:
+        with suppress(OSError):
+            os.unlink(partial)
+
+
 def backup_database(conn: sqlite3.Connection, target: str | os.PathLike) -> None:
     """Copy the database to a new file with SQLite's online backup (safe while in use).
-
-    The copy is written beside target under a temporary name and linked into place
-    only when whole, so a failure (a full disk) leaves no partial file. Raises
-    StorageError if target exists or the copy fails.
-    """
+    Raises StorageError if target exists or the copy fails."""
     target = Path(target)
     if target.exists():
         raise StorageError(MSG_BACKUP_EXISTS.format(path=target))
     try:
-        handle, partial = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-        )
-    except OSError as error:
-        raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error.strerror)) from error
-    os.close(handle)
-    try:
-        with closing(sqlite3.connect(partial)) as copy:
-            conn.backup(copy)
-        os.link(partial, target)  # unlike a rename, never replaces a file made meanwhile
+        with _partial(target) as partial:
+            with closing(sqlite3.connect(partial)) as copy:
+                conn.backup(copy)
+            os.link(partial, target)  # unlike a rename, never replaces a file made meanwhile
     except FileExistsError as error:
         raise StorageError(MSG_BACKUP_EXISTS.format(path=target)) from error
     except sqlite3.Error as error:
         raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error)) from error
     except OSError as error:
         raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error.strerror)) from error
-    finally:
-        with suppress(OSError):
-            os.unlink(partial)
 
 
 MSG_COPY_TARGET_HAS_NOTES = (
@@ -2319,41 +2322,36 @@ def database_totals(db: Database) -> Totals:
         return _count_rows(tx)
 
 
+_HIGH_WATER = {
+    "sqlite": "SELECT seq AS high FROM sqlite_sequence WHERE name = 'notes'",
+    "postgresql": "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS high"
+    " FROM notes_id_seq",
+}
+# The next number is at least high + 1, and above every note's. PostgreSQL's
+# setval(seq, n, is_called): the next is n + 1, or 1 when nothing was given out.
+_SET_HIGH_WATER = {
+    "sqlite": [
+        "DELETE FROM sqlite_sequence WHERE name = 'notes'",
+        "INSERT INTO sqlite_sequence (name, seq)"
+        " VALUES ('notes', max(:high, coalesce((SELECT max(id) FROM notes), 0)))",
+    ],
+    "postgresql": [
+        "SELECT setval('notes_id_seq', greatest(:high, (SELECT max(id) FROM notes), 1),"
+        " greatest(:high, (SELECT max(id) FROM notes)) > 0)"
+    ],
+}
+
+
 def _high_water(tx: Database) -> int:
     """The highest note number ever given out (never reused, even once purged)."""
-    if _dialect(tx) == "postgresql":
-        row = _execute(
-            tx,
-            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS high"
-            " FROM notes_id_seq",
-        ).fetchone()
-    else:
-        row = _execute(
-            tx, "SELECT seq AS high FROM sqlite_sequence WHERE name = 'notes'"
-        ).fetchone()
+    row = _execute(tx, _HIGH_WATER[_dialect(tx)]).fetchone()
     return row["high"] if row else 0
 
 
 def _set_high_water(tx: Database, high: int) -> None:
     """Make the next new note's number high + 1 at least."""
-    if _dialect(tx) == "postgresql":
-        high = max(
-            high, _execute(tx, "SELECT coalesce(max(id), 0) AS m FROM notes").fetchone()["m"]
-        )
-        # setval(seq, n, is_called): the next number is n + 1, or 1 when nothing was given out
-        _execute(
-            tx,
-            "SELECT setval('notes_id_seq', :n, :called)",
-            {"n": max(high, 1), "called": high > 0},
-        )
-        return
-    _execute(tx, "DELETE FROM sqlite_sequence WHERE name = 'notes'")
-    _execute(
-        tx,
-        "INSERT INTO sqlite_sequence (name, seq)"
-        " VALUES ('notes', max(:high, coalesce((SELECT max(id) FROM notes), 0)))",
-        {"high": high},
-    )
+    for sql in _SET_HIGH_WATER[_dialect(tx)]:
+        _execute(tx, sql, {"high": high})
 
 
 def _is_new_feed(tx: Database) -> bool:
@@ -2492,19 +2490,9 @@ def _not_utf8(text: bytes | None) -> bool:
     return False
 
 
-_COUNT_PROBLEMS = """
-SELECT coalesce(c.username, n.username) AS name, c.notes AS kept, n.notes AS actual
-FROM (SELECT username, CAST(sum(notes) AS bigint) AS notes FROM note_counts
-      GROUP BY username HAVING sum(notes) <> 0) c
-FULL JOIN (SELECT username, count(*) AS notes FROM notes GROUP BY username
-           UNION ALL SELECT '', count(*) FROM notes) n ON c.username = n.username
-WHERE coalesce(c.notes, 0) <> coalesce(n.notes, 0)
-"""
-
-
-# The Activity page's counts against the notes: per hour of creation, and per tag (the
-# tags SQLite's note_tags holds, or PostgreSQL's tags column).
-_ACTIVITY_PROBLEMS = """
+# Each maintained count against the notes: per author ('' for all), per hour of
+# creation, and per tag (the tags SQLite's note_tags holds, or PostgreSQL's tags column).
+_COUNT_PROBLEMS_SQL = """
 SELECT {label} AS name, c.notes AS kept, n.notes AS actual
 FROM (SELECT {key}, CAST(sum(notes) AS bigint) AS notes FROM {table}
       GROUP BY {key} HAVING sum(notes) <> 0) c
@@ -2512,14 +2500,21 @@ FULL JOIN ({actual}) n ON c.{key} = n.{key}
 WHERE coalesce(c.notes, 0) <> coalesce(n.notes, 0)
 ORDER BY 1
 """
-_HOUR_PROBLEMS = _ACTIVITY_PROBLEMS.format(
+_COUNT_PROBLEMS = _COUNT_PROBLEMS_SQL.format(
+    label="coalesce(c.username, n.username)",
+    key="username",
+    table="note_counts",
+    actual="SELECT username, count(*) AS notes FROM notes GROUP BY username"
+    " UNION ALL SELECT '', count(*) FROM notes",
+)
+_HOUR_PROBLEMS = _COUNT_PROBLEMS_SQL.format(
     label="'hour ' || CAST(coalesce(c.hour, n.hour) AS text)",
     key="hour",
     table="note_hours",
     actual="SELECT created_timestamp / 3600 AS hour, count(*) AS notes FROM notes GROUP BY 1",
 )
 _TAG_PROBLEMS = {
-    dialect: _ACTIVITY_PROBLEMS.format(
+    dialect: _COUNT_PROBLEMS_SQL.format(
         label="'#' || coalesce(c.tag, n.tag)", key="tag", table="tag_counts", actual=actual
     )
     for dialect, actual in (
@@ -2776,10 +2771,8 @@ def export_notes(
             else:
                 frame = _export_frame(notes, fmt)
             if fmt == "csv":
-                for column in ("author", "body"):  # _spreadsheet_safe, for a whole column
-                    cells = frame[column]
-                    risky = cells.str.startswith((*_FORMULA_STARTS, _CSV_ESCAPE))
-                    frame[column] = cells.where(~risky, _CSV_ESCAPE + cells)
+                for column in ("author", "body"):
+                    frame[column] = frame[column].map(_spreadsheet_safe)
                 frame.to_csv(out, index=False, header=done == 0, lineterminator="\n")
             elif fmt == "json":
                 records = frame.to_json(orient="records", force_ascii=False, indent=None)
@@ -2825,8 +2818,10 @@ def _file_time(value: object, column: str, now: int) -> int:
     return stamp
 
 
-def _import_row(line: str, cells: Mapping[str, object], now: int) -> ImportRow | Rejected:
+def _import_row(line: str, cells: object, now: int) -> ImportRow | Rejected:
     """Check one row of a file by the form's rules; return it as a note, or why not."""
+    if not isinstance(cells, dict):
+        return Rejected(line, MSG_ROW_NOT_OBJECT)
     try:
         username, body = validate_note(cells.get("author"), cells.get("body"))
         created = _file_time(cells.get("created"), "created", now)
@@ -2859,6 +2854,15 @@ def _check_columns(columns: list[str]) -> None:
         )
 
 
+def _notes_file(fmt: str, results: list[ImportRow | Rejected]) -> NotesFile:
+    """A NotesFile of a file's rows read in order: the good ones and the rejected ones."""
+    rows: list[ImportRow] = []
+    rejected: list[Rejected] = []
+    for row in results:
+        (rows if isinstance(row, ImportRow) else rejected).append(row)
+    return NotesFile(fmt, rows, rejected)
+
+
 def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
     """A CSV record's cells by column: an escaped text cell loses its apostrophe; one a
     spreadsheet would run (an unescaped =, +, - or @ first) is refused."""
@@ -2877,8 +2881,7 @@ def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
 def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
     """Read an export's CSV; rows are named by the line they start on."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[ImportRow] = []
-    rejected: list[Rejected] = []
+    results: list[ImportRow | Rejected] = []
     try:
         header = [column.strip().lower() for column in next(reader, [])]
         _check_columns(header)
@@ -2889,17 +2892,16 @@ def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
                 break
             if not any(record):
                 continue  # a blank line
-            if len(rows) + len(rejected) >= max_rows:
+            if len(results) >= max_rows:
                 raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
             try:
-                row = _import_row(line, _csv_cells(header, record), now)
+                results.append(_import_row(line, _csv_cells(header, record), now))
             except _RowError as error:
-                row = Rejected(line, str(error))
-            (rows if isinstance(row, ImportRow) else rejected).append(row)
+                results.append(Rejected(line, str(error)))
     except csv.Error as error:
         where = f"{error} (line {reader.line_num:,})"
         raise InvalidFileError(MSG_FILE_CSV.format(error=where)) from None
-    return NotesFile("csv", rows, rejected)
+    return _notes_file("csv", results)
 
 
 def _json_int(digits: str) -> int | str:
@@ -2922,14 +2924,8 @@ def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
         raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
     objects = [note for note in notes if isinstance(note, dict)]
     _check_columns(sorted({*_IMPORT_REQUIRED, *(key for note in objects for key in note)}))
-    rows: list[ImportRow] = []
-    rejected: list[Rejected] = []
-    for position, note in enumerate(notes, start=1):
-        line = f"note {position:,}"
-        row = _import_row(line, note, now) if isinstance(note, dict) else None
-        row = row or Rejected(line, MSG_ROW_NOT_OBJECT)
-        (rows if isinstance(row, ImportRow) else rejected).append(row)
-    return NotesFile("json", rows, rejected)
+    rows = [_import_row(f"note {n:,}", note, now) for n, note in enumerate(notes, start=1)]
+    return _notes_file("json", rows)
 
 
 def read_notes_file(
@@ -3051,20 +3047,8 @@ def import_notes(
         # oldest first (a stable sort: file order among notes of the same second)
         rows = sorted(new, key=(lambda r: r.number) if keep else (lambda r: r.created_timestamp))
         for start in range(0, len(rows), IMPORT_BATCH):
-            _insert_notes(
-                tx,
-                [
-                    {
-                        "id": row.number if keep else None,
-                        "created_timestamp": row.created_timestamp,
-                        "updated_timestamp": row.updated_timestamp,
-                        "username": row.username,
-                        "body": row.body,
-                        "version": row.version,
-                    }
-                    for row in rows[start : start + IMPORT_BATCH]
-                ],
-            )
+            batch = rows[start : start + IMPORT_BATCH]
+            _insert_notes(tx, [{**vars(row), "id": row.number if keep else None} for row in batch])
             progress and progress(min(start + IMPORT_BATCH, len(rows)), len(rows))
         if keep:
             _set_high_water(tx, _high_water(tx))
@@ -5478,21 +5462,19 @@ def render_activity() -> None:
 
 def pages() -> list[st.Page]:
     """Return the app's pages in sidebar order, each at its own URL."""
+
+    def page(render: Callable[[], None], title: str, icon: str, url_path: str) -> st.Page:
+        return st.Page(render, title=title, icon=f":material/{icon}:", url_path=url_path)
+
     return [
         _feed_page(),
-        st.Page(
-            render_create, title="Create a Note", icon=":material/edit_note:", url_path="create"
-        ),
+        page(render_create, "Create a Note", "edit_note", "create"),
         _update_page(),
-        st.Page(render_delete, title="Delete a Note", icon=":material/delete:", url_path="delete"),
-        st.Page(
-            render_trash, title="Trash", icon=":material/restore_from_trash:", url_path="trash"
-        ),
-        st.Page(render_activity, title="Activity", icon=":material/insights:", url_path="activity"),
-        st.Page(
-            render_data, title="Export and import", icon=":material/import_export:", url_path="data"
-        ),
-        st.Page(render_about, title="About", icon=":material/info:", url_path="about"),
+        page(render_delete, "Delete a Note", "delete", "delete"),
+        page(render_trash, "Trash", "restore_from_trash", "trash"),
+        page(render_activity, "Activity", "insights", "activity"),
+        page(render_data, "Export and import", "import_export", "data"),
+        page(render_about, "About", "info", "about"),
     ]
 
 
@@ -5526,22 +5508,17 @@ def main() -> None:
         st.error(str(error))
 
 
-def _count(text: str) -> int:
-    """Parse --count: a whole number from 1 to SEED_MAX_COUNT (argparse type)."""
-    import argparse
+def _whole(digits: str, low: int, high: int, error: str) -> Callable[[str], int]:
+    """An argparse type: text of these digits (a regex), as a number from low to high."""
 
-    if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or not 1 <= int(text) <= SEED_MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {SEED_MAX_COUNT:,}")
-    return int(text)
+    def parse(text: str) -> int:
+        import argparse
 
+        if not re.fullmatch(digits, text.strip()) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(error)
+        return int(text)
 
-def _seed_number(text: str) -> int:
-    """Parse --seed: a whole number (argparse type)."""
-    import argparse
-
-    if not re.fullmatch(r"-?[0-9]{1,18}", text.strip()):
-        raise argparse.ArgumentTypeError("must be a whole number")
-    return int(text)
+    return parse
 
 
 def _target(text: str) -> str | Path:
@@ -5618,15 +5595,6 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
     return f"copied {totals} from {_label(source)} to {_label(target)} in {took:.1f} s"
 
 
-def _days(text: str) -> int:
-    """Parse --older-than: a whole number of days, 0 to 100,000 (argparse type)."""
-    import argparse
-
-    if not re.fullmatch(r"[0-9]{1,6}", text.strip()) or int(text) > 100_000:
-        raise argparse.ArgumentTypeError("must be a whole number of days from 0 to 100,000")
-    return int(text)
-
-
 def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool) -> int:
     """The purge command: show what will go, ask, then delete exactly that."""
     before = None if older_than is None else now_timestamp() - older_than * 86_400
@@ -5665,12 +5633,8 @@ MSG_EXPORT_EXISTS = "'{path}' already exists; export to a new file, or add --for
 
 def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool = False) -> str:
     """The export command: notes to path (a file, or - for stdout); return what to print.
-
-    Never over the database it reads (or its -wal and -shm files), and over another
-    existing file only with force. A file is written beside path under a temporary name
-    and moved into place only when whole, so a failure (a full disk) leaves any earlier
-    export at path as it was.
-    """
+    Never over the database it reads (or its -wal and -shm files), nor over another
+    file unless force; a failure leaves an earlier export at path as it was."""
     if path != "-" and Path(path).exists():
         files = [] if _is_postgres(db) else [Path(f"{_db_name(db)}{end}") for end in _DB_FILES]
         if any(file.exists() and file.samefile(path) for file in files):  # links too
@@ -5678,25 +5642,17 @@ def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool
         if not force:
             raise StorageError(MSG_EXPORT_EXISTS.format(path=path))
     fmt = fmt or Path(path).suffix.lower().lstrip(".")
-    if fmt not in EXPORT_FORMATS:
-        fmt = "csv"
+    fmt = fmt if fmt in EXPORT_FORMATS else "csv"
     progress = _Progress("exporting")
     started = time.perf_counter()
     try:
         if path == "-":
             count = export_notes(db, sys.stdout, fmt, progress=progress, **filters)
         else:
-            target = Path(path)
-            handle, partial = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-            )
-            try:
-                with open(handle, "w", encoding=EXPORT_ENCODINGS[fmt], newline="") as out:
+            with _partial(Path(path)) as partial:
+                with open(partial, "w", encoding=EXPORT_ENCODINGS[fmt], newline="") as out:
                     count = export_notes(db, out, fmt, progress=progress, **filters)
-                os.replace(partial, target)
-            finally:
-                with suppress(OSError):
-                    os.unlink(partial)
+                os.replace(partial, path)
     finally:
         progress.close()
     took = time.perf_counter() - started
@@ -5753,9 +5709,13 @@ def cli(argv: list[str]) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     seed = commands.add_parser("seed", help="add demo notes")
-    seed.add_argument("--count", type=_count, default=1000, help=f"1 to {SEED_MAX_COUNT:,}")
+    count = _whole(
+        r"[0-9]{1,9}", 1, SEED_MAX_COUNT, f"must be a whole number from 1 to {SEED_MAX_COUNT:,}"
+    )
+    seed.add_argument("--count", type=count, default=1000, help=f"1 to {SEED_MAX_COUNT:,}")
+    any_number = _whole(r"-?[0-9]{1,18}", -(10**18), 10**18, "must be a whole number")
     seed.add_argument(
-        "--seed", type=_seed_number, default=0, help="random seed (same seed, same notes)"
+        "--seed", type=any_number, default=0, help="random seed (same seed, same notes)"
     )
     commands.add_parser("stats", help="print note counts and the database size (read-only)")
     commands.add_parser("vacuum", help="optimise the search index and compact the database")
@@ -5791,42 +5751,45 @@ def cli(argv: list[str]) -> int:
     )
     purge = commands.add_parser("purge", help="delete trashed notes for good, after a prompt")
     purge.add_argument(
-        "--older-than", type=_days, metavar="DAYS", help="only notes deleted this many days ago"
+        "--older-than",
+        type=_whole(r"[0-9]{1,6}", 0, 100_000, "must be a whole number of days from 0 to 100,000"),
+        metavar="DAYS",
+        help="only notes deleted this many days ago",
     )
     purge.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     args = parser.parse_args(argv)
     target = args.db if args.db else _target(str(resolve_database(os.environ)))
+    # How each command opens the database; migrate and copy open it themselves.
+    opening = {"seed": {}, "import": {}, "vacuum": {"create": False}, "purge": {"create": False}}
     try:
-        if args.command == "seed":
-            with closing(open_database(target)) as conn:
-                started = time.perf_counter()
-                seed_notes(conn, args.count, args.seed)
-            took = time.perf_counter() - started
-            print(f"added {_how_many(args.count, 'note')} in {took:.1f} s to {_label(target)}")
-        elif args.command == "vacuum":
-            with closing(open_database(target, create=False)) as conn:
-                vacuum_database(conn)
-            print(f"optimised and compacted {_label(target)}")
-        elif args.command == "migrate":
+        if args.command == "migrate":
             open_database(target, create=False).close()  # opening upgrades the schema
             print(f"{_label(target)}: schema version {SCHEMA_VERSION}")
         elif args.command == "copy":
             source, destination = (target, args.to) if args.to else (args.source, target)
             print(_copy(source, destination, args.replace))
-        elif args.command == "import":
-            with closing(open_database(target)) as conn:
-                return _import(conn, args.path, args.skip_rejected, _label(target))
-        elif args.command == "export":
-            filters = {"search": args.search, "author": args.author, "tag": args.tag}
-            with closing(open_database(target, read_only=True)) as conn:
-                done = _export(conn, args.path, args.format, filters, args.force)
-                print(done, file=sys.stderr if args.path == "-" else sys.stdout)
-        elif args.command == "purge":
-            with closing(open_database(target, create=False)) as conn:
-                return _purge(conn, target, args.older_than, args.yes)
         else:
-            with closing(open_database(target, read_only=True)) as conn:
-                if args.command == "stats":
+            how = opening.get(args.command, {"read_only": True})
+            with closing(open_database(target, **how)) as conn:
+                if args.command == "seed":
+                    started = time.perf_counter()
+                    seed_notes(conn, args.count, args.seed)
+                    took = time.perf_counter() - started
+                    print(
+                        f"added {_how_many(args.count, 'note')} in {took:.1f} s to {_label(target)}"
+                    )
+                elif args.command == "vacuum":
+                    vacuum_database(conn)
+                    print(f"optimised and compacted {_label(target)}")
+                elif args.command == "import":
+                    return _import(conn, args.path, args.skip_rejected, _label(target))
+                elif args.command == "export":
+                    filters = {"search": args.search, "author": args.author, "tag": args.tag}
+                    done = _export(conn, args.path, args.format, filters, args.force)
+                    print(done, file=sys.stderr if args.path == "-" else sys.stdout)
+                elif args.command == "purge":
+                    return _purge(conn, target, args.older_than, args.yes)
+                elif args.command == "stats":
                     print(f"{_label(target)}: {database_totals(conn)}, {_size(conn, target)}")
                 elif args.command == "backup":
                     if _is_postgres(conn):
