@@ -2187,11 +2187,8 @@ _SEED_TAGS = ["til", "python", "idea", "todo", "food", "travel", "music", "work"
 
 
 def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
-    """Add count demo notes (a few hundred authors, #tags, a year of timestamps); return count.
-
-    One transaction, through the same INSERT and triggers as every note; rows are
-    generated lazily, so memory stays flat at any count.
-    """
+    """Add count demo notes (a few hundred authors, #tags, a year of timestamps) in one
+    transaction, generated lazily so memory stays flat; return count."""
     import random  # only the seed command needs it
 
     if count < 0:
@@ -2400,8 +2397,8 @@ def copy_database(
     versions and timestamps, in one transaction on the target; return what was copied.
 
     The target must be a new feed (nothing but its welcome note) unless replace, which
-    deletes what it holds first, in the same transaction. progress(done, total) is
-    called after each batch of rows. Raises StorageError if the target holds notes.
+    deletes what it holds first. progress(done, total) after each batch of rows.
+    Raises StorageError if the target holds notes.
     """
     if source is target:
         raise StorageError(MSG_COPY_SAME)
@@ -2744,12 +2741,11 @@ def export_notes(
     progress: Callable[[int, int | None], None] | None = None,
 ) -> int:
     """Write every note that the feed shows for these filters (all, with none) to out,
-    newest first, as csv, json or md; return how many.
+    newest first, as csv, json or md, as of one moment; return how many.
 
-    Read as of one moment (one read transaction) and EXPORT_BATCH notes at a time,
-    each batch a keyset page of the feed's own indexed listing, so memory holds one
-    batch however many notes there are. progress(done, total) after each batch (total
-    None when a search or tag leaves it unknown). Raises ValueError for another format.
+    Memory holds one batch (EXPORT_BATCH notes) at a time. progress(done, total) after
+    each batch (total None when a search or tag leaves it unknown). Raises ValueError
+    for another format.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}: use csv, json or md.")
@@ -2957,11 +2953,9 @@ def read_notes_file(
 
 # Which notes of a file a database already holds (the import's rule: the same author,
 # body and created time), read in one statement: the notes of the file's authors, whose
-# created time is among the file's (a hashed list). Only the candidates come back.
-# SQLite reads a few authors' notes through the author index, but most of a feed
-# faster by walking the table ("+" keeps it off the index): at a million notes, an
-# upload of 85,000 notes by all 300 authors took 6.0 s through the index and 1.3 s
-# walking. PostgreSQL's planner weighs that itself.
+# created time is among the file's. SQLite reads a few authors' notes through the author
+# index, but most of a feed faster by walking the table ("+" keeps it off the index);
+# PostgreSQL's planner weighs that itself.
 _PRESENT_SQL = {
     "sqlite": "SELECT username, body, created_timestamp FROM notes"
     " WHERE {author} IN (SELECT value FROM json_each(:authors))"
@@ -3010,8 +3004,7 @@ def plan_import(db: Database, notes: NotesFile) -> ImportPlan:
 
 def _may_import(actor: Actor | None) -> None:
     """Raise NotAllowedError unless actor may import: an admin signed in, or the OPERATOR
-    (the command line). A file's notes carry any names and times, and many of them at once:
-    in open mode one upload added 99,999 notes in 19 s."""
+    (the command line), since a file's notes carry any names and times, many at once."""
     if actor is None or not actor.admin:
         raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
 
@@ -3025,12 +3018,11 @@ def import_notes(
 ) -> ImportPlan:
     """Add a file's new notes in one transaction (all or nothing); return what was done.
 
-    A row is new unless the database holds a note with the same author, body and
-    created time (checked again here, inside the transaction, so importing one file
-    twice, or from two tabs at once, adds its notes once). The file's numbers are kept
-    when every new row has one and the database never gave any of them out; otherwise
-    the new notes get the next numbers, oldest first. Rejected rows are not imported.
-    progress(done, total) after each batch. Raises NotAllowedError (see _may_import).
+    A row is new unless the database holds the same note (checked again inside the
+    transaction, so one file imported twice at once adds its notes once). The file's
+    numbers are kept when every new row has one the database never gave out; otherwise
+    the new notes get the next numbers, oldest first. progress(done, total) after each
+    batch. Raises NotAllowedError (see _may_import).
     """
     _may_import(actor)
     with _write(db) as tx:
@@ -5536,28 +5528,27 @@ def _label(target: str | Path) -> str:
     return str(target)
 
 
-class _Progress:
-    """A one-line progress bar on a terminal (stderr); silent when stderr is not one."""
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
+    """Yield progress(done, total), a one-line progress bar on a terminal (stderr),
+    silent when stderr is not one; the line is ended when the block ends."""
+    shown = False
 
-    def __init__(self, what: str) -> None:
-        self.what, self.shown = what, False
-        self.on = sys.stderr.isatty()
+    def progress(done: int, total: int | None) -> None:
+        nonlocal shown
+        if total is None:  # a search or tag: how many is known only at the end
+            sys.stderr.write(f"\r{what} {done:,} rows")
+        else:
+            width, share = 30, done / max(total, 1)
+            bar = "#" * round(width * share)
+            sys.stderr.write(f"\r{what} [{bar:<{width}}] {share:4.0%} {done:,}/{total:,} rows")
+        sys.stderr.flush()
+        shown = True
 
-    def __call__(self, done: int, total: int | None) -> None:
-        if self.on:
-            if total is None:  # a search or tag: how many is known only at the end
-                sys.stderr.write(f"\r{self.what} {done:,} rows")
-            else:
-                width, share = 30, done / max(total, 1)
-                bar = "#" * round(width * share)
-                sys.stderr.write(
-                    f"\r{self.what} [{bar:<{width}}] {share:4.0%} {done:,}/{total:,} rows"
-                )
-            sys.stderr.flush()
-            self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
+    try:
+        yield progress if sys.stderr.isatty() else lambda done, total: None
+    finally:
+        if shown:
             sys.stderr.write("\n")
 
 
@@ -5575,10 +5566,10 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
     ):
         raise StorageError(MSG_COPY_SAME)
     made = not is_database_url(target) and not Path(target).exists()
-    progress = _Progress("copying")
     started = time.perf_counter()
     try:
         with (
+            _progress("copying") as progress,
             closing(open_database(source, read_only=True)) as src,
             closing(open_database(target)) as dst,
         ):
@@ -5589,8 +5580,6 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
                 with suppress(OSError):
                     os.unlink(f"{target}{suffix}")
         raise
-    finally:
-        progress.close()
     took = time.perf_counter() - started
     return f"copied {totals} from {_label(source)} to {_label(target)} in {took:.1f} s"
 
@@ -5643,9 +5632,8 @@ def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool
             raise StorageError(MSG_EXPORT_EXISTS.format(path=path))
     fmt = fmt or Path(path).suffix.lower().lstrip(".")
     fmt = fmt if fmt in EXPORT_FORMATS else "csv"
-    progress = _Progress("exporting")
     started = time.perf_counter()
-    try:
+    with _progress("exporting") as progress:
         if path == "-":
             count = export_notes(db, sys.stdout, fmt, progress=progress, **filters)
         else:
@@ -5653,8 +5641,6 @@ def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool
                 with open(partial, "w", encoding=EXPORT_ENCODINGS[fmt], newline="") as out:
                     count = export_notes(db, out, fmt, progress=progress, **filters)
                 os.replace(partial, path)
-    finally:
-        progress.close()
     took = time.perf_counter() - started
     where = "standard output" if path == "-" else path
     return f"exported {_how_many(count, 'note')} as {fmt} to {where} in {took:.1f} s"
@@ -5675,11 +5661,8 @@ def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
             f"error: nothing imported: {rows} (--skip-rejected imports the rest)", file=sys.stderr
         )
         return 1
-    progress = _Progress("importing")
-    try:
+    with _progress("importing") as progress:
         done = import_notes(db, notes, actor=OPERATOR, progress=progress)
-    finally:
-        progress.close()
     skipped = f", {len(notes.rejected):,} rejected rows skipped" if notes.rejected else ""
     print(
         f"imported {_how_many(len(done.new), 'note')} from {path} into {label}"
