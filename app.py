@@ -2412,18 +2412,17 @@ def copy_database(
             )
         for table in ("note_history", "trash", "notes", "note_counts", "note_hours", "tag_counts"):
             _execute(tx, f"DELETE FROM {table}")
-        for batch in _batches(src, "notes", _NOTE_COLUMNS, ("id",)):
-            added(_insert_notes(tx, batch))
-            done += len(batch)
-            progress and progress(done, total)
         for table, columns, key in (
+            ("notes", _NOTE_COLUMNS, ("id",)),
             ("trash", _TRASH_COLUMNS, ("id",)),
             ("note_history", _HISTORY_COLUMNS, ("id", "version")),
         ):
             names = [name.strip() for name in columns.split(",")]
             insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"
             for batch in _batches(src, table, columns, key):
-                if isinstance(tx, psycopg.Connection):
+                if table == "notes":  # the one INSERT of notes, which keeps their counts
+                    added(_insert_notes(tx, batch))
+                elif isinstance(tx, psycopg.Connection):
                     tx.cursor().executemany(_pg_sql(insert), batch)
                 else:
                     tx.executemany(insert, batch)
