@@ -3001,13 +3001,6 @@ def plan_import(db: Database, notes: NotesFile) -> ImportPlan:
     return ImportPlan(new, present, notes.rejected)
 
 
-def _may_import(actor: Actor | None) -> None:
-    """Raise NotAllowedError unless actor may import: an admin signed in, or the OPERATOR
-    (the command line), since a file's notes carry any names and times, many at once."""
-    if actor is None or not actor.admin:
-        raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
-
-
 def import_notes(
     db: Database,
     notes: NotesFile,
@@ -3021,9 +3014,11 @@ def import_notes(
     transaction, so one file imported twice at once adds its notes once). The file's
     numbers are kept when every new row has one the database never gave out; otherwise
     the new notes get the next numbers, oldest first. progress(done, total) after each
-    batch. Raises NotAllowedError (see _may_import).
+    batch. Raises NotAllowedError unless actor is an admin signed in, or the OPERATOR
+    (the command line), since a file's notes carry any names and times, many at once.
     """
-    _may_import(actor)
+    if actor is None or not actor.admin:
+        raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
     with _write(db) as tx:
         if _dialect(tx) == "postgresql":  # one import at a time, as SQLite's one writer
             _execute(tx, "SELECT pg_advisory_xact_lock(hashtextextended('notes import', 0))")
