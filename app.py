@@ -2153,11 +2153,8 @@ _SEED_TAGS = ["til", "python", "idea", "todo", "food", "travel", "music", "work"
 
 
 def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
-    """Add count demo notes (a few hundred authors, #tags, a year of timestamps); return count.
-
-    One transaction, through the same INSERT and triggers as every note; rows are
-    generated lazily, so memory stays flat at any count.
-    """
+    """Add count demo notes (a few hundred authors, #tags, a year of timestamps) in one
+    transaction, generated lazily so memory stays flat; return count."""
     import random  # only the seed command needs it
 
     if count < 0:
@@ -2190,36 +2187,39 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
     return count
 
 
+@contextmanager
+def _partial(target: Path) -> Iterator[str]:
+    """Yield the name of a new empty file beside target, removed at the end: a file is
+    written there and moved into place only when whole, so a failure (a full disk)
+    leaves no partial file at target."""
+    handle, partial = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+    )
+    os.close(handle)
+    try:
+        yield partial
+    finally:
+        with suppress(OSError):
+            os.unlink(partial)
+
+
 def backup_database(conn: sqlite3.Connection, target: str | os.PathLike) -> None:
     """Copy the database to a new file with SQLite's online backup (safe while in use).
-
-    The copy is written beside target under a temporary name and linked into place
-    only when whole, so a failure (a full disk) leaves no partial file. Raises
-    StorageError if target exists or the copy fails.
-    """
+    Raises StorageError if target exists or the copy fails."""
     target = Path(target)
     if target.exists():
         raise StorageError(MSG_BACKUP_EXISTS.format(path=target))
     try:
-        handle, partial = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-        )
-    except OSError as error:
-        raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error.strerror)) from error
-    os.close(handle)
-    try:
-        with closing(sqlite3.connect(partial)) as copy:
-            conn.backup(copy)
-        os.link(partial, target)  # unlike a rename, never replaces a file made meanwhile
+        with _partial(target) as partial:
+            with closing(sqlite3.connect(partial)) as copy:
+                conn.backup(copy)
+            os.link(partial, target)  # unlike a rename, never replaces a file made meanwhile
     except FileExistsError as error:
         raise StorageError(MSG_BACKUP_EXISTS.format(path=target)) from error
     except sqlite3.Error as error:
         raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error)) from error
     except OSError as error:
         raise StorageError(MSG_BACKUP_FAILED.format(path=target, error=error.strerror)) from error
-    finally:
-        with suppress(OSError):
-            os.unlink(partial)
 
 
 MSG_COPY_TARGET_HAS_NOTES = (
@@ -2285,41 +2285,36 @@ def database_totals(db: Database) -> Totals:
         return _count_rows(tx)
 
 
+_HIGH_WATER = {
+    "sqlite": "SELECT seq AS high FROM sqlite_sequence WHERE name = 'notes'",
+    "postgresql": "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS high"
+    " FROM notes_id_seq",
+}
+# The next number is at least high + 1, and above every note's. PostgreSQL's
+# setval(seq, n, is_called): the next is n + 1, or 1 when nothing was given out.
+_SET_HIGH_WATER = {
+    "sqlite": [
+        "DELETE FROM sqlite_sequence WHERE name = 'notes'",
+        "INSERT INTO sqlite_sequence (name, seq)"
+        " VALUES ('notes', max(:high, coalesce((SELECT max(id) FROM notes), 0)))",
+    ],
+    "postgresql": [
+        "SELECT setval('notes_id_seq', greatest(:high, (SELECT max(id) FROM notes), 1),"
+        " greatest(:high, (SELECT max(id) FROM notes)) > 0)"
+    ],
+}
+
+
 def _high_water(tx: Database) -> int:
     """The highest note number ever given out (never reused, even once purged)."""
-    if _dialect(tx) == "postgresql":
-        row = _execute(
-            tx,
-            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS high"
-            " FROM notes_id_seq",
-        ).fetchone()
-    else:
-        row = _execute(
-            tx, "SELECT seq AS high FROM sqlite_sequence WHERE name = 'notes'"
-        ).fetchone()
+    row = _execute(tx, _HIGH_WATER[_dialect(tx)]).fetchone()
     return row["high"] if row else 0
 
 
 def _set_high_water(tx: Database, high: int) -> None:
     """Make the next new note's number high + 1 at least."""
-    if _dialect(tx) == "postgresql":
-        high = max(
-            high, _execute(tx, "SELECT coalesce(max(id), 0) AS m FROM notes").fetchone()["m"]
-        )
-        # setval(seq, n, is_called): the next number is n + 1, or 1 when nothing was given out
-        _execute(
-            tx,
-            "SELECT setval('notes_id_seq', :n, :called)",
-            {"n": max(high, 1), "called": high > 0},
-        )
-        return
-    _execute(tx, "DELETE FROM sqlite_sequence WHERE name = 'notes'")
-    _execute(
-        tx,
-        "INSERT INTO sqlite_sequence (name, seq)"
-        " VALUES ('notes', max(:high, coalesce((SELECT max(id) FROM notes), 0)))",
-        {"high": high},
-    )
+    for sql in _SET_HIGH_WATER[_dialect(tx)]:
+        _execute(tx, sql, {"high": high})
 
 
 def _is_new_feed(tx: Database) -> bool:
@@ -2368,8 +2363,8 @@ def copy_database(
     versions and timestamps, in one transaction on the target; return what was copied.
 
     The target must be a new feed (nothing but its welcome note) unless replace, which
-    deletes what it holds first, in the same transaction. progress(done, total) is
-    called after each batch of rows. Raises StorageError if the target holds notes.
+    deletes what it holds first. progress(done, total) after each batch of rows.
+    Raises StorageError if the target holds notes.
     """
     if source is target:
         raise StorageError(MSG_COPY_SAME)
@@ -2383,18 +2378,17 @@ def copy_database(
             )
         for table in ("note_history", "trash", "notes", "note_counts", "note_hours", "tag_counts"):
             _execute(tx, f"DELETE FROM {table}")
-        for batch in _batches(src, "notes", _NOTE_COLUMNS, ("id",)):
-            added(_insert_notes(tx, batch))
-            done += len(batch)
-            progress and progress(done, total)
         for table, columns, key in (
+            ("notes", _NOTE_COLUMNS, ("id",)),
             ("trash", _TRASH_COLUMNS, ("id",)),
             ("note_history", _HISTORY_COLUMNS, ("id", "version")),
         ):
             names = [name.strip() for name in columns.split(",")]
             insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"
             for batch in _batches(src, table, columns, key):
-                if isinstance(tx, psycopg.Connection):
+                if table == "notes":  # the one INSERT of notes, which keeps their counts
+                    added(_insert_notes(tx, batch))
+                elif isinstance(tx, psycopg.Connection):
                     tx.cursor().executemany(_pg_sql(insert), batch)
                 else:
                     tx.executemany(insert, batch)
@@ -2458,19 +2452,9 @@ def _not_utf8(text: bytes | None) -> bool:
     return False
 
 
-_COUNT_PROBLEMS = """
-SELECT coalesce(c.username, n.username) AS name, c.notes AS kept, n.notes AS actual
-FROM (SELECT username, CAST(sum(notes) AS bigint) AS notes FROM note_counts
-      GROUP BY username HAVING sum(notes) <> 0) c
-FULL JOIN (SELECT username, count(*) AS notes FROM notes GROUP BY username
-           UNION ALL SELECT '', count(*) FROM notes) n ON c.username = n.username
-WHERE coalesce(c.notes, 0) <> coalesce(n.notes, 0)
-"""
-
-
-# The Activity page's counts against the notes: per hour of creation, and per tag (the
-# tags SQLite's note_tags holds, or PostgreSQL's tags column).
-_ACTIVITY_PROBLEMS = """
+# Each maintained count against the notes: per author ('' for all), per hour of
+# creation, and per tag (the tags SQLite's note_tags holds, or PostgreSQL's tags column).
+_COUNT_PROBLEMS_SQL = """
 SELECT {label} AS name, c.notes AS kept, n.notes AS actual
 FROM (SELECT {key}, CAST(sum(notes) AS bigint) AS notes FROM {table}
       GROUP BY {key} HAVING sum(notes) <> 0) c
@@ -2478,14 +2462,21 @@ FULL JOIN ({actual}) n ON c.{key} = n.{key}
 WHERE coalesce(c.notes, 0) <> coalesce(n.notes, 0)
 ORDER BY 1
 """
-_HOUR_PROBLEMS = _ACTIVITY_PROBLEMS.format(
+_COUNT_PROBLEMS = _COUNT_PROBLEMS_SQL.format(
+    label="coalesce(c.username, n.username)",
+    key="username",
+    table="note_counts",
+    actual="SELECT username, count(*) AS notes FROM notes GROUP BY username"
+    " UNION ALL SELECT '', count(*) FROM notes",
+)
+_HOUR_PROBLEMS = _COUNT_PROBLEMS_SQL.format(
     label="'hour ' || CAST(coalesce(c.hour, n.hour) AS text)",
     key="hour",
     table="note_hours",
     actual="SELECT created_timestamp / 3600 AS hour, count(*) AS notes FROM notes GROUP BY 1",
 )
 _TAG_PROBLEMS = {
-    dialect: _ACTIVITY_PROBLEMS.format(
+    dialect: _COUNT_PROBLEMS_SQL.format(
         label="'#' || coalesce(c.tag, n.tag)", key="tag", table="tag_counts", actual=actual
     )
     for dialect, actual in (
@@ -2715,12 +2706,11 @@ def export_notes(
     progress: Callable[[int, int | None], None] | None = None,
 ) -> int:
     """Write every note that the feed shows for these filters (all, with none) to out,
-    newest first, as csv, json or md; return how many.
+    newest first, as csv, json or md, as of one moment; return how many.
 
-    Read as of one moment (one read transaction) and EXPORT_BATCH notes at a time,
-    each batch a keyset page of the feed's own indexed listing, so memory holds one
-    batch however many notes there are. progress(done, total) after each batch (total
-    None when a search or tag leaves it unknown). Raises ValueError for another format.
+    Memory holds one batch (EXPORT_BATCH notes) at a time. progress(done, total) after
+    each batch (total None when a search or tag leaves it unknown). Raises ValueError
+    for another format.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}: use csv, json or md.")
@@ -2742,10 +2732,8 @@ def export_notes(
             else:
                 frame = _export_frame(notes, fmt)
             if fmt == "csv":
-                for column in ("author", "body"):  # _spreadsheet_safe, for a whole column
-                    cells = frame[column]
-                    risky = cells.str.startswith((*_FORMULA_STARTS, _CSV_ESCAPE))
-                    frame[column] = cells.where(~risky, _CSV_ESCAPE + cells)
+                for column in ("author", "body"):
+                    frame[column] = frame[column].map(_spreadsheet_safe)
                 frame.to_csv(out, index=False, header=done == 0, lineterminator="\n")
             elif fmt == "json":
                 records = frame.to_json(orient="records", force_ascii=False, indent=None)
@@ -2791,8 +2779,10 @@ def _file_time(value: object, column: str, now: int) -> int:
     return stamp
 
 
-def _import_row(line: str, cells: Mapping[str, object], now: int) -> ImportRow | Rejected:
+def _import_row(line: str, cells: object, now: int) -> ImportRow | Rejected:
     """Check one row of a file by the form's rules; return it as a note, or why not."""
+    if not isinstance(cells, dict):
+        return Rejected(line, MSG_ROW_NOT_OBJECT)
     try:
         username, body = validate_note(cells.get("author"), cells.get("body"))
         created = _file_time(cells.get("created"), "created", now)
@@ -2825,6 +2815,15 @@ def _check_columns(columns: list[str]) -> None:
         )
 
 
+def _notes_file(fmt: str, results: list[ImportRow | Rejected]) -> NotesFile:
+    """A NotesFile of a file's rows read in order: the good ones and the rejected ones."""
+    rows: list[ImportRow] = []
+    rejected: list[Rejected] = []
+    for row in results:
+        (rows if isinstance(row, ImportRow) else rejected).append(row)
+    return NotesFile(fmt, rows, rejected)
+
+
 def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
     """A CSV record's cells by column: an escaped text cell loses its apostrophe; one a
     spreadsheet would run (an unescaped =, +, - or @ first) is refused."""
@@ -2843,8 +2842,7 @@ def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
 def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
     """Read an export's CSV; rows are named by the line they start on."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[ImportRow] = []
-    rejected: list[Rejected] = []
+    results: list[ImportRow | Rejected] = []
     try:
         header = [column.strip().lower() for column in next(reader, [])]
         _check_columns(header)
@@ -2855,17 +2853,16 @@ def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
                 break
             if not any(record):
                 continue  # a blank line
-            if len(rows) + len(rejected) >= max_rows:
+            if len(results) >= max_rows:
                 raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
             try:
-                row = _import_row(line, _csv_cells(header, record), now)
+                results.append(_import_row(line, _csv_cells(header, record), now))
             except _RowError as error:
-                row = Rejected(line, str(error))
-            (rows if isinstance(row, ImportRow) else rejected).append(row)
+                results.append(Rejected(line, str(error)))
     except csv.Error as error:
         where = f"{error} (line {reader.line_num:,})"
         raise InvalidFileError(MSG_FILE_CSV.format(error=where)) from None
-    return NotesFile("csv", rows, rejected)
+    return _notes_file("csv", results)
 
 
 def _json_int(digits: str) -> int | str:
@@ -2888,14 +2885,8 @@ def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
         raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
     objects = [note for note in notes if isinstance(note, dict)]
     _check_columns(sorted({*_IMPORT_REQUIRED, *(key for note in objects for key in note)}))
-    rows: list[ImportRow] = []
-    rejected: list[Rejected] = []
-    for position, note in enumerate(notes, start=1):
-        line = f"note {position:,}"
-        row = _import_row(line, note, now) if isinstance(note, dict) else None
-        row = row or Rejected(line, MSG_ROW_NOT_OBJECT)
-        (rows if isinstance(row, ImportRow) else rejected).append(row)
-    return NotesFile("json", rows, rejected)
+    rows = [_import_row(f"note {n:,}", note, now) for n, note in enumerate(notes, start=1)]
+    return _notes_file("json", rows)
 
 
 def read_notes_file(
@@ -2927,11 +2918,9 @@ def read_notes_file(
 
 # Which notes of a file a database already holds (the import's rule: the same author,
 # body and created time), read in one statement: the notes of the file's authors, whose
-# created time is among the file's (a hashed list). Only the candidates come back.
-# SQLite reads a few authors' notes through the author index, but most of a feed
-# faster by walking the table ("+" keeps it off the index): at a million notes, an
-# upload of 85,000 notes by all 300 authors took 6.0 s through the index and 1.3 s
-# walking. PostgreSQL's planner weighs that itself.
+# created time is among the file's. SQLite reads a few authors' notes through the author
+# index, but most of a feed faster by walking the table ("+" keeps it off the index);
+# PostgreSQL's planner weighs that itself.
 _PRESENT_SQL = {
     "sqlite": "SELECT username, body, created_timestamp FROM notes"
     " WHERE {author} IN (SELECT value FROM json_each(:authors))"
@@ -2978,14 +2967,6 @@ def plan_import(db: Database, notes: NotesFile) -> ImportPlan:
     return ImportPlan(new, present, notes.rejected)
 
 
-def _may_import(actor: Actor | None) -> None:
-    """Raise NotAllowedError unless actor may import: an admin signed in, or the OPERATOR
-    (the command line). A file's notes carry any names and times, and many of them at once:
-    in open mode one upload added 99,999 notes in 19 s."""
-    if actor is None or not actor.admin:
-        raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
-
-
 def import_notes(
     db: Database,
     notes: NotesFile,
@@ -2995,14 +2976,15 @@ def import_notes(
 ) -> ImportPlan:
     """Add a file's new notes in one transaction (all or nothing); return what was done.
 
-    A row is new unless the database holds a note with the same author, body and
-    created time (checked again here, inside the transaction, so importing one file
-    twice, or from two tabs at once, adds its notes once). The file's numbers are kept
-    when every new row has one and the database never gave any of them out; otherwise
-    the new notes get the next numbers, oldest first. Rejected rows are not imported.
-    progress(done, total) after each batch. Raises NotAllowedError (see _may_import).
+    A row is new unless the database holds the same note (checked again inside the
+    transaction, so one file imported twice at once adds its notes once). The file's
+    numbers are kept when every new row has one the database never gave out; otherwise
+    the new notes get the next numbers, oldest first. progress(done, total) after each
+    batch. Raises NotAllowedError unless actor is an admin signed in, or the OPERATOR
+    (the command line), since a file's notes carry any names and times, many at once.
     """
-    _may_import(actor)
+    if actor is None or not actor.admin:
+        raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
     with _write(db) as tx:
         if _dialect(tx) == "postgresql":  # one import at a time, as SQLite's one writer
             _execute(tx, "SELECT pg_advisory_xact_lock(hashtextextended('notes import', 0))")
@@ -3017,20 +2999,8 @@ def import_notes(
         # oldest first (a stable sort: file order among notes of the same second)
         rows = sorted(new, key=(lambda r: r.number) if keep else (lambda r: r.created_timestamp))
         for start in range(0, len(rows), IMPORT_BATCH):
-            _insert_notes(
-                tx,
-                [
-                    {
-                        "id": row.number if keep else None,
-                        "created_timestamp": row.created_timestamp,
-                        "updated_timestamp": row.updated_timestamp,
-                        "username": row.username,
-                        "body": row.body,
-                        "version": row.version,
-                    }
-                    for row in rows[start : start + IMPORT_BATCH]
-                ],
-            )
+            batch = rows[start : start + IMPORT_BATCH]
+            _insert_notes(tx, [{**vars(row), "id": row.number if keep else None} for row in batch])
             progress and progress(min(start + IMPORT_BATCH, len(rows)), len(rows))
         if keep:
             _set_high_water(tx, _high_water(tx))
@@ -5297,21 +5267,19 @@ def render_activity() -> None:
 
 def pages() -> list[st.Page]:
     """Return the app's pages in sidebar order, each at its own URL."""
+
+    def page(render: Callable[[], None], title: str, icon: str, url_path: str) -> st.Page:
+        return st.Page(render, title=title, icon=f":material/{icon}:", url_path=url_path)
+
     return [
         _feed_page(),
-        st.Page(
-            render_create, title="Create a Note", icon=":material/edit_note:", url_path="create"
-        ),
+        page(render_create, "Create a Note", "edit_note", "create"),
         _update_page(),
-        st.Page(render_delete, title="Delete a Note", icon=":material/delete:", url_path="delete"),
-        st.Page(
-            render_trash, title="Trash", icon=":material/restore_from_trash:", url_path="trash"
-        ),
-        st.Page(render_activity, title="Activity", icon=":material/insights:", url_path="activity"),
-        st.Page(
-            render_data, title="Export and import", icon=":material/import_export:", url_path="data"
-        ),
-        st.Page(render_about, title="About", icon=":material/info:", url_path="about"),
+        page(render_delete, "Delete a Note", "delete", "delete"),
+        page(render_trash, "Trash", "restore_from_trash", "trash"),
+        page(render_activity, "Activity", "insights", "activity"),
+        page(render_data, "Export and import", "import_export", "data"),
+        page(render_about, "About", "info", "about"),
     ]
 
 
@@ -5345,22 +5313,17 @@ def main() -> None:
         st.error(str(error))
 
 
-def _count(text: str) -> int:
-    """Parse --count: a whole number from 1 to SEED_MAX_COUNT (argparse type)."""
-    import argparse
+def _whole(digits: str, low: int, high: int, error: str) -> Callable[[str], int]:
+    """An argparse type: text of these digits (a regex), as a number from low to high."""
 
-    if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or not 1 <= int(text) <= SEED_MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {SEED_MAX_COUNT:,}")
-    return int(text)
+    def parse(text: str) -> int:
+        import argparse
 
+        if not re.fullmatch(digits, text.strip()) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(error)
+        return int(text)
 
-def _seed_number(text: str) -> int:
-    """Parse --seed: a whole number (argparse type)."""
-    import argparse
-
-    if not re.fullmatch(r"-?[0-9]{1,18}", text.strip()):
-        raise argparse.ArgumentTypeError("must be a whole number")
-    return int(text)
+    return parse
 
 
 def _target(text: str) -> str | Path:
@@ -5378,28 +5341,27 @@ def _label(target: str | Path) -> str:
     return str(target)
 
 
-class _Progress:
-    """A one-line progress bar on a terminal (stderr); silent when stderr is not one."""
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
+    """Yield progress(done, total), a one-line progress bar on a terminal (stderr),
+    silent when stderr is not one; the line is ended when the block ends."""
+    shown = False
 
-    def __init__(self, what: str) -> None:
-        self.what, self.shown = what, False
-        self.on = sys.stderr.isatty()
+    def progress(done: int, total: int | None) -> None:
+        nonlocal shown
+        if total is None:  # a search or tag: how many is known only at the end
+            sys.stderr.write(f"\r{what} {done:,} rows")
+        else:
+            width, share = 30, done / max(total, 1)
+            bar = "#" * round(width * share)
+            sys.stderr.write(f"\r{what} [{bar:<{width}}] {share:4.0%} {done:,}/{total:,} rows")
+        sys.stderr.flush()
+        shown = True
 
-    def __call__(self, done: int, total: int | None) -> None:
-        if self.on:
-            if total is None:  # a search or tag: how many is known only at the end
-                sys.stderr.write(f"\r{self.what} {done:,} rows")
-            else:
-                width, share = 30, done / max(total, 1)
-                bar = "#" * round(width * share)
-                sys.stderr.write(
-                    f"\r{self.what} [{bar:<{width}}] {share:4.0%} {done:,}/{total:,} rows"
-                )
-            sys.stderr.flush()
-            self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
+    try:
+        yield progress if sys.stderr.isatty() else lambda done, total: None
+    finally:
+        if shown:
             sys.stderr.write("\n")
 
 
@@ -5417,10 +5379,10 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
     ):
         raise StorageError(MSG_COPY_SAME)
     made = not is_database_url(target) and not Path(target).exists()
-    progress = _Progress("copying")
     started = time.perf_counter()
     try:
         with (
+            _progress("copying") as progress,
             closing(open_database(source, read_only=True)) as src,
             closing(open_database(target)) as dst,
         ):
@@ -5431,19 +5393,8 @@ def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
                 with suppress(OSError):
                     os.unlink(f"{target}{suffix}")
         raise
-    finally:
-        progress.close()
     took = time.perf_counter() - started
     return f"copied {totals} from {_label(source)} to {_label(target)} in {took:.1f} s"
-
-
-def _days(text: str) -> int:
-    """Parse --older-than: a whole number of days, 0 to 100,000 (argparse type)."""
-    import argparse
-
-    if not re.fullmatch(r"[0-9]{1,6}", text.strip()) or int(text) > 100_000:
-        raise argparse.ArgumentTypeError("must be a whole number of days from 0 to 100,000")
-    return int(text)
 
 
 def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool) -> int:
@@ -5484,12 +5435,8 @@ MSG_EXPORT_EXISTS = "'{path}' already exists; export to a new file, or add --for
 
 def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool = False) -> str:
     """The export command: notes to path (a file, or - for stdout); return what to print.
-
-    Never over the database it reads (or its -wal and -shm files), and over another
-    existing file only with force. A file is written beside path under a temporary name
-    and moved into place only when whole, so a failure (a full disk) leaves any earlier
-    export at path as it was.
-    """
+    Never over the database it reads (or its -wal and -shm files), nor over another
+    file unless force; a failure leaves an earlier export at path as it was."""
     if path != "-" and Path(path).exists():
         files = [] if _is_postgres(db) else [Path(f"{_db_name(db)}{end}") for end in _DB_FILES]
         if any(file.exists() and file.samefile(path) for file in files):  # links too
@@ -5497,27 +5444,16 @@ def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool
         if not force:
             raise StorageError(MSG_EXPORT_EXISTS.format(path=path))
     fmt = fmt or Path(path).suffix.lower().lstrip(".")
-    if fmt not in EXPORT_FORMATS:
-        fmt = "csv"
-    progress = _Progress("exporting")
+    fmt = fmt if fmt in EXPORT_FORMATS else "csv"
     started = time.perf_counter()
-    try:
+    with _progress("exporting") as progress:
         if path == "-":
             count = export_notes(db, sys.stdout, fmt, progress=progress, **filters)
         else:
-            target = Path(path)
-            handle, partial = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-            )
-            try:
-                with open(handle, "w", encoding=EXPORT_ENCODINGS[fmt], newline="") as out:
+            with _partial(Path(path)) as partial:
+                with open(partial, "w", encoding=EXPORT_ENCODINGS[fmt], newline="") as out:
                     count = export_notes(db, out, fmt, progress=progress, **filters)
-                os.replace(partial, target)
-            finally:
-                with suppress(OSError):
-                    os.unlink(partial)
-    finally:
-        progress.close()
+                os.replace(partial, path)
     took = time.perf_counter() - started
     where = "standard output" if path == "-" else path
     return f"exported {_how_many(count, 'note')} as {fmt} to {where} in {took:.1f} s"
@@ -5538,11 +5474,8 @@ def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
             f"error: nothing imported: {rows} (--skip-rejected imports the rest)", file=sys.stderr
         )
         return 1
-    progress = _Progress("importing")
-    try:
+    with _progress("importing") as progress:
         done = import_notes(db, notes, actor=OPERATOR, progress=progress)
-    finally:
-        progress.close()
     skipped = f", {len(notes.rejected):,} rejected rows skipped" if notes.rejected else ""
     print(
         f"imported {_how_many(len(done.new), 'note')} from {path} into {label}"
@@ -5572,9 +5505,13 @@ def cli(argv: list[str]) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     seed = commands.add_parser("seed", help="add demo notes")
-    seed.add_argument("--count", type=_count, default=1000, help=f"1 to {SEED_MAX_COUNT:,}")
+    count = _whole(
+        r"[0-9]{1,9}", 1, SEED_MAX_COUNT, f"must be a whole number from 1 to {SEED_MAX_COUNT:,}"
+    )
+    seed.add_argument("--count", type=count, default=1000, help=f"1 to {SEED_MAX_COUNT:,}")
+    any_number = _whole(r"-?[0-9]{1,18}", -(10**18), 10**18, "must be a whole number")
     seed.add_argument(
-        "--seed", type=_seed_number, default=0, help="random seed (same seed, same notes)"
+        "--seed", type=any_number, default=0, help="random seed (same seed, same notes)"
     )
     commands.add_parser("stats", help="print note counts and the database size (read-only)")
     commands.add_parser("vacuum", help="optimise the search index and compact the database")
@@ -5610,42 +5547,45 @@ def cli(argv: list[str]) -> int:
     )
     purge = commands.add_parser("purge", help="delete trashed notes for good, after a prompt")
     purge.add_argument(
-        "--older-than", type=_days, metavar="DAYS", help="only notes deleted this many days ago"
+        "--older-than",
+        type=_whole(r"[0-9]{1,6}", 0, 100_000, "must be a whole number of days from 0 to 100,000"),
+        metavar="DAYS",
+        help="only notes deleted this many days ago",
     )
     purge.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     args = parser.parse_args(argv)
     target = args.db if args.db else _target(str(resolve_database(os.environ)))
+    # How each command opens the database; migrate and copy open it themselves.
+    opening = {"seed": {}, "import": {}, "vacuum": {"create": False}, "purge": {"create": False}}
     try:
-        if args.command == "seed":
-            with closing(open_database(target)) as conn:
-                started = time.perf_counter()
-                seed_notes(conn, args.count, args.seed)
-            took = time.perf_counter() - started
-            print(f"added {_how_many(args.count, 'note')} in {took:.1f} s to {_label(target)}")
-        elif args.command == "vacuum":
-            with closing(open_database(target, create=False)) as conn:
-                vacuum_database(conn)
-            print(f"optimised and compacted {_label(target)}")
-        elif args.command == "migrate":
+        if args.command == "migrate":
             open_database(target, create=False).close()  # opening upgrades the schema
             print(f"{_label(target)}: schema version {SCHEMA_VERSION}")
         elif args.command == "copy":
             source, destination = (target, args.to) if args.to else (args.source, target)
             print(_copy(source, destination, args.replace))
-        elif args.command == "import":
-            with closing(open_database(target)) as conn:
-                return _import(conn, args.path, args.skip_rejected, _label(target))
-        elif args.command == "export":
-            filters = {"search": args.search, "author": args.author, "tag": args.tag}
-            with closing(open_database(target, read_only=True)) as conn:
-                done = _export(conn, args.path, args.format, filters, args.force)
-                print(done, file=sys.stderr if args.path == "-" else sys.stdout)
-        elif args.command == "purge":
-            with closing(open_database(target, create=False)) as conn:
-                return _purge(conn, target, args.older_than, args.yes)
         else:
-            with closing(open_database(target, read_only=True)) as conn:
-                if args.command == "stats":
+            how = opening.get(args.command, {"read_only": True})
+            with closing(open_database(target, **how)) as conn:
+                if args.command == "seed":
+                    started = time.perf_counter()
+                    seed_notes(conn, args.count, args.seed)
+                    took = time.perf_counter() - started
+                    print(
+                        f"added {_how_many(args.count, 'note')} in {took:.1f} s to {_label(target)}"
+                    )
+                elif args.command == "vacuum":
+                    vacuum_database(conn)
+                    print(f"optimised and compacted {_label(target)}")
+                elif args.command == "import":
+                    return _import(conn, args.path, args.skip_rejected, _label(target))
+                elif args.command == "export":
+                    filters = {"search": args.search, "author": args.author, "tag": args.tag}
+                    done = _export(conn, args.path, args.format, filters, args.force)
+                    print(done, file=sys.stderr if args.path == "-" else sys.stdout)
+                elif args.command == "purge":
+                    return _purge(conn, target, args.older_than, args.yes)
+                elif args.command == "stats":
                     print(f"{_label(target)}: {database_totals(conn)}, {_size(conn, target)}")
                 elif args.command == "backup":
                     if _is_postgres(conn):
