@@ -118,6 +118,11 @@ def test_on_a_phone_an_edited_notes_byline_takes_at_most_two_lines(
     conn.close()
     page.set_viewport_size({"width": 390, "height": 844})
     open_page(page, server, "/")
+    # Measure the byline once it is whole and in its fonts: the DOM is drawn a moment after
+    # the run ends. (Measured at once, one item sat 9 px below its row: seen once, in a
+    # full run on two workers under load 10.)
+    expect(note_box(page, note_id)).to_contain_text("edited just now")
+    page.evaluate("document.fonts.ready.then(() => true)")
     byline = note_box(page, note_id).locator(f".st-key-author_of_{note_id}").locator("xpath=..")
     tops = byline.evaluate(
         "(line) => [...line.children].map((e) => e.getBoundingClientRect())"
