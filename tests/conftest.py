@@ -4,8 +4,9 @@ and form helpers.
 Every test that asks for `db_target` (or a fixture built on it: fresh_db, empty_db,
 seeded_db, app_test) runs twice, on SQLite and on PostgreSQL, each time with a new
 database: a file in tmp_path, or a new database on one throwaway PostgreSQL server
-per session (tests/pg_cluster.py). Tests of what only one backend has (SQLite files,
-migrations from old files, query plans) ask for `db_path` and run once.
+per session (tests/pg_cluster.py), copied from a template whose schema is built once per
+session (pg_notes_database; pg_database is an empty one). Tests of what only one backend
+has (SQLite files, migrations from old files, query plans) ask for `db_path` and run once.
 Without PostgreSQL the PostgreSQL cases are skipped with one line saying how to get
 it; under CI=true they fail instead.
 """
@@ -83,6 +84,29 @@ def pg_database(pg_cluster: Cluster):
     pg_cluster.drop_database(name)
 
 
+PG_TEMPLATE = "notes_template"
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster: Cluster) -> str:
+    """The name of a database that app.open_database() made new (today's schema and the
+    welcome note), once per session, for pg_notes_database to copy."""
+    pg_cluster.create_database(name=PG_TEMPLATE)
+    app.open_database(pg_cluster.url(PG_TEMPLATE)).close()  # no connection may stay open
+    return PG_TEMPLATE
+
+
+@pytest.fixture
+def pg_notes_database(pg_cluster: Cluster, pg_template: str):
+    """The URL of a new PostgreSQL database as app.open_database() leaves a new one
+    (a copy of pg_template: a file copy instead of building the schema again), dropped
+    after the test."""
+    name = pg_cluster.create_database(template=pg_template)
+    yield pg_cluster.url(name)
+    st.cache_resource.clear()  # closes the app's pools (on_release) before the drop
+    pg_cluster.drop_database(name)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A path for a SQLite database file that does not exist yet."""
@@ -108,10 +132,16 @@ def pages_on_sqlite():
 
 @pytest.fixture
 def db_target(request: pytest.FixtureRequest, backend: str) -> str | Path:
-    """Where a new database will be, on each backend in turn: a file path or a URL."""
+    """Where a new database will be, on each backend in turn: a file path or a URL.
+
+    On PostgreSQL it already holds what open_database() puts in a new one (a copy of the
+    template), unless the test asks for pg_database too: then it is that empty database.
+    """
     if backend == "sqlite":
         return request.getfixturevalue("db_path")
-    return request.getfixturevalue("pg_database")
+    if "pg_database" in request.fixturenames:
+        return request.getfixturevalue("pg_database")
+    return request.getfixturevalue("pg_notes_database")
 
 
 @pytest.fixture
@@ -131,9 +161,9 @@ def sqlite_db(db_path: Path):
 
 
 @pytest.fixture
-def pg_db(pg_database: str):
+def pg_db(pg_notes_database: str):
     """A new PostgreSQL database, for what only PostgreSQL has."""
-    db = app.open_database(pg_database)
+    db = app.open_database(pg_notes_database)
     yield db
     db.close()
 

@@ -132,10 +132,16 @@ class Cluster:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql)
 
-    def create_database(self, owner: str = "notes", name: str | None = None) -> str:
-        """Create a new, empty database (named name, else a fresh test name); return its name."""
+    def create_database(
+        self, owner: str = "notes", name: str | None = None, template: str | None = None
+    ) -> str:
+        """Create a new database (named name, else a fresh test name); return its name.
+
+        It is empty, or a copy of the database template (which must have no connections).
+        """
         name = name or f"notes_test_{os.getpid()}_{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name} OWNER {owner}")
+        copy = f" TEMPLATE {template}" if template else ""
+        self.admin(f"CREATE DATABASE {name} OWNER {owner}{copy}")
         return name
 
     def has_database(self, name: str) -> bool:

@@ -92,9 +92,10 @@ def test_seed_refuses_a_count_out_of_range_and_writes_nothing(db_path, count):
 @pytest.mark.parametrize(
     "command", [["stats"], ["check"], ["backup", "copy.db"], ["vacuum"], ["migrate"]]
 )
-def test_a_mistyped_path_is_refused_and_no_database_is_created(tmp_path, command):
+def test_a_mistyped_path_is_refused_and_no_database_is_created(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)  # where backup's relative copy.db would go
     missing = tmp_path / "notse.db"
-    result = run_cli("--db", str(missing), *command, cwd=tmp_path)
+    result = run_cli("--db", str(missing), *command)
     assert_one_line_error(result, app.MSG_DB_MISSING.format(path=missing))
     assert sorted(tmp_path.iterdir()) == []
 

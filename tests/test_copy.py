@@ -195,9 +195,9 @@ def test_a_refused_password_is_one_line_that_never_shows_the_password(pg_cluster
         assert GUARDED_PASSWORD not in result.stdout + result.stderr
 
 
-def test_check_on_postgresql_reports_counts_that_disagree(pg_db, pg_database):
+def test_check_on_postgresql_reports_counts_that_disagree(pg_db, pg_notes_database):
     sql(pg_db, "UPDATE note_counts SET notes = notes + 6 WHERE username = '' AND slot = 1")
-    result = run_cli("--db", pg_database, "check")
+    result = run_cli("--db", pg_notes_database, "check")
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == "count for '': stored 7, actual 1"
 

@@ -61,7 +61,7 @@ def other_db(backend, tmp_path, request):
         db = app.open_database(tmp_path / "other.db")
     else:
         cluster = request.getfixturevalue("pg_cluster")
-        name = cluster.create_database()
+        name = cluster.create_database(template=request.getfixturevalue("pg_template"))
         db = app.open_database(cluster.url(name))
     sql(db, "DELETE FROM notes")
     yield db

@@ -124,8 +124,9 @@ def test_a_note_whose_text_is_not_utf8_is_a_damaged_database_message_not_a_trace
 
 @POSTGRESQL_ONLY
 def test_another_apps_postgresql_database_is_a_message_in_the_page_not_a_traceback(
-    app_test, db_target
+    app_test, db_target, pg_database
 ):
+    # Asking for pg_database makes db_target that empty database (conftest.db_target).
     with psycopg.connect(db_target, autocommit=True) as conn:
         conn.execute("CREATE TABLE notes (id serial PRIMARY KEY, text text)")
         conn.execute("INSERT INTO notes (text) VALUES ('theirs')")

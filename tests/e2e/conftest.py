@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 from notes_e2e import ARTIFACTS, REPO_ROOT, Server, StartServers
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
@@ -72,6 +72,28 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture(scope="module")
+def context(browser: Browser, browser_context_args: dict) -> Iterator[BrowserContext]:
+    """One browser context for the module's `page`s (pytest-playwright makes one per test).
+
+    Its pages share the HTTP cache, so only the module's first page load fetches and
+    compiles Streamlit's scripts; each later first load in a test is about a second
+    quicker. They share cookies too: a test that needs a browser of its own (a second
+    person, a sign-in, another client address) makes a new context, as those do.
+    """
+    context = browser.new_context(**browser_context_args)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A new tab of the module's context, closed after the test (its session ends)."""
+    page = context.new_page()
+    yield page
+    page.close()
 
 
 @pytest.hookimpl(wrapper=True)

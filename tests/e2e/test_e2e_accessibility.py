@@ -17,7 +17,15 @@ from collections.abc import Iterator
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from notes_e2e import PAGES, REPO_ROOT, Server, open_page, rerun, store_notes, title, trash_notes
-from playwright.sync_api import BrowserContext, BrowserType, Page, Request, Route, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    BrowserType,
+    Page,
+    Request,
+    Route,
+    expect,
+)
 
 AXE = Axe()
 SERIOUS = {"serious", "critical"}
@@ -45,22 +53,31 @@ def note(server: Server) -> int:
     return ids[1]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def color_scheme() -> str:
-    """The browser's prefers-color-scheme (tests parametrize it)."""
+    """The browser's prefers-color-scheme (tests parametrize it, with scope="module")."""
     return "light"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def width() -> int:
-    """The browser window's width in CSS pixels (tests parametrize it)."""
+    """The browser window's width in CSS pixels (tests parametrize it, with scope="module")."""
     return 1280
 
 
-@pytest.fixture
-def context(new_context, color_scheme: str, width: int) -> BrowserContext:
-    """pytest-playwright's context, in this colour scheme and at this width."""
-    return new_context(color_scheme=color_scheme, viewport={"width": width, "height": 900})
+@pytest.fixture(scope="module")
+def context(
+    browser: Browser, browser_context_args: dict, color_scheme: str, width: int
+) -> Iterator[BrowserContext]:
+    """The browser in this colour scheme and at this width: one context for all the tests
+    that use them (pytest groups the tests by these module-scoped parameters), so their
+    pages share its HTTP cache (tests/e2e/conftest.py's context)."""
+    viewport = {"width": width, "height": 900}
+    context = browser.new_context(
+        **{**browser_context_args, "color_scheme": color_scheme, "viewport": viewport}
+    )
+    yield context
+    context.close()
 
 
 def _report(violations: list[dict]) -> str:
@@ -77,8 +94,8 @@ def _report(violations: list[dict]) -> str:
 @pytest.mark.parametrize(
     "path", PATHS, ids=lambda path: {"/": "feed", PERMALINK: "permalink"}.get(path, path[1:])
 )
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("color_scheme", SCHEMES)
+@pytest.mark.parametrize("width", WIDTHS, scope="module")
+@pytest.mark.parametrize("color_scheme", SCHEMES, scope="module")
 def test_no_page_has_a_serious_or_critical_accessibility_violation(
     page: Page, server: Server, note: int, color_scheme: str, width: int, path: str
 ) -> None:
@@ -90,7 +107,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     assert not serious, f"{path} in {color_scheme} at {width} px:\n{_report(serious)}"
 
 
-@pytest.mark.parametrize("color_scheme", SCHEMES)
+@pytest.mark.parametrize("color_scheme", SCHEMES, scope="module")
 def test_the_theme_follows_the_browsers_colour_scheme_with_our_accent_colour(
     page: Page, server: Server, color_scheme: str
 ) -> None:
