@@ -20,6 +20,11 @@ APP_DIR = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / ".data"  # git-ignored (bench/.gitignore)
 RESULTS_DIR = BENCH_DIR / "results"  # git-ignored (.gitignore)
 PG_ROOT = DATA_DIR / "pg"  # the kept PostgreSQL server of the feed benches (and its data)
+
+# Chromium, launched as the browser tests launch it (one list, in tests/e2e/notes_e2e.py).
+sys.path.insert(0, str(APP_DIR / "tests" / "e2e"))
+from notes_e2e import CHROMIUM, CHROMIUM_ARGS  # noqa: E402, F401  (re-exported to the benches)
+
 BACKENDS = ("sqlite", "postgresql")
 _held: list = []  # the open lock file of a kept PostgreSQL root (see start_postgres)
 
@@ -47,19 +52,6 @@ def prepare_db(n: int, app_dir: Path = APP_DIR) -> Path:
     cmd = [sys.executable, "app.py", "--db", str(path), "migrate"]
     subprocess.run(cmd, cwd=app_dir, check=True, stdout=subprocess.DEVNULL)
     return path
-
-
-# Debian's Chromium, launched as the browser tests do (tests/e2e/conftest.py, FACTS.md).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def app_version() -> dict:

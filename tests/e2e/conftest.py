@@ -30,10 +30,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from notes_e2e import ARTIFACTS, REPO_ROOT, Server, StartServers
+from notes_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, Server, StartServers
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
 SERVER_START_TIMEOUT_S = 30.0
 
@@ -62,15 +61,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "args": CHROMIUM_ARGS,
     }
 
 
