@@ -3500,7 +3500,9 @@ def _update_page() -> st.Page:
 # construction. _NOTE_CSS caps a note's box and styles what the sanitiser lets through.
 
 _LINK_SCHEMES = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": True})
+# maxNesting: as deep as a note's CHAR_LIMIT characters can nest (markdown-it's 20 hid
+# the text of a note of 139 ">"), and no deeper: a stored row of 560 recursed too deep.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": True, "maxNesting": CHAR_LIMIT})
 _MARKDOWN.enable(["table", "strikethrough", "linkify"])
 _MARKDOWN.validateLink = lambda url: _LINK_SCHEMES.match(url) is not None
 _SANITISER = nh3.Cleaner(

@@ -227,3 +227,12 @@ def test_a_fenced_block_is_shown_as_typed(lines: list[str]) -> None:
     shown = note_html("\n".join(["```", *lines, "```"]))
     assert shown.startswith("<pre><code>")
     assert "".join(Page(shown).text) == "".join(f"{line}\n" for line in lines) + "\n"
+
+
+@pytest.mark.parametrize("body", [">" * 139 + "x", "- " * 69 + "x", "> - " * 34 + "x"])
+def test_a_note_nested_as_deep_as_its_length_allows_still_shows_its_text(body: str) -> None:
+    assert "".join(Page(note_html(body)).text).strip() == "x"
+
+
+def test_a_stored_row_nested_deeper_than_any_note_renders_without_error() -> None:
+    assert note_html(">" * 560 + "x").startswith("<blockquote>")  # (its text is past the cap)
