@@ -30,7 +30,7 @@ import weakref
 import zoneinfo
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, closing, contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -51,9 +51,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 if __name__ == "__main__" and st.runtime.exists():
-    # Streamlit executes this file anew on every rerun: 270 definitions cost 25 ms a time.
-    # The rerun imports it instead (once per process, as the module `app`), draws the
-    # page, and stops here.
+    # Streamlit executes this file on every rerun: import it once as `app` instead.
     import app
 
     app.main()
@@ -90,10 +88,8 @@ DOUBLE_SUBMIT_S = 10.0  # the same note saved again this soon by one session is 
 SEED_MAX_COUNT = 10_000_000  # most demo notes one `seed` command adds
 ACTIVITY_DAYS = 371  # days the Activity page shows: 53 weeks, today the last
 MAX_NOTE_ID = 2**63 - 1  # SQLite's largest integer, so the largest note number
-# The largest number an imported note may keep: the largest integer a browser's JavaScript
-# holds exactly (so permalinks and JSON keep it), and far enough below MAX_NOTE_ID that the
-# feed can never run out: 2**63 - 2**53 numbers remain, a million notes a second for
-# 290,000 years. An import that kept 2**63 - 1 stopped every later note, for good.
+# The largest number an imported note may keep: exact in JavaScript, and far enough below
+# MAX_NOTE_ID that the feed never runs out (2**63 - 1 kept would stop every later note).
 MAX_KEPT_NUMBER = 2**53 - 1
 NUMBERS_LEFT_WARNING = 10**9  # `check` warns when fewer numbers than this are left
 MAX_VERSION = 2**31 - 1  # the largest version a file's note may have
@@ -120,9 +116,7 @@ def resolve_db_path(
 def resolve_database(
     environ: Mapping[str, str] = os.environ, secrets: Mapping[str, object] | None = None
 ) -> str | Path:
-    """Return the database to use. The environment wins over secrets, and in each a
-    PostgreSQL URL wins over a file: $NOTES_DATABASE_URL, $NOTES_DB, then secrets'
-    [connections.notes] url, notes_db, then notes.db beside app.py."""
+    """Return $NOTES_DATABASE_URL, $NOTES_DB, secrets' database_url or notes_db, else notes.db."""
     if environ.get("NOTES_DATABASE_URL"):
         return environ["NOTES_DATABASE_URL"]
     if environ.get("NOTES_DB"):
@@ -246,14 +240,9 @@ class TooFastError(NotesError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks the store to write, as the store checks it.
+    """Who asks the store to write: VISITOR in open mode, else an OpenID `subject` at `issuer`.
 
-    In open mode everyone is VISITOR: each note carries the name typed with it and no
-    owner, and any visitor may change such a note. Signed in, a person is the provider's
-    stable `subject` at `issuer` (the OpenID Connect `sub` and `iss`); their notes are
-    theirs alone, and `name` is shown as the author. An admin may change every note and
-    purge the trash. A signed-out visitor of a signed-in app is no Actor (None): they
-    may read, never write.
+    A signed-out visitor of a signed-in app is no Actor (None): they may read, never write.
     """
 
     name: str | None = None
@@ -287,19 +276,13 @@ OPERATOR = Actor(name="the operator", admin=True)  # the command line, run on th
 
 
 @dataclass(frozen=True)
-class BaseNote:
-    """A note's content and times (UTC epoch seconds)."""
+class Note:
+    """A stored note: times in UTC epoch seconds, number `id`, version (1, +1 at each edit)."""
 
     created_timestamp: int
     updated_timestamp: int
     username: str
     body: str
-
-
-@dataclass(frozen=True)
-class Note(BaseNote):
-    """A stored note, its number `id`, and its version (1, then one more at each edit)."""
-
     id: int
     version: int = 1
     owner_subject: str | None = None  # the author's identity when signed in (None: open mode)
@@ -350,10 +333,7 @@ def _code(char: str) -> str:
 
 
 def _check_text(value: object, field: str, limit: int, controls: regex.Pattern) -> str:
-    """Return value normalised (CRLF to LF, stripped) or raise InvalidNoteError.
-
-    Rules shared by bodies and usernames; the caller adds the username's own.
-    """
+    """Return value normalised (CRLF to LF, stripped) or raise InvalidNoteError (any field)."""
     if not isinstance(value, str):
         raise InvalidNoteError(MSG_TEXT_TYPE.format(field=field, type=type(value).__name__))
     if match := _SURROGATES.search(value):  # before anything that would encode the text
@@ -361,8 +341,7 @@ def _check_text(value: object, field: str, limit: int, controls: regex.Pattern) 
     text = value.replace("\r\n", "\n").strip()
     if not text:
         raise InvalidNoteError(MSG_BODY_EMPTY if field == "Note" else MSG_USERNAME_EMPTY)
-    # Characters as people see them. A hostile paste of more than _COUNTED code points
-    # is measured in code points instead, so that the work stays bounded.
+    # Characters as people see them; a hostile paste over _COUNTED code points in code points.
     clusters = _GRAPHEME.findall(text) if len(text) <= _COUNTED else None
     length = len(text) if clusters is None else len(clusters)
     if length > limit:
@@ -389,12 +368,9 @@ def _check_text(value: object, field: str, limit: int, controls: regex.Pattern) 
 
 
 def _check_username(value: object) -> str:
-    """Return a username normalised, or raise InvalidNoteError.
-
-    On top of the shared rules, a name may hold no invisible character that would let it
-    pass for another ("Littlest Notes" + U+200B), except the glue inside an emoji.
-    """
+    """Return a username normalised, or raise InvalidNoteError."""
     text = _check_text(value, "Username", USERNAME_LIMIT, _USERNAME_CONTROLS)
+    # No invisible character may let it pass for another ("Littlest Notes" + U+200B).
     for cluster in _GRAPHEME.findall(text):
         glue_ok = _EMOJI.search(cluster) is not None
         for char in _IGNORABLE.findall(cluster):
@@ -418,8 +394,7 @@ def extract_tags(body: str) -> list[str]:
 
 
 def _fold(word: str) -> str:
-    """Lower-case word and take the accents off Latin letters (as FTS5's unicode61 with
-    remove_diacritics does): the form in which PostgreSQL's index keeps words."""
+    """Lower-case word and take the accents off Latin letters, as FTS5's remove_diacritics."""
     return "".join(_fold_char(char) for char in word.lower())
 
 
@@ -432,16 +407,14 @@ def _fold_char(char: str) -> str:
 
 
 def search_words(text: str) -> list[str]:
-    """Return the distinct words of text as the search index keeps them (PostgreSQL's;
-    SQLite's FTS5 finds the same words itself): letters and digits, folded, and cut to
-    SEARCH_WORD_CHARS (PostgreSQL refuses a word of more than 2,047 bytes)."""
+    """Return text's distinct words as PostgreSQL's search index keeps them (FTS5 finds its own)."""
+    # Cut to SEARCH_WORD_CHARS: PostgreSQL refuses a word of more than 2,047 bytes.
     words = re.findall(r"[^\W_]+", text)
     return list(dict.fromkeys(_fold(word)[:SEARCH_WORD_CHARS] for word in words))
 
 
 def search_terms(text: str) -> list[str]:
     """Return the words of a search (letters and digits), at most SEARCH_MAX_TERMS of them."""
-    # Split as the search index does: "_" separates words there too.
     return re.findall(r"[^\W_]+", text)[:SEARCH_MAX_TERMS]
 
 
@@ -449,9 +422,7 @@ _MARKDOWN_SPECIALS = re.compile(r"([!-/:-@\[-`{-~])")  # ASCII punctuation: all 
 
 
 def _escape_markdown(text: str) -> str:
-    """Return text (a name, or a value from the address bar) as markdown that shows it
-    literally on one line: every ASCII punctuation mark escaped, and each run of
-    whitespace (a newline, an indent) one space, so it can start no block."""
+    """Return text as markdown that shows it literally on one line, so it can start no block."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(text.split()))
 
 
@@ -522,23 +493,17 @@ MSG_BACKUP_FAILED = "The backup to '{path}' failed: {error}. No file was left be
 
 # Store: access ---------------------------------------------------------------
 #
-# A Database is a SQLite connection (one per thread, see connect()) or a Postgres (a
-# pool per process, see Postgres). _read and _write are the only ways SQL reaches
-# either. Statements are written once, with :name parameters, and run on both; where
-# the two dialects must differ (search, tags, bulk inserts, triggers) the two versions
-# sit side by side, keyed by _dialect(). Rows are read by column name, never position.
+# A Database is a SQLite connection (one per thread) or a Postgres pool; SQL reaches either
+# only by _read and _write, with :name parameters; where dialects differ, keyed by _dialect().
 
 _NOTE_FIELDS = tuple(field.name for field in fields(Note))
 _NOTE_COLUMNS = ", ".join(_NOTE_FIELDS)
 
 
 class Postgres:
-    """A PostgreSQL database: a pool of connections, each lent out for one call.
+    """A PostgreSQL database: a pool of connections, each lent for one statement or transaction.
 
-    Streamlit runs each session in its own thread; a read borrows a connection for
-    one statement and a _write for one transaction, so no connection is held across
-    reruns, and POOL_MAX_SIZE connections serve any number of sessions. `name` is
-    host/database, safe to show: the password never leaves the URL it came in.
+    `name` is host/database, safe to show: the password never leaves the URL it came in.
     """
 
     def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
@@ -553,9 +518,8 @@ class Postgres:
                 "autocommit": True,  # a read is its own statement; _write opens transactions
                 "row_factory": dict_row,
                 "connect_timeout": CONNECT_TIMEOUT_S,
-                # No server-side prepared statements: a generic plan of a search reads
-                # a common word's whole GIN list, and PgBouncer's transaction mode
-                # (in front of hosted databases) needs none.
+                # A generic plan of a search reads a common word's whole GIN list (and
+                # PgBouncer's transaction mode allows no prepared statements).
                 "prepare_threshold": None,
             },
             configure=self._configure,
@@ -568,8 +532,7 @@ class Postgres:
 
     @staticmethod
     def _configure(conn: psycopg.Connection) -> None:
-        """Set up a new connection: wait for another writer's lock as long as SQLite
-        would (then the write fails with "busy"), not for ever."""
+        """Make a new connection wait for another writer's lock as long as SQLite would."""
         conn.execute(
             "SELECT set_config('lock_timeout', %s, false)", (f"{BUSY_TIMEOUT_S * 1000:.0f}ms",)
         )
@@ -578,8 +541,7 @@ class Postgres:
         self._idle_since[conn] = time.monotonic()
 
     def _check(self, conn: psycopg.Connection) -> None:
-        """Before lending a connection idle for POOL_CHECK_IDLE_S, make sure the server
-        still answers (it may have restarted); a busy pool's are lent without the trip."""
+        """Check that the server still answers before lending a connection idle for a while."""
         if time.monotonic() - self._idle_since.get(conn, 0.0) >= POOL_CHECK_IDLE_S:
             psycopg_pool.ConnectionPool.check_connection(conn)
 
@@ -604,10 +566,8 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
         params = conninfo_to_dict(url)
     except psycopg.Error:
         params = None  # raised below, outside this block: the error quotes the whole URL
-    # A password with a raw "/" or "@" (not %2F, %40) ends the credentials early: libpq
-    # then reads the rest of the password as the host or the database, which messages
-    # show. An "@" in the host, or an "@" or "/" in the database part, means just that.
-    # A port that is no number would read as a server that is down.
+    # A raw "/" or "@" in the password would make libpq read its rest as the host or the
+    # database, which messages show; a port that is no number would read as a server down.
     path = url.partition("://")[2].partition("?")[0].partition("/")[2]
     if (
         params is None
@@ -646,31 +606,26 @@ def describe_database(db: Database) -> str:
     return f"the SQLite file {Path(_db_name(db)).name}"
 
 
-# What reading or writing a SQLite file can raise. Text that is not UTF-8 is damage
-# SQLite's own checks let through (scribbled pages): sqlite3 raises UnicodeDecodeError
-# reading it, or quoting it in an error message, or "Could not decode to UTF-8".
+# What reading or writing a SQLite file can raise: text that is not UTF-8 (scribbled pages)
+# raises UnicodeDecodeError.
 _SQLITE_FAULTS = (sqlite3.Error, UnicodeDecodeError)
+_SQLITE_MESSAGES = [  # words of a sqlite3 error, in order, and the message they mean
+    (("locked", "busy"), MSG_DB_LOCKED),
+    (("readonly", "read-only"), MSG_DB_READ_ONLY),
+    (("unable to open",), MSG_DB_CANNOT_OPEN),
+    (("not a database", "malformed", "could not decode"), MSG_DB_NOT_A_DATABASE),
+    (("full",), MSG_DB_FULL),
+]
 
 
 def _storage_error(error: sqlite3.Error | UnicodeDecodeError, path: str) -> StorageError:
     """Translate a _SQLITE_FAULTS error into a StorageError a person can act on."""
-    text = str(error).lower()
-    name = Path(path).name
-    if "locked" in text or "busy" in text:
-        message = MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S)
-    elif "readonly" in text or "read-only" in text:
-        message = MSG_DB_READ_ONLY
-    elif "unable to open" in text:
-        message = MSG_DB_CANNOT_OPEN.format(name=name)
-    elif isinstance(error, UnicodeDecodeError) or any(
-        damage in text for damage in ("not a database", "malformed", "could not decode")
-    ):
-        message = MSG_DB_NOT_A_DATABASE.format(name=name)
-    elif "full" in text:
-        message = MSG_DB_FULL
-    else:
-        message = MSG_DB_OTHER.format(error=error)
-    return StorageError(message)
+    text = "could not decode" if isinstance(error, UnicodeDecodeError) else str(error).lower()
+    message = next(
+        (msg for words, msg in _SQLITE_MESSAGES if any(word in text for word in words)),
+        MSG_DB_OTHER,
+    )
+    return StorageError(message.format(seconds=BUSY_TIMEOUT_S, name=Path(path).name, error=error))
 
 
 def _pg_error(error: Exception, db: Postgres) -> StorageError:
@@ -712,8 +667,7 @@ def _pg_sql(sql: str) -> str:
 
 
 def _execute(tx: Database, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
-    """Run one parameterised statement on a connection (inside _write, or a SQLite one);
-    its rows are read by column name (sqlite3.Row, or dicts from psycopg)."""
+    """Run one statement on a connection (inside _write, or a SQLite one); rows read by name."""
     if isinstance(tx, psycopg.Connection):
         return tx.execute(_pg_sql(sql), params)
     cursor = tx.cursor()
@@ -754,17 +708,9 @@ def _write_queue(path: str | os.PathLike) -> threading.Lock:
         return _write_queues.setdefault(key, threading.Lock())
 
 
-def _write(db: Database) -> AbstractContextManager:
-    """Run the block as one transaction on the connection it yields: all of it is
-    committed, or none of it. Raises InvalidNoteError if the database refuses a row
-    (a CHECK), StorageError if it cannot write."""
-    return _write_postgres(db) if _is_postgres(db) else _write_sqlite(db)
-
-
 @contextmanager
 def _lend(db: Postgres) -> Iterator[psycopg.Connection]:
-    """Lend a pooled connection for one call (a statement, or a transaction); turn any
-    failure into InvalidNoteError (a CHECK refused a row) or StorageError."""
+    """Lend a pooled connection for one call; InvalidNoteError if a CHECK refused a row."""
     try:
         with db.pool.connection() as conn:
             yield conn
@@ -777,25 +723,17 @@ def _lend(db: Postgres) -> Iterator[psycopg.Connection]:
 
 
 @contextmanager
-def _write_postgres(db: Postgres) -> Iterator[psycopg.Connection]:
-    """_write on PostgreSQL: a pooled connection for one transaction. Row locks order
-    concurrent writers; a conflicting edit is caught by the version in its WHERE."""
-    with _lend(db) as conn, conn.transaction():
-        yield conn
+def _write(conn: Database) -> Iterator[sqlite3.Connection | psycopg.Connection]:
+    """Run the block as one transaction on the connection it yields: all of it, or none.
 
-
-@contextmanager
-def _write_sqlite(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """_write on SQLite.
-
-    Threads of this process wait on one lock first, so that at most one of them at a
-    time polls SQLite's lock: its busy handler sleeps longer and longer between tries,
-    and under load (bench/stress.py) a writer could sleep past the timeout while
-    others came and went. The lock promises no order among its waiters, only that
-    they wait in the kernel rather than in those sleeps. BEGIN IMMEDIATE then takes
-    SQLite's write lock up front (other processes wait their busy timeout), so no
-    writer fails halfway upgrading a read lock.
+    Raises InvalidNoteError if the database refuses a row (a CHECK), StorageError if it cannot.
     """
+    if _is_postgres(conn):
+        with _lend(conn) as pg, pg.transaction():
+            yield pg
+        return
+    # This process's threads queue on a lock rather than in SQLite's ever longer busy sleeps;
+    # BEGIN IMMEDIATE takes the write lock up front, so no writer fails upgrading a read lock.
     with _queued(conn):
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -816,8 +754,7 @@ def _write_sqlite(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 @contextmanager
 def _queued(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run the block once this thread's turn comes among the writers of this process to
-    conn's file (its write_queue); StorageError after BUSY_TIMEOUT_S."""
+    """Run the block in this thread's turn among the process's writers to conn's file."""
     queue = getattr(conn, "write_queue", None)
     if queue is not None and not queue.acquire(timeout=BUSY_TIMEOUT_S):
         raise StorageError(MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S))
@@ -830,33 +767,22 @@ def _queued(conn: sqlite3.Connection) -> Iterator[None]:
 
 # Store: schema and migrations ------------------------------------------------
 #
-# A new database is made by _SCHEMA[dialect]: today's schema, in one step. A database at
-# an older version n is brought forward by _UPGRADES[dialect][n] (to n + 1), then the
-# next. A schema change edits _SCHEMA, raises SCHEMA_VERSION and adds the upgrade that
-# makes the last version's databases what a new one is (tests/test_migration.py compares
-# the two); an upgrade is never edited once released. Versions 1-5 were only ever made by
-# development builds: MSG_DB_DEVELOPMENT names the commit that still upgrades them.
-# SQLite keeps the version in PRAGMA user_version, PostgreSQL in the table notes_schema.
+# A new database gets _SCHEMA[dialect] in one step; one at version n gets _UPGRADES[dialect][n],
+# then the next. A schema change edits _SCHEMA, raises SCHEMA_VERSION and adds an upgrade
+# (never edited once released; tests/test_migration.py compares the two). The version is in
+# PRAGMA user_version (SQLite) or the table notes_schema (PostgreSQL).
 
-# Whose note is it: a note written signed in keeps its author's identity (the
-# provider's subject and issuer; both NULL for a note written in open mode), and every
-# version says who made it (NULL: the name typed with it). The trash keeps the same.
+# A signed-in note's owner and each version's editor (all NULL in open mode).
 _IDENTITY_COLUMNS = ["owner_subject", "owner_issuer", "editor", "editor_subject", "editor_issuer"]
 _EDITOR_COLUMNS = _IDENTITY_COLUMNS[2:]
 
-# GLOB character classes for the CHECK constraints: C0 controls and DEL, as ranges
-# (a range is several times faster to check than a list of thirty characters).
+# GLOB classes for the CHECKs: ranges, several times faster to check than lists.
 _SQL_CONTROLS_EXCEPT_LF_TAB = "char(1) || '-' || char(8, 11) || '-' || char(31, 127)"
 _SQL_ALL_CONTROLS = "char(1) || '-' || char(31, 127)"
 _SQL_BIDI = "char(0x202a) || '-' || char(0x202e, 0x2066) || '-' || char(0x2069)"
 
-# A text of ASCII only (bytes = code points) is as many characters as code points, so
-# over CHAR_LIMIT of them is too long, whoever writes it; the CODE_POINT_LIMIT stays for
-# the rest (an emoji is several). Triggers, as SQLite cannot add a CHECK to a table that
-# exists (version 6's); rows written before are left as they are. And when each
-# signed-in person last signed out, so that a copied sign-in cookie from before then
-# signs no one in. (Today's schema and the upgrade from 6 share these; a later change to
-# them goes into _SCHEMA alone.)
+# Version 7: ASCII text (bytes = code points) over CHAR_LIMIT is too long, by triggers since
+# SQLite cannot add a CHECK to a table; and sign-outs, so an older sign-in cookie is void.
 _ASCII_OVER_LIMIT = " OR ".join(
     f"(length(new.{column}) > {CHAR_LIMIT}"
     f" AND length(CAST(new.{column} AS BLOB)) = length(new.{column}))"
@@ -873,14 +799,15 @@ _SQLITE_V7 = [
     "CREATE TABLE sign_outs (issuer TEXT NOT NULL, subject TEXT NOT NULL,"
     " signed_out INTEGER NOT NULL, PRIMARY KEY (issuer, subject)) WITHOUT ROWID",
 ]
-
+# Notes by author, and by signed-in owner (their flood limit), newest first: both dialects.
+_AUTHOR_INDEXES = [
+    "CREATE INDEX notes_by_author ON notes (username, id)",
+    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
+    " WHERE owner_subject IS NOT NULL",
+]
 _SQLITE_SCHEMA = [
-    # The rules of validate_note are enforced by the database as well, so that no writer
-    # (a future script, a bug, a hand-edit in the sqlite3 shell) can store a bad note.
-    # SQL counts code points, so the length check is the code point cap; the grapheme
-    # count and the visible-character rule need Unicode tables SQLite lacks.
-    # Newest-first listing (ORDER BY id DESC) walks the table's own rowid b-tree
-    # backwards: id is the INTEGER PRIMARY KEY, so that b-tree is the index that serves it.
+    # validate_note's rules again, so that no writer can store a bad note (those that need
+    # Unicode tables aside); newest first walks the rowid b-tree of id backwards.
     f"""CREATE TABLE notes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted number is never reused
     created_timestamp INTEGER NOT NULL CHECK (typeof(created_timestamp) = 'integer'),
@@ -901,27 +828,17 @@ _SQLITE_SCHEMA = [
     version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
     owner_subject TEXT, owner_issuer TEXT, editor TEXT, editor_subject TEXT, editor_issuer TEXT
 )""",
-    # Search, filters and counts that cost the same at a million notes as at a hundred.
-    # Notes by one author, newest first, by keyset on id.
-    "CREATE INDEX notes_by_author ON notes (username, id)",
-    # Notes by one signed-in author, newest first: their flood limit. Open-mode notes
-    # (no owner) are not in it, so it costs nothing until someone signs in.
-    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
-    " WHERE owner_subject IS NOT NULL",
-    # Full-text index over body and username; the triggers below keep it in sync.
-    # prefix='1 2 3 4 5 6': a word typed so far (up to 6 letters) is matched by prefix
-    # from its own index instead of merging the lists of every word it starts.
+    *_AUTHOR_INDEXES,
+    # prefix: a word typed so far (up to 6 letters) is found in its own index.
     "CREATE VIRTUAL TABLE notes_fts USING fts5(body, username, content='notes',"
     " content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3 4 5 6')",
     "CREATE TABLE note_tags (tag TEXT NOT NULL, id INTEGER NOT NULL,"
     " PRIMARY KEY (tag, id)) WITHOUT ROWID",
     "CREATE INDEX note_tags_by_note ON note_tags (id)",
-    # Note counts per author, and the total under the username '' (which no note can
-    # have), so that no page runs COUNT(*) over the table.
+    # Notes per author, and the total under '' (no note's name): no page runs COUNT(*).
     "CREATE TABLE note_counts (username TEXT PRIMARY KEY,"
     " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
-    # Nothing is lost: each edit keeps the version it replaces, and a delete moves the
-    # note to the trash (same number, same timestamps) until it is purged.
+    # Nothing is lost: an edit keeps the version it replaces, a delete moves it to the trash.
     "CREATE TABLE note_history (id INTEGER NOT NULL, version INTEGER NOT NULL,"
     " username TEXT NOT NULL, body TEXT NOT NULL, updated_timestamp INTEGER NOT NULL,"
     " editor TEXT, editor_subject TEXT, editor_issuer TEXT,"
@@ -930,25 +847,14 @@ _SQLITE_SCHEMA = [
     " updated_timestamp INTEGER NOT NULL, username TEXT NOT NULL, body TEXT NOT NULL,"
     " version INTEGER NOT NULL, deleted_timestamp INTEGER NOT NULL, owner_subject TEXT,"
     " owner_issuer TEXT, editor TEXT, editor_subject TEXT, editor_issuer TEXT)",
-    # The Activity page's counts, so that the page reads at most a year of hours (8,784
-    # rows) and one row per author and per tag, never the notes: notes per UTC hour of
-    # creation (created_timestamp / 3600; an edit never changes it, a delete stops
-    # counting and a restore counts again) and notes per #tag. A tag's count follows
-    # note_tags, whatever changes it, and is deleted at zero, so the rows of tag_counts
-    # are the tags in use. Days and hours in the reader's time zone are derived from the
-    # hours by the page.
+    # The Activity page's counts, so it never reads the notes: notes per UTC hour of
+    # creation, and per #tag (a row at zero is deleted: the rows are the tags in use).
     "CREATE TABLE note_hours (hour INTEGER PRIMARY KEY, notes INTEGER NOT NULL CHECK (notes >= 0))",
     "CREATE TABLE tag_counts (tag TEXT PRIMARY KEY,"
     " notes INTEGER NOT NULL CHECK (notes >= 0)) WITHOUT ROWID",
-    # Every piece of derived data is kept by these triggers and nothing else, so no write
-    # path (the app's, the seed's, a future import's) can forget one: the search index,
-    # the counts, the #tags and the history. Tags are found by the app's own function
-    # note_tags_of(body) (a JSON list; SQLite has no regular expressions), registered on
-    # every connection by connect(): a writer without it is refused rather than allowed
-    # to leave the tag filter wrong. A body without "#" has no tag, and skips the call
-    # (it cost 12 s of a million-note seed). The hours are counted in the insert and
-    # delete triggers themselves (one trigger a write), and an hour's row stays at zero:
-    # one statement less a delete.
+    # Derived data is kept by these triggers alone, so no write path can forget one. Tags
+    # come from the app's note_tags_of(body) (connect() registers it): a writer without it
+    # is refused. A body without "#" skips the call.
     """CREATE TRIGGER notes_after_insert AFTER INSERT ON notes BEGIN
         INSERT INTO notes_fts (rowid, body, username) VALUES (new.id, new.body, new.username);
         INSERT INTO note_counts VALUES (new.username, 1), ('', 1)
@@ -1003,34 +909,16 @@ _SQLITE_SCHEMA = [
 ]
 
 
-# PostgreSQL keeps the same rules as SQLite's table and the same derived data, the
-# PostgreSQL way. Every start takes an advisory lock to read and upgrade the version, so
-# two servers starting at once migrate once.
-# - search and tags: PostgreSQL's text-search parser and regular expressions follow
-#   rules of their own and the server's locale (it reads "2e5x" as "2e5" and "x"; in
-#   the "C" locale "é" is neither a letter nor the lower case of "É"). So the app
-#   finds both, with the rules SQLite uses (search_words, extract_tags), and every
-#   insert and update writes them: `words`, a tsvector with a GIN index, and `tags`, a
-#   text[] with a GIN index. Neither has a default, so a writer that forgot them is
-#   refused, never filed wrong.
-# - counts and history: a row trigger (a statement trigger with transition tables cost
-#   two thirds of a one-note insert). Counts are split over 16 slots by id: every
-#   writer would otherwise queue on the one row holding the total until its commit.
-#   Rows are upserted in key order, so two writers never take the same two rows in
-#   opposite order (no deadlock). A bulk load (seed, copy) sets notes.bulk_load for
-#   its transaction and adds its counts once at the end (_bulk_load): a million
-#   upserts of the same rows in one transaction left a million dead versions to step
-#   over.
+# PostgreSQL keeps the same rules and derived data its own way. Its parser and regular
+# expressions follow the server's locale, so the app writes `words` and `tags` itself
+# (search_words, extract_tags; no default, so a writer that forgot them is refused). Counts
+# are split over slots by id so writers don't queue on one row, upserted in key order (no
+# deadlock); a bulk load (seed, copy) sets notes.bulk_load and adds its counts at the end.
 PG_LOCK_KEY = 0x4C4E_4F54  # the advisory lock that serialises migrations ("LNOT")
 PG_COUNT_SLOTS = 16
 
-# The hours' slots only keep this hour's writers apart; once an hour is past they are
-# folded into its slot 0, so that a year of hours stays about one row an hour for the
-# Activity page to sum. The first write of a slot in a new hour folds that slot's rows
-# of the week before, in hour order: each slot's writer does so once an hour, and takes
-# no row that this hour's writers hold. (A later delete of a folded note leaves its
-# slot at -1: the sum per hour stays right.) Counts are taken in one order by every
-# writer: note_counts (the total '' first), then the hours, then the tags in key order.
+# A past hour's slots are folded into its slot 0 (a year stays about a row an hour) by the
+# first write of each slot in a new hour. Every writer takes note_counts, hours, tags in order.
 PG_FOLD_HOURS = 7 * 24  # hours before a new one whose slots its first writer folds
 _PG_NOTES_CHANGED = f"""
 CREATE FUNCTION notes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -1136,13 +1024,10 @@ _PG_SCHEMA = [
     owner_subject text, owner_issuer text, editor text, editor_subject text, editor_issuer text,
     CONSTRAINT notes_ascii_limit CHECK ({_PG_ASCII_LIMIT})
 )""",
-    # Rare words and tags must be estimated as rare, so that the planner reads their GIN
-    # index rather than walking the whole table in id order looking for 25 matches.
+    # Rare words and tags estimated as rare: the planner reads their GIN index, not the table.
     "ALTER TABLE notes ALTER COLUMN words SET STATISTICS 1000,"
     " ALTER COLUMN tags SET STATISTICS 1000",
-    "CREATE INDEX notes_by_author ON notes (username, id)",
-    "CREATE INDEX notes_by_owner ON notes (owner_subject, owner_issuer, id)"
-    " WHERE owner_subject IS NOT NULL",
+    *_AUTHOR_INDEXES,
     "CREATE INDEX notes_by_tag ON notes USING gin (tags)",
     "CREATE INDEX notes_by_words ON notes USING gin (words)",
     "CREATE TABLE note_history (id bigint NOT NULL, version integer NOT NULL,"
@@ -1190,11 +1075,18 @@ def _schema_statements(dialect: str, version: int) -> list[str]:
     return [sql for step in range(version, SCHEMA_VERSION) for sql in _UPGRADES[dialect][step]]
 
 
-def _refuse_development_version(dialect: str, name: str, version: int) -> None:
-    """StorageError for a version older than any this app upgrades (a development build's)."""
+def _check_version(dialect: str, name: str, version: int, *, upgrade: bool) -> None:
+    """Raise StorageError for a newer or a development build's version, or (upgrade=False,
+    the read-only commands) one not up to date."""
     oldest = min(_UPGRADES[dialect])
+    if version > SCHEMA_VERSION:
+        raise StorageError(MSG_DB_NEWER.format(name=name, version=version, known=SCHEMA_VERSION))
+    if not upgrade and version == 0 and dialect == "postgresql":
+        raise StorageError(MSG_PG_EMPTY.format(name=name))
     if 0 < version < oldest:
         raise StorageError(MSG_DB_DEVELOPMENT.format(name=name, version=version, oldest=oldest))
+    if not upgrade and version < SCHEMA_VERSION:
+        raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -1203,40 +1095,27 @@ def _schema_version(conn: sqlite3.Connection) -> int:
 
 
 def _check_schema(conn: sqlite3.Connection, name: str, *, upgrade: bool) -> None:
-    """Raise StorageError unless the file is a notes database this app may use.
-
-    A newer schema is never written; a foreign SQLite file is never touched; with
-    upgrade=False (the read-only commands) an older schema is refused too. The version
-    and the tables are read in one transaction: read apart, a new file another thread
-    was creating could show version 0 and then its new tables, and look foreign.
-    """
+    """Raise StorageError unless the file is a notes database this app may use (never touched)."""
+    # One transaction: read apart, a file another thread was creating could look foreign.
     conn.execute("BEGIN")
     try:
-        _check_schema_of(conn, name, upgrade=upgrade)
+        version = _schema_version(conn)
+        if version == 0:
+            tables = {
+                row[0]
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            seed_columns = {row[1] for row in conn.execute("PRAGMA table_info(notes)")}
+            is_seed = tables == {"notes"} and {"username", "body"} <= seed_columns
+            if (tables and not is_seed) or (not upgrade and not tables):
+                raise StorageError(MSG_DB_NOT_A_DATABASE.format(name=name))
+        _check_version("sqlite", name, version, upgrade=upgrade)
     finally:
         conn.execute("COMMIT")  # it only read
 
 
-def _check_schema_of(conn: sqlite3.Connection, name: str, *, upgrade: bool) -> None:
-    version = _schema_version(conn)
-    if version > SCHEMA_VERSION:
-        raise StorageError(MSG_DB_NEWER.format(name=name, version=version, known=SCHEMA_VERSION))
-    if version == 0:
-        tables = {
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
-        seed_columns = {row[1] for row in conn.execute("PRAGMA table_info(notes)")}
-        is_seed = tables == {"notes"} and {"username", "body"} <= seed_columns
-        if (tables and not is_seed) or (not upgrade and not tables):
-            raise StorageError(MSG_DB_NOT_A_DATABASE.format(name=name))
-    _refuse_development_version("sqlite", name, version)
-    if not upgrade and version < SCHEMA_VERSION:
-        raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
-
-
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema up to SCHEMA_VERSION, in one transaction: a new file gets the
-    welcome note, the tutorial's notes.db keeps its notes."""
+    """Bring the schema up to SCHEMA_VERSION in one transaction, keeping a tutorial file's notes."""
     if _schema_version(conn) == SCHEMA_VERSION:
         return
     with _write(conn):
@@ -1255,9 +1134,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def _keep_seed_notes(conn: sqlite3.Connection) -> None:
-    """Move the tutorial's notes (legacy_notes: an implicit rowid, no constraints) into
-    today's table under their old numbers, so that the triggers file their derived data.
-    A row today's rules refuse is kept verbatim in legacy_rejected_notes, never dropped."""
+    """Move the tutorial's notes (legacy_notes) into today's table under their old numbers.
+
+    A row today's rules refuse is kept verbatim in legacy_rejected_notes, never dropped.
+    """
     conn.execute(
         "CREATE TABLE legacy_rejected_notes (rowid_was INTEGER PRIMARY KEY, created_timestamp,"
         " updated_timestamp, username, body, reason TEXT NOT NULL)"
@@ -1285,11 +1165,9 @@ def _keep_seed_notes(conn: sqlite3.Connection) -> None:
 
 
 def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) -> None:
-    """Bring a PostgreSQL database up to SCHEMA_VERSION in one transaction, under the
-    advisory lock: a second server starting meanwhile waits, then finds it done.
+    """Bring a PostgreSQL database up to SCHEMA_VERSION in one transaction, as _check_version.
 
-    Raises StorageError for another app's tables, a newer schema, a development build's,
-    or (upgrade=False, the read-only commands) one that is not up to date.
+    Under an advisory lock: a second server starting meanwhile waits, then finds it done.
     """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
@@ -1302,17 +1180,9 @@ def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) ->
         version = 0
         if found["versioned"]:
             version = conn.execute("SELECT max(version) AS v FROM notes_schema").fetchone()["v"]
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                MSG_DB_NEWER.format(name=name, version=version, known=SCHEMA_VERSION)
-            )
+        _check_version("postgresql", name, version, upgrade=upgrade)
         if version == SCHEMA_VERSION:
             return
-        if not upgrade and version == 0:
-            raise StorageError(MSG_PG_EMPTY.format(name=name))
-        _refuse_development_version("postgresql", name, version)
-        if not upgrade:
-            raise StorageError(MSG_DB_OLDER.format(name=name, version=version))
         for statement in _schema_statements("postgresql", version):
             conn.execute(statement)  # DDL, no parameters
         if version == 0:
@@ -1327,11 +1197,7 @@ def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) ->
 def open_database(
     target: str | os.PathLike, *, create: bool = True, read_only: bool = False
 ) -> Database:
-    """Open the notes database that target names: a postgresql:// URL or a SQLite file.
-
-    Either way its schema is brought up to date unless read_only (then an out-of-date
-    one is refused). See connect() for a file, open_postgres() for a URL.
-    """
+    """Open the notes database at target, a postgresql:// URL or a SQLite file (see connect())."""
     if is_database_url(target):
         return open_postgres(str(target), upgrade=not read_only)
     return connect(target, create=create, read_only=read_only)
@@ -1340,8 +1206,7 @@ def open_database(
 def open_postgres(url: str, *, upgrade: bool = True, pool_size: int = POOL_MAX_SIZE) -> Postgres:
     """Connect to PostgreSQL at url, migrate it (unless upgrade=False) and return a pool.
 
-    Raises StorageError, naming only host/database, if the URL is malformed, the
-    password is refused, the server cannot be reached, or the database is not this app's.
+    Raises StorageError, naming only host/database, if it cannot (bad URL, password, server).
     """
     db = Postgres(url, pool_size)
     try:
@@ -1375,13 +1240,10 @@ def _note_tags_json(body: str | None) -> str:
 def connect(
     path: str | os.PathLike, *, create: bool = True, read_only: bool = False
 ) -> sqlite3.Connection:
-    """Open the notes database at path; unless read_only, bring its schema up to date.
+    """Open the notes database at path for this thread; bring its schema up to date.
 
-    create=False refuses a missing file instead of making a new feed; read_only opens
-    it so that nothing can be written (and nothing migrated). The connection belongs to
-    the thread that opened it. Raises StorageError if the file is missing (when it must
-    exist), cannot be opened, is not a notes database, is from a newer app, or stays
-    locked.
+    create=False refuses a missing file; read_only refuses an out-of-date one. Raises
+    StorageError if the file is missing, cannot be opened, is not this app's, or stays locked.
     """
     path = Path(path)
     if (read_only or not create) and not path.is_file():
@@ -1402,12 +1264,11 @@ def connect(
     try:
         _check_schema(conn, path.name, upgrade=not read_only)
         if not read_only:
-            # WAL: readers and the writer never block each other. The switch needs the
-            # file to itself and fails at once while another connection writes: queued.
+            # WAL: readers and the writer never block each other (the switch fails while
+            # another connection writes: queued).
             with _queued(conn):
                 conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode: a commit survives a killed process and the file is never
-            # corrupted; only a power cut can undo the last commits (FULL: half the writes).
+            # NORMAL in WAL mode: only a power cut can undo the last commits (FULL: half speed).
             conn.execute("PRAGMA synchronous = NORMAL")
             _migrate(conn)
     except _SQLITE_FAULTS as error:
