@@ -119,9 +119,7 @@ def resolve_database(
     """Return $NOTES_DATABASE_URL, $NOTES_DB, secrets' database_url or notes_db, else notes.db."""
     if environ.get("NOTES_DATABASE_URL"):
         return environ["NOTES_DATABASE_URL"]
-    if environ.get("NOTES_DB"):
-        return resolve_db_path(environ)
-    if secrets is not None and secrets.get("database_url"):
+    if not environ.get("NOTES_DB") and secrets is not None and secrets.get("database_url"):
         return str(secrets["database_url"])
     return resolve_db_path(environ, secrets)
 
@@ -240,10 +238,7 @@ class TooFastError(NotesError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks the store to write: VISITOR in open mode, else an OpenID `subject` at `issuer`.
-
-    A signed-out visitor of a signed-in app is no Actor (None): they may read, never write.
-    """
+    """Who asks the store to write: VISITOR in open mode, else an OpenID `subject` at `issuer`."""
 
     name: str | None = None
     subject: str | None = None
@@ -345,9 +340,8 @@ def _check_text(value: object, field: str, limit: int, controls: regex.Pattern) 
     clusters = _GRAPHEME.findall(text) if len(text) <= _COUNTED else None
     length = len(text) if clusters is None else len(clusters)
     if length > limit:
-        over = length - limit
         raise InvalidNoteError(
-            MSG_TOO_LONG.format(field=field, length=length, limit=limit, over=over)
+            MSG_TOO_LONG.format(field=field, length=length, limit=limit, over=length - limit)
         )
     if len(text) > CODE_POINT_LIMIT:
         raise InvalidNoteError(
@@ -367,21 +361,16 @@ def _check_text(value: object, field: str, limit: int, controls: regex.Pattern) 
     return text
 
 
-def _check_username(value: object) -> str:
-    """Return a username normalised, or raise InvalidNoteError."""
-    text = _check_text(value, "Username", USERNAME_LIMIT, _USERNAME_CONTROLS)
-    # No invisible character may let it pass for another ("Littlest Notes" + U+200B).
-    for cluster in _GRAPHEME.findall(text):
+def validate_note(username: object, body: object) -> tuple[str, str]:
+    """Return (username, body) normalised for storage; raise InvalidNoteError if either is bad."""
+    name = _check_text(username, "Username", USERNAME_LIMIT, _USERNAME_CONTROLS)
+    # No invisible character may let a name pass for another ("Littlest Notes" + U+200B).
+    for cluster in _GRAPHEME.findall(name):
         glue_ok = _EMOJI.search(cluster) is not None
         for char in _IGNORABLE.findall(cluster):
             if not (glue_ok and _EMOJI_GLUE.match(char)):
                 raise InvalidNoteError(MSG_USERNAME_INVISIBLE_CHAR.format(code=_code(char)))
-    return text
-
-
-def validate_note(username: object, body: object) -> tuple[str, str]:
-    """Return (username, body) normalised for storage; raise InvalidNoteError if either is bad."""
-    return _check_username(username), _check_text(body, "Note", CHAR_LIMIT, _BODY_CONTROLS)
+    return name, _check_text(body, "Note", CHAR_LIMIT, _BODY_CONTROLS)
 
 
 # A tag is # then a letter then letters, digits, _ or -, not inside a word or URL ("a#b").
@@ -501,13 +490,10 @@ _NOTE_COLUMNS = ", ".join(_NOTE_FIELDS)
 
 
 class Postgres:
-    """A PostgreSQL database: a pool of connections, each lent for one statement or transaction.
-
-    `name` is host/database, safe to show: the password never leaves the URL it came in.
-    """
+    """A PostgreSQL database: a pool of connections, each lent for one statement or transaction."""
 
     def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
-        self.name, self.password = _pg_url_parts(url)
+        self.name, self.password = _pg_url_parts(url)  # name: host/database, safe to show
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -697,15 +683,7 @@ class _Connection(sqlite3.Connection):
     write_queue: threading.Lock | None = None
 
 
-_write_queues: dict[str, threading.Lock] = {}
-_write_queues_guard = threading.Lock()
-
-
-def _write_queue(path: str | os.PathLike) -> threading.Lock:
-    """Return the one lock that the threads of this process take to write to path."""
-    key = os.path.realpath(path)
-    with _write_queues_guard:
-        return _write_queues.setdefault(key, threading.Lock())
+_write_queues: dict[str, threading.Lock] = {}  # a file's real path: its write queue
 
 
 @contextmanager
@@ -724,10 +702,7 @@ def _lend(db: Postgres) -> Iterator[psycopg.Connection]:
 
 @contextmanager
 def _write(conn: Database) -> Iterator[sqlite3.Connection | psycopg.Connection]:
-    """Run the block as one transaction on the connection it yields: all of it, or none.
-
-    Raises InvalidNoteError if the database refuses a row (a CHECK), StorageError if it cannot.
-    """
+    """Run the block as one transaction, all or none; InvalidNoteError if a CHECK refuses a row."""
     if _is_postgres(conn):
         with _lend(conn) as pg, pg.transaction():
             yield pg
@@ -755,14 +730,13 @@ def _write(conn: Database) -> Iterator[sqlite3.Connection | psycopg.Connection]:
 @contextmanager
 def _queued(conn: sqlite3.Connection) -> Iterator[None]:
     """Run the block in this thread's turn among the process's writers to conn's file."""
-    queue = getattr(conn, "write_queue", None)
-    if queue is not None and not queue.acquire(timeout=BUSY_TIMEOUT_S):
+    queue = getattr(conn, "write_queue", None) or threading.Lock()  # none: no one to wait for
+    if not queue.acquire(timeout=BUSY_TIMEOUT_S):
         raise StorageError(MSG_DB_LOCKED.format(seconds=BUSY_TIMEOUT_S))
     try:
         yield
     finally:
-        if queue is not None:
-            queue.release()
+        queue.release()
 
 
 # Store: schema and migrations ------------------------------------------------
@@ -1076,8 +1050,7 @@ def _schema_statements(dialect: str, version: int) -> list[str]:
 
 
 def _check_version(dialect: str, name: str, version: int, *, upgrade: bool) -> None:
-    """Raise StorageError for a newer or a development build's version, or (upgrade=False,
-    the read-only commands) one not up to date."""
+    """Raise StorageError for a newer or development version, or an old one unless upgrade."""
     oldest = min(_UPGRADES[dialect])
     if version > SCHEMA_VERSION:
         raise StorageError(MSG_DB_NEWER.format(name=name, version=version, known=SCHEMA_VERSION))
@@ -1134,10 +1107,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def _keep_seed_notes(conn: sqlite3.Connection) -> None:
-    """Move the tutorial's notes (legacy_notes) into today's table under their old numbers.
-
-    A row today's rules refuse is kept verbatim in legacy_rejected_notes, never dropped.
-    """
+    """Move the tutorial's notes into today's table; keep a refused row in legacy_rejected_notes."""
     conn.execute(
         "CREATE TABLE legacy_rejected_notes (rowid_was INTEGER PRIMARY KEY, created_timestamp,"
         " updated_timestamp, username, body, reason TEXT NOT NULL)"
@@ -1165,10 +1135,8 @@ def _keep_seed_notes(conn: sqlite3.Connection) -> None:
 
 
 def _pg_migrate(conn: psycopg.Connection, name: str, *, upgrade: bool = True) -> None:
-    """Bring a PostgreSQL database up to SCHEMA_VERSION in one transaction, as _check_version.
-
-    Under an advisory lock: a second server starting meanwhile waits, then finds it done.
-    """
+    """Bring a PostgreSQL database up to SCHEMA_VERSION in one transaction, as _check_version."""
+    # Under an advisory lock: a second server starting meanwhile waits, then finds it done.
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
         found = conn.execute(
@@ -1204,37 +1172,23 @@ def open_database(
 
 
 def open_postgres(url: str, *, upgrade: bool = True, pool_size: int = POOL_MAX_SIZE) -> Postgres:
-    """Connect to PostgreSQL at url, migrate it (unless upgrade=False) and return a pool.
-
-    Raises StorageError, naming only host/database, if it cannot (bad URL, password, server).
-    """
+    """Connect to PostgreSQL at url, migrate it (unless upgrade=False) and return a pool."""
     db = Postgres(url, pool_size)
     try:
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, row_factory=dict_row) as conn:
             _pg_migrate(conn, db.name, upgrade=upgrade)
-    except psycopg.Error as error:
-        raise _pg_error(error, db) from None  # from None: a cause may quote the URL
-    try:
         db.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-    except psycopg_pool.PoolTimeout as error:
-        raise _pg_error(error, db) from None
+    except psycopg.Error as error:  # the pool's PoolTimeout too
+        raise _pg_error(error, db) from None  # from None: a cause may quote the URL
     return db
 
 
 def _welcome_note() -> dict:
     """The first note of a new feed."""
     now = now_timestamp()
-    return {
-        "created_timestamp": now,
-        "updated_timestamp": now,
-        "username": WELCOME_USERNAME,
-        "body": WELCOME_BODY,
-    }
-
-
-def _note_tags_json(body: str | None) -> str:
-    """Return the #tags of body as a JSON list: note_tags_of() for the triggers."""
-    return json.dumps(extract_tags(body or ""))
+    return dict(
+        created_timestamp=now, updated_timestamp=now, username=WELCOME_USERNAME, body=WELCOME_BODY
+    )
 
 
 def connect(
@@ -1259,8 +1213,11 @@ def connect(
         )
     except sqlite3.Error as error:
         raise _storage_error(error, str(path)) from error
-    conn.write_queue = _write_queue(path)
-    conn.create_function("note_tags_of", 1, _note_tags_json, deterministic=True)
+    conn.write_queue = _write_queues.setdefault(os.path.realpath(path), threading.Lock())
+    # The triggers' note_tags_of(body): its #tags as a JSON list.
+    conn.create_function(
+        "note_tags_of", 1, lambda body: json.dumps(extract_tags(body or "")), deterministic=True
+    )
     try:
         _check_schema(conn, path.name, upgrade=not read_only)
         if not read_only:
