@@ -2535,9 +2535,8 @@ def vacuum_database(conn: Database) -> None:
 
 # Store: notes as files (export and import) -----------------------------------
 #
-# A file holds one row per note: number, author, created, updated (ISO 8601, UTC),
-# version, tags and body. Tags are derived from the body, so an import ignores them;
-# history, the trash and who signed in are not part of a file (`copy` moves those).
+# A file holds one row per note, in EXPORT_COLUMNS (times ISO 8601, UTC). Tags come from the
+# body, so an import ignores them; history, the trash and who signed in are not in a file.
 
 EXPORT_FORMATS = {"csv": "text/csv", "json": "application/json", "md": "text/markdown"}
 # A CSV starts with a byte-order mark: it tells a spreadsheet the file is UTF-8.
@@ -2549,9 +2548,8 @@ IMPORT_MAX_ROWS = 1_000_000  # rows one file may hold (the command line)
 IMPORT_PAGE_MAX_ROWS = 100_000  # rows one upload may hold: 3 s and 50 MB to check, at most
 IMPORT_FUTURE_S = 300  # a created time this far ahead of the clock is a clock's skew, not bad
 _IMPORT_REQUIRED = ("author", "body", "created")
-# A CSV cell a spreadsheet would run as a formula (OWASP's list), and the apostrophe
-# that escapes one, so that the escape itself round-trips: export writes '=1 for =1
-# and ''x for 'x; import takes one apostrophe off.
+# A CSV cell a spreadsheet would run as a formula (OWASP's list), and its escape: export
+# writes '=1 for =1 and ''x for 'x (so the escape round-trips); import takes one off.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_ESCAPE = "'"
 
@@ -2603,8 +2601,7 @@ class InvalidFileError(NotesError, ValueError):
 
 @dataclass(frozen=True)
 class ImportRow:
-    """One note read from a file, checked by the form's rules; `line` says where it was
-    (a CSV line, or a JSON note's position)."""
+    """One note read from a file and checked by the form's rules; line: its CSV line or note."""
 
     line: str
     username: str
@@ -2638,8 +2635,7 @@ class NotesFile:
 
 @dataclass(frozen=True)
 class ImportPlan:
-    """What an import would do: the rows it would add, the ones already present, and
-    the file's rejected rows."""
+    """What an import would do: the rows it would add, those already present, those rejected."""
 
     new: list[ImportRow]
     present: list[ImportRow]
@@ -2647,8 +2643,7 @@ class ImportPlan:
 
 
 def _iso_times(timestamps: list[int]) -> list[str]:
-    """Unix times as ISO 8601 in UTC, to the second (2026-11-26T07:15:13Z), a whole
-    batch at once (numpy: 20 times faster than datetime, one at a time)."""
+    """Unix times as ISO 8601 in UTC (2026-11-26T07:15:13Z), by numpy: 20 times datetime's pace."""
     moments = np.array(timestamps, dtype="datetime64[s]")
     return [f"{moment}Z" for moment in np.datetime_as_string(moments, unit="s")]
 
@@ -2659,31 +2654,29 @@ def iso_time(timestamp: int) -> str:
 
 
 def _spreadsheet_safe(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one that would be a formula (or starts with
-    the escape) gets an apostrophe first."""
+    """The text as a CSV cell a spreadsheet shows as text: a formula (or an escape) escaped."""
     return _CSV_ESCAPE + text if text.startswith((*_FORMULA_STARTS, _CSV_ESCAPE)) else text
 
 
 def _export_frame(notes: list[Note], fmt: str) -> pd.DataFrame:
-    """One batch of notes in the file's columns (tags: a list in JSON, "#a #b" in CSV)."""
+    """One batch of notes in the file's columns (CSV: tags as "#a #b", text spreadsheet-safe)."""
     tags = [extract_tags(note.body) for note in notes]
+    safe = _spreadsheet_safe if fmt == "csv" else str
     return pd.DataFrame(
         {
             "number": [note.id for note in notes],
-            "author": [note.username for note in notes],
+            "author": [safe(note.username) for note in notes],
             "created": _iso_times([note.created_timestamp for note in notes]),
             "updated": _iso_times([note.updated_timestamp for note in notes]),
             "version": [note.version for note in notes],
             "tags": tags if fmt == "json" else [" ".join(f"#{t}" for t in ts) for ts in tags],
-            "body": [note.body for note in notes],
-        },
-        columns=EXPORT_COLUMNS,
+            "body": [safe(note.body) for note in notes],
+        }
     )
 
 
 def _markdown_export(notes: list[Note]) -> str:
-    """Notes as a markdown document to read: a heading per note, its body quoted (so a
-    note's own headings stay inside it)."""
+    """Notes as markdown to read: a heading per note, its body quoted (its headings stay inside)."""
     parts = []
     created = _iso_times([note.created_timestamp for note in notes])
     updated = _iso_times([note.updated_timestamp for note in notes])
@@ -2705,13 +2698,10 @@ def export_notes(
     tag: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> int:
-    """Write every note that the feed shows for these filters (all, with none) to out,
-    newest first, as csv, json or md, as of one moment; return how many.
-
-    Memory holds one batch (EXPORT_BATCH notes) at a time. progress(done, total) after
-    each batch (total None when a search or tag leaves it unknown). Raises ValueError
-    for another format.
-    """
+    """Write the notes the feed shows for these filters to out as csv, json or md, newest first,
+    as of one moment, EXPORT_BATCH in memory at a time; return how many. progress(done, total)
+    after each batch, total None if a search or tag leaves it unknown. Raises ValueError for
+    another format."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}: use csv, json or md.")
     filters = {"search": search, "author": author, "tag": tag}
@@ -2729,14 +2719,11 @@ def export_notes(
         while notes := NoteService.list_notes(tx, EXPORT_BATCH, before, **filters):
             if fmt == "md":
                 out.write(_markdown_export(notes))
-            else:
+            elif fmt == "csv":
                 frame = _export_frame(notes, fmt)
-            if fmt == "csv":
-                for column in ("author", "body"):
-                    frame[column] = frame[column].map(_spreadsheet_safe)
                 frame.to_csv(out, index=False, header=done == 0, lineterminator="\n")
-            elif fmt == "json":
-                records = frame.to_json(orient="records", force_ascii=False, indent=None)
+            else:
+                records = _export_frame(notes, fmt).to_json(orient="records", force_ascii=False)
                 out.write(("," if done else "") + "\n" + records[1:-1])
             done += len(notes)
             before = notes[-1].id
@@ -2748,10 +2735,6 @@ def export_notes(
     return done
 
 
-class _RowError(Exception):
-    """Why one row of a file cannot be imported (becomes a Rejected)."""
-
-
 def _whole_number(value: object, column: str, limit: int) -> int | None:
     """A file's number or version: an int, or a string of digits; None when blank."""
     if value is None or value == "":
@@ -2761,7 +2744,7 @@ def _whole_number(value: object, column: str, limit: int) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= limit:
         return value
     shown = str(value)[:40] + ("…" if len(str(value)) > 40 else "")
-    raise _RowError(MSG_ROW_WHOLE_NUMBER.format(column=column, value=shown, limit=limit))
+    raise InvalidNoteError(MSG_ROW_WHOLE_NUMBER.format(column=column, value=shown, limit=limit))
 
 
 def _file_time(value: object, column: str, now: int) -> int:
@@ -2770,12 +2753,12 @@ def _file_time(value: object, column: str, now: int) -> int:
         moment = datetime.fromisoformat(value.strip())  # type: ignore[union-attr]
     except (AttributeError, TypeError, ValueError):
         shown = str(value)[:40]
-        raise _RowError(MSG_ROW_TIME.format(column=column, value=shown)) from None
+        raise InvalidNoteError(MSG_ROW_TIME.format(column=column, value=shown)) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
     stamp = int(moment.timestamp())
     if not 0 <= stamp <= now + IMPORT_FUTURE_S:
-        raise _RowError(MSG_ROW_TIME_RANGE.format(column=column, value=value.strip()))
+        raise InvalidNoteError(MSG_ROW_TIME_RANGE.format(column=column, value=value.strip()))
     return stamp
 
 
@@ -2789,22 +2772,20 @@ def _import_row(line: str, cells: object, now: int) -> ImportRow | Rejected:
         updated = cells.get("updated")
         updated = created if updated in (None, "") else _file_time(updated, "updated", now)
         if updated < created:
-            raise _RowError(
+            raise InvalidNoteError(
                 MSG_ROW_UPDATED_EARLY.format(updated=iso_time(updated), created=iso_time(created))
             )
         version = _whole_number(cells.get("version"), "version", MAX_VERSION) or 1
         number = _whole_number(cells.get("number"), "number", MAX_KEPT_NUMBER)
-    except (InvalidNoteError, _RowError) as error:
+    except InvalidNoteError as error:
         return Rejected(line, str(error))
     return ImportRow(line, username, body, created, updated, version, number)
 
 
 def _check_columns(columns: list[str]) -> None:
-    """Raise InvalidFileError unless columns are an export's (author, body and created
-    at least), each once."""
-    for column in columns:
-        if columns.count(column) > 1:
-            raise InvalidFileError(MSG_FILE_COLUMNS_TWICE.format(column=column))
+    """Raise InvalidFileError unless columns are an export's, each once, with those required."""
+    if twice := [column for column in columns if columns.count(column) > 1]:
+        raise InvalidFileError(MSG_FILE_COLUMNS_TWICE.format(column=twice[0]))
     known = ", ".join(EXPORT_COLUMNS)
     if unknown := [column for column in columns if column not in EXPORT_COLUMNS]:
         shown = ", ".join(repr(column[:40]) for column in unknown[:5])
@@ -2815,66 +2796,52 @@ def _check_columns(columns: list[str]) -> None:
         )
 
 
-def _notes_file(fmt: str, results: list[ImportRow | Rejected]) -> NotesFile:
-    """A NotesFile of a file's rows read in order: the good ones and the rejected ones."""
-    rows: list[ImportRow] = []
-    rejected: list[Rejected] = []
-    for row in results:
-        (rows if isinstance(row, ImportRow) else rejected).append(row)
-    return NotesFile(fmt, rows, rejected)
-
-
 def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
-    """A CSV record's cells by column: an escaped text cell loses its apostrophe; one a
-    spreadsheet would run (an unescaped =, +, - or @ first) is refused."""
+    """A CSV record's cells by column, unescaped; a cell a spreadsheet would run is refused."""
     if len(record) != len(header):
-        raise _RowError(MSG_ROW_FIELDS.format(count=len(record), expected=len(header)))
+        raise InvalidNoteError(MSG_ROW_FIELDS.format(count=len(record), expected=len(header)))
     cells = dict(zip(header, record, strict=True))
     for column in ("author", "body", "tags"):
         text = cells.get(column, "")
         if text.startswith(_CSV_ESCAPE):
             cells[column] = text[1:]
         elif text.startswith(_FORMULA_STARTS):
-            raise _RowError(MSG_ROW_FORMULA.format(column=column.capitalize(), char=text[0]))
+            raise InvalidNoteError(MSG_ROW_FORMULA.format(column=column.capitalize(), char=text[0]))
     return cells
 
 
-def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
+def _read_csv(text: str, now: int, max_rows: int) -> list[ImportRow | Rejected]:
     """Read an export's CSV; rows are named by the line they start on."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     results: list[ImportRow | Rejected] = []
     try:
         header = [column.strip().lower() for column in next(reader, [])]
         _check_columns(header)
-        while True:
-            line = f"line {reader.line_num + 1:,}"
-            record = next(reader, None)
-            if record is None:
-                break
+        start = reader.line_num + 1
+        for record in reader:
+            line = f"line {start:,}"
+            start = reader.line_num + 1
             if not any(record):
                 continue  # a blank line
             if len(results) >= max_rows:
                 raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
             try:
                 results.append(_import_row(line, _csv_cells(header, record), now))
-            except _RowError as error:
+            except InvalidNoteError as error:
                 results.append(Rejected(line, str(error)))
     except csv.Error as error:
         where = f"{error} (line {reader.line_num:,})"
         raise InvalidFileError(MSG_FILE_CSV.format(error=where)) from None
-    return _notes_file("csv", results)
+    return results
 
 
-def _json_int(digits: str) -> int | str:
-    """A JSON integer as an int, or its digits as text when too long for one (Python's
-    int() refuses 4,301 digits and more); _whole_number then rejects the row."""
-    return int(digits) if len(digits) <= 20 else digits
-
-
-def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
+def _read_json(text: str, now: int, max_rows: int) -> list[ImportRow | Rejected]:
     """Read an export's JSON (a list of notes); rows are named by their position."""
     try:
-        notes = json.loads(text, parse_int=_json_int)
+        # an integer too long for int() (4,301 digits raise) stays text, for _whole_number
+        notes = json.loads(
+            text, parse_int=lambda digits: int(digits) if len(digits) <= 20 else digits
+        )
     except json.JSONDecodeError as error:
         raise InvalidFileError(MSG_FILE_JSON.format(error=error.msg, line=error.lineno)) from None
     except RecursionError:  # "[[[[..." deeper than Python's stack
@@ -2885,17 +2852,15 @@ def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
         raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
     objects = [note for note in notes if isinstance(note, dict)]
     _check_columns(sorted({*_IMPORT_REQUIRED, *(key for note in objects for key in note)}))
-    rows = [_import_row(f"note {n:,}", note, now) for n, note in enumerate(notes, start=1)]
-    return _notes_file("json", rows)
+    return [_import_row(f"note {n:,}", note, now) for n, note in enumerate(notes, start=1)]
 
 
 def read_notes_file(
     data: bytes, name: str, now: int | None = None, *, max_rows: int | None = None
 ) -> NotesFile:
-    """Read a CSV or JSON file of notes (by its name's suffix) and check every row by
-    the form's rules. Raises InvalidFileError when the file as a whole cannot be read:
-    empty, binary, not UTF-8, not CSV or JSON, not an export's columns, or more than
-    max_rows (default IMPORT_MAX_ROWS) rows."""
+    """Read a CSV or JSON file of notes (by its name's suffix), every row checked by the form's
+    rules. Raises InvalidFileError if the whole file cannot be read: empty, binary, not UTF-8,
+    not CSV or JSON, not an export's columns, or over max_rows (default IMPORT_MAX_ROWS) rows."""
     max_rows = IMPORT_MAX_ROWS if max_rows is None else max_rows
     now = now_timestamp() if now is None else now
     kind = Path(name).suffix.lower().lstrip(".")
@@ -2913,14 +2878,14 @@ def read_notes_file(
         raise InvalidFileError(
             MSG_FILE_ENCODING.format(byte=data[error.start], position=error.start)
         ) from None
-    return (_read_csv if kind == "csv" else _read_json)(text, now, max_rows)
+    results = (_read_csv if kind == "csv" else _read_json)(text, now, max_rows)
+    rows = [row for row in results if isinstance(row, ImportRow)]
+    return NotesFile(kind, rows, [row for row in results if isinstance(row, Rejected)])
 
 
-# Which notes of a file a database already holds (the import's rule: the same author,
-# body and created time), read in one statement: the notes of the file's authors, whose
-# created time is among the file's. SQLite reads a few authors' notes through the author
-# index, but most of a feed faster by walking the table ("+" keeps it off the index);
-# PostgreSQL's planner weighs that itself.
+# The notes a database holds of a file's authors at the file's created times, in one statement.
+# SQLite reads a few authors' notes through the author index, but most of a feed faster by
+# walking the table ("+" keeps it off the index); PostgreSQL's planner weighs that itself.
 _PRESENT_SQL = {
     "sqlite": "SELECT username, body, created_timestamp FROM notes"
     " WHERE {author} IN (SELECT value FROM json_each(:authors))"
@@ -2934,8 +2899,7 @@ PRESENT_BY_INDEX_SHARE = 0.2  # SQLite: the author index, if the authors wrote l
 
 
 def _sort_out(tx: Database, rows: list[ImportRow]) -> tuple[list[ImportRow], list[ImportRow]]:
-    """Split rows into (new, present): present if the database holds the same note, or
-    an earlier row of the file is the same note."""
+    """Split rows into (new, present): present if the database or an earlier row has the note."""
     params = {
         "authors": json.dumps(sorted({row.username for row in rows}), ensure_ascii=False),
         "stamps": json.dumps(sorted({row.created_timestamp for row in rows})),
@@ -2976,26 +2940,18 @@ def import_notes(
 ) -> ImportPlan:
     """Add a file's new notes in one transaction (all or nothing); return what was done.
 
-    A row is new unless the database holds the same note (checked again inside the
-    transaction, so one file imported twice at once adds its notes once). The file's
-    numbers are kept when every new row has one the database never gave out; otherwise
-    the new notes get the next numbers, oldest first. progress(done, total) after each
-    batch. Raises NotAllowedError unless actor is an admin signed in, or the OPERATOR
-    (the command line), since a file's notes carry any names and times, many at once.
-    """
+    The file's numbers are kept if every new row has one never given out, else the next ones,
+    oldest first. Raises NotAllowedError unless actor is an admin signed in or the OPERATOR
+    (the command line), since a file's notes carry any names and times, many at once."""
     if actor is None or not actor.admin:
         raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
     with _write(db) as tx:
         if _dialect(tx) == "postgresql":  # one import at a time, as SQLite's one writer
             _execute(tx, "SELECT pg_advisory_xact_lock(hashtextextended('notes import', 0))")
-        new, present = _sort_out(tx, notes.rows)
-        numbers = [row.number for row in new]
-        keep = (
-            bool(new)
-            and None not in numbers
-            and len(set(numbers)) == len(numbers)
-            and min(numbers) > _high_water(tx)  # type: ignore[type-var]
-        )
+        new, present = _sort_out(tx, notes.rows)  # again: a file imported twice at once adds once
+        numbers = {row.number for row in new}
+        unique = None not in numbers and len(numbers) == len(new)
+        keep = bool(new) and unique and min(numbers) > _high_water(tx)  # type: ignore[type-var]
         # oldest first (a stable sort: file order among notes of the same second)
         rows = sorted(new, key=(lambda r: r.number) if keep else (lambda r: r.created_timestamp))
         for start in range(0, len(rows), IMPORT_BATCH):
