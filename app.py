@@ -4724,11 +4724,9 @@ def render_trash() -> None:
 
 # Views: Export and import ----------------------------------------------------
 #
-# Downloads are made when clicked (a callable given to st.download_button), never on
-# every rerun of the page, in a thread of Streamlit's own: so the callable opens its own
-# connection to a SQLite file (a connection belongs to its thread), or uses the
-# process's PostgreSQL pool. At most EXPORTS_AT_ONCE are built at a time, however many
-# people click, so exports cannot take the server's memory or both its cores.
+# Downloads are built when clicked, not on every rerun, in a thread of Streamlit's own (so
+# with their own SQLite connection); at most EXPORTS_AT_ONCE at a time, however many people
+# click, so exports cannot take the server's memory or both its cores.
 
 EXPORTS_AT_ONCE = 2
 PREVIEWS_AT_ONCE = 2  # import previews a process holds at once (each up to ~50 MB)
@@ -4765,8 +4763,7 @@ class _SessionEnded(Exception):
 def _export_bytes(
     source: Database | Path, fmt: str, filters: dict[str, str | None], session: str
 ) -> bytes:
-    """Build an export file (the download's callable, in a Streamlit thread): it waits for
-    its turn and builds only while its session lasts, so that sessions gone cost nothing."""
+    """Build an export file in its turn, while its session lasts (sessions gone cost nothing)."""
 
     def still_wanted(*_: object) -> None:
         if _session_ended(session):
@@ -4777,32 +4774,22 @@ def _export_bytes(
         still_wanted()
     try:
         still_wanted()
-        return _build_export(source, fmt, filters, still_wanted)
+        db = source if _is_postgres(source) else connect(source, create=False)
+        try:
+            with tempfile.TemporaryFile() as spool:  # so memory holds the file's bytes once
+                text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
+                export_notes(db, text, fmt, progress=still_wanted, **filters)
+                text.detach().seek(0)  # flushed, and the spool left open
+                return spool.read()
+        finally:
+            if not _is_postgres(db):
+                db.close()
     finally:
         turns.release()
 
 
-def _build_export(
-    source: Database | Path, fmt: str, filters: dict[str, str | None], progress: Callable
-) -> bytes:
-    """The export file's bytes, spooled to a temporary file as they are made."""
-    with tempfile.TemporaryFile() as spool:
-        text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
-        db = source if _is_postgres(source) else connect(source, create=False)
-        try:
-            export_notes(db, text, fmt, progress=progress, **filters)
-        finally:
-            if not _is_postgres(db):
-                db.close()
-        text.flush()
-        text.detach()
-        spool.seek(0)
-        return spool.read()
-
-
 def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) -> None:
-    """A format choice and a download button for the notes these filters show, saying
-    how many when the store counts them (all, or one author's)."""
+    """A format choice and a download button for the notes these filters show (and how many)."""
     if filters["search"] or filters["tag"]:
         label = MSG_EXPORT_FILTERED
     else:
@@ -4817,11 +4804,10 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
         horizontal=True,
     )
     fmt = fmt if fmt in EXPORT_FORMATS else "csv"  # a widget value is hostile input
-    stamp = datetime.now(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%d")
     st.download_button(
         label,
         functools.partial(_export_bytes, _database(), fmt, filters, _session_id()),
-        file_name=f"littlest-notes-{stamp}.{fmt}",
+        file_name=f"littlest-notes-{time.strftime('%Y-%m-%d', time.gmtime())}.{fmt}",
         mime=EXPORT_FORMATS[fmt],
         key=f"{key}_download",
         on_click="ignore",
@@ -4830,27 +4816,21 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
 
 
 def _render_feed_export(conn: Database, filters: dict[str, str | None]) -> None:
-    """The feed's download: every note it shows for its search and filters, not only
-    this page."""
+    """The feed's download: every note its search and filters show, not only this page."""
     with st.popover("Download", icon=":material/download:", key="feed_export"):
         _download_buttons("feed_export", conn, filters)
 
 
 def _rejects_csv(rejected: list[Rejected]) -> bytes:
     """The rejected rows and why, as a CSV to fix the file by."""
-    frame = pd.DataFrame(
-        {
-            "row": [r.line for r in rejected],
-            "reason": [_spreadsheet_safe(r.reason) for r in rejected],
-        }
-    )
+    reasons = [_spreadsheet_safe(r.reason) for r in rejected]
+    frame = pd.DataFrame({"row": [r.line for r in rejected], "reason": reasons})
     return frame.to_csv(index=False).encode("utf-8-sig")
 
 
 @st.cache_resource(show_spinner=False)
 def _previews() -> tuple[dict[str, tuple[str, str]], threading.Lock]:
-    """The process's places for import previews (each large), by session token: (session
-    id, upload id), and their lock; a place whose session has ended is given to the next."""
+    """The process's import previews (each large) by session token: (session id, upload id)."""
     return {}, threading.Lock()
 
 
@@ -4863,16 +4843,14 @@ def _forget_preview() -> None:
 
 
 def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
-    """The uploaded file read and planned (kept for the file's upload id, so reruns do not
-    read it again), or the message for a file that cannot be read. At most
-    PREVIEWS_AT_ONCE active sessions of the process hold one."""
+    """The upload read and planned once per upload id, or why not (PREVIEWS_AT_ONCE at a time)."""
     cached = st.session_state.get("import_preview")
     if cached is not None and cached[0] == file.file_id:
         return cached[1]
     previews, lock = _previews()
     token = _session_token()
     with lock:
-        for other, (session, _) in list(previews.items()):
+        for other, (session, _) in list(previews.items()):  # an ended session's place is free
             if _session_ended(session):
                 del previews[other]
         if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
@@ -4892,8 +4870,7 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
 
 
 def _render_plan(plan: ImportPlan) -> None:
-    """The preview: how many rows would be added, are here already, are rejected (each
-    listed with its line and reason)."""
+    """The preview: how many rows would be added, are here already, are rejected (and why)."""
     added, present, rejected = st.columns(3)
     added.metric("Will be added", f"{len(plan.new):,}")
     present.metric("Already here", f"{len(plan.present):,}")
