@@ -2611,10 +2611,6 @@ class ImportRow:
     version: int
     number: int | None
 
-    def key(self) -> tuple[str, str, int]:
-        """What makes two notes the same note: the import's rule (see plan_import)."""
-        return self.username, self.body, self.created_timestamp
-
 
 @dataclass(frozen=True)
 class Rejected:
@@ -2752,8 +2748,7 @@ def _file_time(value: object, column: str, now: int) -> int:
     try:
         moment = datetime.fromisoformat(value.strip())  # type: ignore[union-attr]
     except (AttributeError, TypeError, ValueError):
-        shown = str(value)[:40]
-        raise InvalidNoteError(MSG_ROW_TIME.format(column=column, value=shown)) from None
+        raise InvalidNoteError(MSG_ROW_TIME.format(column=column, value=str(value)[:40])) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
     stamp = int(moment.timestamp())
@@ -2919,8 +2914,9 @@ def _sort_out(tx: Database, rows: list[ImportRow]) -> tuple[list[ImportRow], lis
     seen = {(row["username"], row["body"], row["created_timestamp"]) for row in found}
     new, present = [], []
     for row in rows:
-        (present if row.key() in seen else new).append(row)
-        seen.add(row.key())
+        key = (row.username, row.body, row.created_timestamp)  # the import's rule: the same note
+        (present if key in seen else new).append(row)
+        seen.add(key)
     return new, present
 
 
@@ -4829,8 +4825,8 @@ def _rejects_csv(rejected: list[Rejected]) -> bytes:
 
 
 @st.cache_resource(show_spinner=False)
-def _previews() -> tuple[dict[str, tuple[str, str]], threading.Lock]:
-    """The process's import previews (each large) by session token: (session id, upload id)."""
+def _previews() -> tuple[dict[str, str], threading.Lock]:
+    """The process's import previews (each large): Streamlit's session id by session token."""
     return {}, threading.Lock()
 
 
@@ -4850,12 +4846,12 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     previews, lock = _previews()
     token = _session_token()
     with lock:
-        for other, (session, _) in list(previews.items()):  # an ended session's place is free
+        for other, session in list(previews.items()):  # an ended session's place is free
             if _session_ended(session):
                 del previews[other]
         if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
             return MSG_IMPORT_BUSY
-        previews[token] = (_session_id(), file.file_id)
+        previews[token] = _session_id()
     st.session_state.pop("import_preview", None)  # an earlier file's, before reading this one
     try:
         notes = read_notes_file(file.getvalue(), file.name, max_rows=IMPORT_PAGE_MAX_ROWS)
@@ -4935,8 +4931,7 @@ def render_data() -> None:
         "updated times (UTC), version, tags and text. To download only a search, an "
         "author or a tag, use Download on the feed."
     )
-    conn = get_connection()
-    _download_buttons("data_export", conn, {"search": "", "author": None, "tag": None})
+    _download_buttons("data_export", get_connection(), {"search": "", "author": None, "tag": None})
     st.subheader("Import")
     actor = current_actor()
     if actor is None or not actor.admin:
