@@ -2706,7 +2706,9 @@ def export_notes(
         total = None if search or tag else NoteService.count_notes(tx, author)
         if fmt == "json":
             out.write("[")
-        elif fmt == "md":
+        elif fmt == "csv":
+            out.write(",".join(EXPORT_COLUMNS) + "\n")
+        else:
             what = f" by {author}" if author else ""
             what += f" tagged #{tag}" if tag else ""
             what += f" matching “{search}”" if search else ""
@@ -2717,16 +2719,14 @@ def export_notes(
                 out.write(_markdown_export(notes))
             elif fmt == "csv":
                 frame = _export_frame(notes, fmt)
-                frame.to_csv(out, index=False, header=done == 0, lineterminator="\n")
+                frame.to_csv(out, index=False, header=False, lineterminator="\n")
             else:
                 records = _export_frame(notes, fmt).to_json(orient="records", force_ascii=False)
                 out.write(("," if done else "") + "\n" + records[1:-1])
             done += len(notes)
             before = notes[-1].id
             progress and progress(done, total)
-        if fmt == "csv" and done == 0:
-            out.write(",".join(EXPORT_COLUMNS) + "\n")
-        elif fmt == "json":
+        if fmt == "json":
             out.write("\n]\n")
     return done
 
