@@ -2694,10 +2694,9 @@ def export_notes(
     tag: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> int:
-    """Write the notes the feed shows for these filters to out as csv, json or md, newest first,
-    as of one moment, EXPORT_BATCH in memory at a time; return how many. progress(done, total)
-    after each batch, total None if a search or tag leaves it unknown. Raises ValueError for
-    another format."""
+    """Write the notes the feed shows for these filters to out (csv, json or md), newest first, as
+    of one moment, EXPORT_BATCH at a time; return how many. progress(done, total) after each
+    batch (total None for a search or tag). Raises ValueError for another format."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}: use csv, json or md.")
     filters = {"search": search, "author": author, "tag": tag}
@@ -4738,13 +4737,12 @@ def _exports() -> threading.BoundedSemaphore:
 
 MSG_EXPORT_FILTERED = "Download the notes this view shows"
 MSG_IMPORT_HOW = (
-    "Add notes from a CSV or JSON file in the export's format (columns: {columns}; "
-    "author, body and created are required, tags are read from the body). Every row is "
-    "checked like a note typed in the form. A note already here, with the same author, "
-    "body and created time, is not added again: importing a file twice adds its notes "
-    "once. Numbers are kept when none of them was ever used here; otherwise the notes "
-    "get the next numbers, oldest first. Nothing is written until you press Import, "
-    "and then all of it or none."
+    "Add notes from a CSV or JSON file in the export's format (columns: {columns}; author, body "
+    "and created are required, tags are read from the body). Every row is checked like a note "
+    "typed in the form. A note already here, with the same author, body and created time, is not "
+    "added again: importing a file twice adds its notes once. Numbers are kept when none of them "
+    "was ever used here; otherwise the notes get the next numbers, oldest first. Nothing is "
+    "written until you press Import, and then all of it or none."
 )
 MSG_IMPORT_SIGNED_OUT = "Sign in as an admin to import notes."
 MSG_IMPORTED = "Imported {added} ({present} already here{skipped}). They are in the feed now."
@@ -4867,10 +4865,9 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
 
 def _render_plan(plan: ImportPlan) -> None:
     """The preview: how many rows would be added, are here already, are rejected (and why)."""
-    added, present, rejected = st.columns(3)
-    added.metric("Will be added", f"{len(plan.new):,}")
-    present.metric("Already here", f"{len(plan.present):,}")
-    rejected.metric("Rejected", f"{len(plan.rejected):,}")
+    counts = {"Will be added": plan.new, "Already here": plan.present, "Rejected": plan.rejected}
+    for column, (label, rows) in zip(st.columns(3), counts.items(), strict=True):
+        column.metric(label, f"{len(rows):,}")
     if plan.rejected:
         shown = plan.rejected[:IMPORT_SHOWN_REJECTS]
         more = len(plan.rejected) - len(shown)
