@@ -2153,8 +2153,7 @@ _SEED_TAGS = ["til", "python", "idea", "todo", "food", "travel", "music", "work"
 
 
 def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
-    """Add count demo notes (a few hundred authors, #tags, a year of timestamps) in one
-    transaction, generated lazily so memory stays flat; return count."""
+    """Add count demo notes (300 authors, #tags, a year of timestamps) in one transaction."""
     import random  # only the seed command needs it
 
     if count < 0:
@@ -2189,9 +2188,8 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
 
 @contextmanager
 def _partial(target: Path) -> Iterator[str]:
-    """Yield the name of a new empty file beside target, removed at the end: a file is
-    written there and moved into place only when whole, so a failure (a full disk)
-    leaves no partial file at target."""
+    """Yield the name of a new empty file beside target, removed at the end; a file written
+    there and moved into place only when whole leaves nothing at target if a write fails."""
     handle, partial = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".partial", dir=target.parent
     )
@@ -2232,8 +2230,7 @@ COPY_BATCH = 1000  # rows per statement (and per progress step) of a copy
 
 @contextmanager
 def _snapshot(db: Database) -> Iterator[Database]:
-    """Yield a connection that sees one consistent state of db until the block ends
-    (a read transaction), so that a copy reads notes, trash and history as of one moment."""
+    """Yield a connection that sees db as of one moment (a read transaction) until the end."""
     if _is_postgres(db):
         with _lend(db) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -2319,23 +2316,15 @@ def _set_high_water(tx: Database, high: int) -> None:
 
 def _is_new_feed(tx: Database) -> bool:
     """True if the database holds nothing but its untouched welcome note."""
-    rows = _execute(tx, f"SELECT {_NOTE_COLUMNS} FROM notes LIMIT 2").fetchall()
-    others = _execute(
-        tx,
-        "SELECT (SELECT count(*) FROM trash) + (SELECT count(*) FROM note_history) AS n",
-    ).fetchone()["n"]
-    welcome_only = all(
-        row["id"] == 1
-        and row["version"] == 1
-        and (row["username"], row["body"]) == (WELCOME_USERNAME, WELCOME_BODY)
-        for row in rows
-    )
-    return len(rows) <= 1 and welcome_only and others == 0
+    if _count_rows(tx) not in (Totals(0, 0, 0), Totals(1, 0, 0)):
+        return False
+    rows = _execute(tx, "SELECT id, version, username, body FROM notes").fetchall()
+    welcome = {"id": 1, "version": 1, "username": WELCOME_USERNAME, "body": WELCOME_BODY}
+    return all(all(row[name] == value for name, value in welcome.items()) for row in rows)
 
 
 def _batches(tx: Database, table: str, columns: str, key: tuple[str, ...]) -> Iterator[list[dict]]:
-    """Yield every row of table, COPY_BATCH at a time, in key order (keyset, so memory
-    stays flat at any size)."""
+    """Yield every row of table, COPY_BATCH at a time, in key order (keyset: flat memory)."""
     marks = ", ".join(f":{name}" for name in key)
     query = (
         f"SELECT {columns} FROM {table} WHERE ({', '.join(key)}) > ({marks})"
@@ -2359,13 +2348,9 @@ def copy_database(
     replace: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Totals:
-    """Copy every note, its history and the trash from source to target, keeping numbers,
-    versions and timestamps, in one transaction on the target; return what was copied.
-
-    The target must be a new feed (nothing but its welcome note) unless replace, which
-    deletes what it holds first. progress(done, total) after each batch of rows.
-    Raises StorageError if the target holds notes.
-    """
+    """Copy every note, its history and the trash, keeping numbers, versions and timestamps,
+    in one transaction on target; return what was copied. Unless replace (delete what target
+    holds first), raises StorageError if target holds more than its welcome note."""
     if source is target:
         raise StorageError(MSG_COPY_SAME)
     done = 0
@@ -2383,15 +2368,14 @@ def copy_database(
             ("trash", _TRASH_COLUMNS, ("id",)),
             ("note_history", _HISTORY_COLUMNS, ("id", "version")),
         ):
-            names = [name.strip() for name in columns.split(",")]
-            insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"
+            values = re.sub(r"\w+", r":\g<0>", columns)
+            insert = f"INSERT INTO {table} ({columns}) VALUES ({values})"
             for batch in _batches(src, table, columns, key):
                 if table == "notes":  # the one INSERT of notes, which keeps their counts
                     added(_insert_notes(tx, batch))
-                elif isinstance(tx, psycopg.Connection):
-                    tx.cursor().executemany(_pg_sql(insert), batch)
                 else:
-                    tx.executemany(insert, batch)
+                    pg = _dialect(tx) == "postgresql"
+                    tx.cursor().executemany(_pg_sql(insert) if pg else insert, batch)
                 done += len(batch)
                 progress and progress(done, total)
         _set_high_water(tx, _high_water(src))
@@ -2408,10 +2392,7 @@ class CheckReport:
 
 def _search_index_problems(path: str) -> list[str] | None:
     """Return what FTS5's own check finds in the search index, or None on a read-only file.
-
-    The check is an INSERT command, so it needs a writable handle: a second one, whose
-    transaction is rolled back, so that the caller's stays read-only.
-    """
+    The check is an INSERT, so it runs on a second, writable handle, and is rolled back."""
     try:
         with closing(sqlite3.connect(f"{Path(path).as_uri()}?mode=rw", uri=True)) as conn:
             conn.execute("BEGIN")
@@ -2428,10 +2409,8 @@ def _search_index_problems(path: str) -> list[str] | None:
     return []
 
 
-# Text that is not UTF-8: damage SQLite's integrity check lets through (it checks the
-# file's structure, not what a TEXT holds), which the app can only call "damaged" once
-# it reads it. not_utf8() is check_database's own function, given the raw bytes (a
-# TEXT argument would be decoded, and fail, before the function saw it).
+# Text that is not UTF-8: damage SQLite's integrity check lets through (it checks structure).
+# not_utf8() is given the raw bytes: a TEXT argument would fail to decode before it ran.
 _NOT_UTF8_SQL = """
 SELECT 'note #' || id AS at FROM notes
     WHERE not_utf8(CAST(username AS BLOB)) OR not_utf8(CAST(body AS BLOB))
@@ -2445,11 +2424,7 @@ LIMIT 100
 
 def _not_utf8(text: bytes | None) -> bool:
     """True if text (a TEXT value's bytes) is not UTF-8."""
-    try:
-        (text or b"").decode()
-    except UnicodeDecodeError:
-        return True
-    return False
+    return (text or b"").decode(errors="ignore").encode() != (text or b"")
 
 
 # Each maintained count against the notes: per author ('' for all), per hour of
@@ -2492,9 +2467,7 @@ _TAG_PROBLEMS = {
 
 def check_database(conn: Database) -> CheckReport:
     """Check the file (SQLite), the search index and the counts; change nothing.
-
-    Raises StorageError if the database cannot be read at all.
-    """
+    Raises StorageError if the database cannot be read at all."""
     problems = [
         f"count for {row['name']!r}: stored {row['kept'] or 0}, actual {row['actual'] or 0}"
         for query in (_COUNT_PROBLEMS, _HOUR_PROBLEMS, _TAG_PROBLEMS[_dialect(conn)])
@@ -2518,8 +2491,7 @@ def check_database(conn: Database) -> CheckReport:
 
 
 def vacuum_database(conn: Database) -> None:
-    """Optimise the search index and compact the file (SQLite), or VACUUM ANALYZE the
-    tables (PostgreSQL). Raises StorageError on failure."""
+    """Optimise the search index and compact the file, or VACUUM ANALYZE PostgreSQL's tables."""
     if _is_postgres(conn):
         for table in ("notes", "note_history", "trash", "note_counts"):
             with _lend(conn) as lent:  # VACUUM runs outside a transaction: autocommit
