@@ -2160,9 +2160,8 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
         raise ValueError("count must be 0 or more")
     rng = random.Random(seed)
     authors = [f"{rng.choice(_SEED_WORDS)}_{n}" for n in range(300)]
-    end = now_timestamp()
-    start = end - 365 * 24 * 3600
-    step = (end - start) / max(count, 1)
+    start = now_timestamp() - 365 * 24 * 3600
+    step = 365 * 24 * 3600 / max(count, 1)
 
     def rows() -> Iterator[dict]:
         for n in range(count):
@@ -5287,12 +5286,13 @@ def main() -> None:
         st.error(str(error))
 
 
-def _whole(digits: str, low: int, high: int, error: str) -> Callable[[str], int]:
-    """An argparse type: text of these digits (a regex), as a number from low to high."""
+def _whole(low: int, high: int, error: str) -> Callable[[str], int]:
+    """An argparse type: up to 18 ASCII digits (a minus only if low < 0), from low to high."""
 
     def parse(text: str) -> int:
         import argparse
 
+        digits = "-?[0-9]{1,18}" if low < 0 else "[0-9]{1,18}"
         if not re.fullmatch(digits, text.strip()) or not low <= int(text) <= high:
             raise argparse.ArgumentTypeError(error)
         return int(text)
@@ -5317,8 +5317,7 @@ def _label(target: str | Path) -> str:
 
 @contextmanager
 def _progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
-    """Yield progress(done, total), a one-line progress bar on a terminal (stderr),
-    silent when stderr is not one; the line is ended when the block ends."""
+    """Yield progress(done, total): a one-line bar on stderr if a terminal, ended with the block."""
     shown = False
 
     def progress(done: int, total: int | None) -> None:
@@ -5343,8 +5342,8 @@ _DB_FILES = ("", "-wal", "-shm", "-journal")  # a SQLite database's files
 
 
 def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
-    """The copy command: source to target; return what to print. A target file this
-    command created is removed again if the copy fails."""
+    """The copy command: source to target (a file it made is removed on failure); return what
+    to print."""
     if _label(source) == _label(target) or (
         not is_database_url(source)
         and not is_database_url(target)
@@ -5375,9 +5374,8 @@ def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool
     """The purge command: show what will go, ask, then delete exactly that."""
     before = None if older_than is None else now_timestamp() - older_than * 86_400
     ids = NoteService.trash_ids(conn, deleted_before=before)
-    which = "in the trash"
-    if older_than:  # --older-than 0 is every trashed note: no "over 0 days ago"
-        which = f"deleted over {_how_many(older_than, 'day')} ago"
+    # --older-than 0 is every trashed note: no "over 0 days ago"
+    which = f"deleted over {_how_many(older_than, 'day')} ago" if older_than else "in the trash"
     if not ids:
         print(f"{_label(target)}: no notes {which}; nothing to purge")
         return 0
@@ -5408,9 +5406,8 @@ MSG_EXPORT_EXISTS = "'{path}' already exists; export to a new file, or add --for
 
 
 def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool = False) -> str:
-    """The export command: notes to path (a file, or - for stdout); return what to print.
-    Never over the database it reads (or its -wal and -shm files), nor over another
-    file unless force; a failure leaves an earlier export at path as it was."""
+    """The export command: notes to path (- for stdout), never over the database's files, nor
+    another file unless force (a failure leaves it as it was); return what to print."""
     if path != "-" and Path(path).exists():
         files = [] if _is_postgres(db) else [Path(f"{_db_name(db)}{end}") for end in _DB_FILES]
         if any(file.exists() and file.samefile(path) for file in files):  # links too
@@ -5437,11 +5434,9 @@ def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
     """The import command: print each rejected row as one line on stderr and import
     nothing if there are any (unless skip_rejected); return the exit code."""
     notes = read_notes_file(path.read_bytes(), path.name)
+    how = "skipped" if skip_rejected else "error"
     for row in notes.rejected:
-        print(
-            f"{'skipped' if skip_rejected else 'error'}: {path.name} {row.line}: {row.reason}",
-            file=sys.stderr,
-        )
+        print(f"{how}: {path.name} {row.line}: {row.reason}", file=sys.stderr)
     if notes.rejected and not skip_rejected:
         rows = _how_many(len(notes.rejected), "rejected row")
         print(
@@ -5459,12 +5454,8 @@ def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
 
 
 def cli(argv: list[str]) -> int:
-    """The command line: seed, stats, backup, check, vacuum, migrate, copy, purge, export
-    and import (docs/features.md).
-
-    Every failure is one line on stderr and a non-zero exit code, never a traceback
-    (and never a password: databases are named by host/database only).
-    """
+    """The command line (docs/features.md): every failure is one line on stderr and a non-zero
+    exit code, never a traceback nor a password (databases are named by host/database)."""
     import argparse  # only the command line needs it
 
     parser = argparse.ArgumentParser(
@@ -5479,14 +5470,10 @@ def cli(argv: list[str]) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     seed = commands.add_parser("seed", help="add demo notes")
-    count = _whole(
-        r"[0-9]{1,9}", 1, SEED_MAX_COUNT, f"must be a whole number from 1 to {SEED_MAX_COUNT:,}"
-    )
+    count = _whole(1, SEED_MAX_COUNT, f"must be a whole number from 1 to {SEED_MAX_COUNT:,}")
     seed.add_argument("--count", type=count, default=1000, help=f"1 to {SEED_MAX_COUNT:,}")
-    any_number = _whole(r"-?[0-9]{1,18}", -(10**18), 10**18, "must be a whole number")
-    seed.add_argument(
-        "--seed", type=any_number, default=0, help="random seed (same seed, same notes)"
-    )
+    number = _whole(-(10**18), 10**18, "must be a whole number")
+    seed.add_argument("--seed", type=number, default=0, help="random seed (same seed, same notes)")
     commands.add_parser("stats", help="print note counts and the database size (read-only)")
     commands.add_parser("vacuum", help="optimise the search index and compact the database")
     commands.add_parser("migrate", help="upgrade an existing database to this app's schema")
@@ -5522,37 +5509,36 @@ def cli(argv: list[str]) -> int:
     purge = commands.add_parser("purge", help="delete trashed notes for good, after a prompt")
     purge.add_argument(
         "--older-than",
-        type=_whole(r"[0-9]{1,6}", 0, 100_000, "must be a whole number of days from 0 to 100,000"),
+        type=_whole(0, 100_000, "must be a whole number of days from 0 to 100,000"),
         metavar="DAYS",
         help="only notes deleted this many days ago",
     )
     purge.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     args = parser.parse_args(argv)
     target = args.db if args.db else _target(str(resolve_database(os.environ)))
-    # How each command opens the database; migrate and copy open it themselves.
-    opening = {"seed": {}, "import": {}, "vacuum": {"create": False}, "purge": {"create": False}}
+    name = _label(target)
+    # How each command opens the database (opening upgrades the schema); copy opens its own.
+    only = {"create": False}  # an existing database only
+    opening = {"seed": {}, "import": {}, "vacuum": only, "purge": only, "migrate": only}
     try:
-        if args.command == "migrate":
-            open_database(target, create=False).close()  # opening upgrades the schema
-            print(f"{_label(target)}: schema version {SCHEMA_VERSION}")
-        elif args.command == "copy":
+        if args.command == "copy":
             source, destination = (target, args.to) if args.to else (args.source, target)
             print(_copy(source, destination, args.replace))
         else:
             how = opening.get(args.command, {"read_only": True})
             with closing(open_database(target, **how)) as conn:
-                if args.command == "seed":
+                if args.command == "migrate":
+                    print(f"{name}: schema version {SCHEMA_VERSION}")
+                elif args.command == "seed":
                     started = time.perf_counter()
                     seed_notes(conn, args.count, args.seed)
                     took = time.perf_counter() - started
-                    print(
-                        f"added {_how_many(args.count, 'note')} in {took:.1f} s to {_label(target)}"
-                    )
+                    print(f"added {_how_many(args.count, 'note')} in {took:.1f} s to {name}")
                 elif args.command == "vacuum":
                     vacuum_database(conn)
-                    print(f"optimised and compacted {_label(target)}")
+                    print(f"optimised and compacted {name}")
                 elif args.command == "import":
-                    return _import(conn, args.path, args.skip_rejected, _label(target))
+                    return _import(conn, args.path, args.skip_rejected, name)
                 elif args.command == "export":
                     filters = {"search": args.search, "author": args.author, "tag": args.tag}
                     done = _export(conn, args.path, args.format, filters, args.force)
@@ -5560,7 +5546,7 @@ def cli(argv: list[str]) -> int:
                 elif args.command == "purge":
                     return _purge(conn, target, args.older_than, args.yes)
                 elif args.command == "stats":
-                    print(f"{_label(target)}: {database_totals(conn)}, {_size(conn, target)}")
+                    print(f"{name}: {database_totals(conn)}, {_size(conn, target)}")
                 elif args.command == "backup":
                     if _is_postgres(conn):
                         raise StorageError(MSG_BACKUP_POSTGRES)
@@ -5571,7 +5557,7 @@ def cli(argv: list[str]) -> int:
                     for line in report.problems + report.unchecked:
                         print(line)
                     verdict = "problems in" if report.problems else "ok:"
-                    print(f"{verdict} {_label(target)}: {database_totals(conn)}")
+                    print(f"{verdict} {name}: {database_totals(conn)}")
                     return 1 if report.problems else 0
     # Besides NotesError: faults no message foresaw (a damaged file's text that is not
     # UTF-8, an OS or server error), still one line.
