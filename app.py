@@ -5342,14 +5342,10 @@ _DB_FILES = ("", "-wal", "-shm", "-journal")  # a SQLite database's files
 
 
 def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
-    """The copy command: source to target (a file it made is removed on failure); return what
-    to print."""
-    if _label(source) == _label(target) or (
-        not is_database_url(source)
-        and not is_database_url(target)
-        and Path(target).exists()
-        and Path(source).resolve() == Path(target).resolve()
-    ):
+    """The copy command: source to target; return what to print (a file it made goes on failure)."""
+    files = not is_database_url(source) and not is_database_url(target)
+    same = files and Path(target).exists() and Path(source).resolve() == Path(target).resolve()
+    if same or _label(source) == _label(target):
         raise StorageError(MSG_COPY_SAME)
     made = not is_database_url(target) and not Path(target).exists()
     started = time.perf_counter()
@@ -5390,15 +5386,6 @@ def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool
     purged = NoteService.purge_notes(conn, ids, actor=OPERATOR)
     print(f"purged {_how_many(purged, 'note')} and their history from {_label(target)}")
     return 0
-
-
-def _size(db: Database, target: str | Path) -> str:
-    """The database's size on disk, for `stats`."""
-    if _is_postgres(db):
-        size = _read(db, "SELECT pg_database_size(current_database()) AS n")[0]["n"]
-    else:
-        size = Path(target).stat().st_size
-    return f"{size / 1e6:.1f} MB"
 
 
 MSG_EXPORT_OVER_DATABASE = "'{path}' is the database itself; export to another file."
@@ -5546,7 +5533,10 @@ def cli(argv: list[str]) -> int:
                 elif args.command == "purge":
                     return _purge(conn, target, args.older_than, args.yes)
                 elif args.command == "stats":
-                    print(f"{name}: {database_totals(conn)}, {_size(conn, target)}")
+                    sql = "SELECT pg_database_size(current_database()) AS n"
+                    pg = _is_postgres(conn)
+                    size = _read(conn, sql)[0]["n"] if pg else Path(target).stat().st_size
+                    print(f"{name}: {database_totals(conn)}, {size / 1e6:.1f} MB")
                 elif args.command == "backup":
                     if _is_postgres(conn):
                         raise StorageError(MSG_BACKUP_POSTGRES)
