@@ -5549,8 +5549,7 @@ def cli(argv: list[str]) -> int:
                     verdict = "problems in" if report.problems else "ok:"
                     print(f"{verdict} {name}: {database_totals(conn)}")
                     return 1 if report.problems else 0
-    # Besides NotesError: faults no message foresaw (a damaged file's text that is not
-    # UTF-8, an OS or server error), still one line.
+    # Faults no message foresaw (text that is not UTF-8, an OS or server error): one line too.
     except (NotesError, *_SQLITE_FAULTS, OSError, psycopg.Error) as error:
         print(f"error: {_redacted(str(error), argv)}", file=sys.stderr)
         return 1
