@@ -1971,17 +1971,15 @@ _SEED_TAGS = ["til", "python", "idea", "todo", "food", "travel", "music", "work"
 
 
 def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
-    """Add count demo notes (a few hundred authors, #tags, a year of timestamps) in one
-    transaction, generated lazily so memory stays flat; return count."""
+    """Add count demo notes (300 authors, #tags, a year of timestamps) in one transaction."""
     import random  # only the seed command needs it
 
     if count < 0:
         raise ValueError("count must be 0 or more")
     rng = random.Random(seed)
     authors = [f"{rng.choice(_SEED_WORDS)}_{n}" for n in range(300)]
-    end = now_timestamp()
-    start = end - 365 * 24 * 3600
-    step = (end - start) / max(count, 1)
+    start = now_timestamp() - 365 * 24 * 3600
+    step = 365 * 24 * 3600 / max(count, 1)
 
     def rows() -> Iterator[dict]:
         for n in range(count):
@@ -2007,9 +2005,8 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
 
 @contextmanager
 def _partial(target: Path) -> Iterator[str]:
-    """Yield the name of a new empty file beside target, removed at the end: a file is
-    written there and moved into place only when whole, so a failure (a full disk)
-    leaves no partial file at target."""
+    """Yield the name of a new empty file beside target, removed at the end; a file written
+    there and moved into place only when whole leaves nothing at target if a write fails."""
     handle, partial = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".partial", dir=target.parent
     )
@@ -2050,8 +2047,7 @@ COPY_BATCH = 1000  # rows per statement (and per progress step) of a copy
 
 @contextmanager
 def _snapshot(db: Database) -> Iterator[Database]:
-    """Yield a connection that sees one consistent state of db until the block ends
-    (a read transaction), so that a copy reads notes, trash and history as of one moment."""
+    """Yield a connection that sees db as of one moment (a read transaction) until the end."""
     if _is_postgres(db):
         with _lend(db) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -2137,23 +2133,15 @@ def _set_high_water(tx: Database, high: int) -> None:
 
 def _is_new_feed(tx: Database) -> bool:
     """True if the database holds nothing but its untouched welcome note."""
-    rows = _execute(tx, f"SELECT {_NOTE_COLUMNS} FROM notes LIMIT 2").fetchall()
-    others = _execute(
-        tx,
-        "SELECT (SELECT count(*) FROM trash) + (SELECT count(*) FROM note_history) AS n",
-    ).fetchone()["n"]
-    welcome_only = all(
-        row["id"] == 1
-        and row["version"] == 1
-        and (row["username"], row["body"]) == (WELCOME_USERNAME, WELCOME_BODY)
-        for row in rows
-    )
-    return len(rows) <= 1 and welcome_only and others == 0
+    if _count_rows(tx) not in (Totals(0, 0, 0), Totals(1, 0, 0)):
+        return False
+    rows = _execute(tx, "SELECT id, version, username, body FROM notes").fetchall()
+    welcome = {"id": 1, "version": 1, "username": WELCOME_USERNAME, "body": WELCOME_BODY}
+    return all(all(row[name] == value for name, value in welcome.items()) for row in rows)
 
 
 def _batches(tx: Database, table: str, columns: str, key: tuple[str, ...]) -> Iterator[list[dict]]:
-    """Yield every row of table, COPY_BATCH at a time, in key order (keyset, so memory
-    stays flat at any size)."""
+    """Yield every row of table, COPY_BATCH at a time, in key order (keyset: flat memory)."""
     marks = ", ".join(f":{name}" for name in key)
     query = (
         f"SELECT {columns} FROM {table} WHERE ({', '.join(key)}) > ({marks})"
@@ -2177,13 +2165,9 @@ def copy_database(
     replace: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Totals:
-    """Copy every note, its history and the trash from source to target, keeping numbers,
-    versions and timestamps, in one transaction on the target; return what was copied.
-
-    The target must be a new feed (nothing but its welcome note) unless replace, which
-    deletes what it holds first. progress(done, total) after each batch of rows.
-    Raises StorageError if the target holds notes.
-    """
+    """Copy every note, its history and the trash, keeping numbers, versions and timestamps,
+    in one transaction on target; return what was copied. Unless replace (delete what target
+    holds first), raises StorageError if target holds more than its welcome note."""
     if source is target:
         raise StorageError(MSG_COPY_SAME)
     done = 0
@@ -2201,15 +2185,14 @@ def copy_database(
             ("trash", _TRASH_COLUMNS, ("id",)),
             ("note_history", _HISTORY_COLUMNS, ("id", "version")),
         ):
-            names = [name.strip() for name in columns.split(",")]
-            insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + n for n in names)})"
+            values = re.sub(r"\w+", r":\g<0>", columns)
+            insert = f"INSERT INTO {table} ({columns}) VALUES ({values})"
             for batch in _batches(src, table, columns, key):
                 if table == "notes":  # the one INSERT of notes, which keeps their counts
                     added(_insert_notes(tx, batch))
-                elif isinstance(tx, psycopg.Connection):
-                    tx.cursor().executemany(_pg_sql(insert), batch)
                 else:
-                    tx.executemany(insert, batch)
+                    pg = _dialect(tx) == "postgresql"
+                    tx.cursor().executemany(_pg_sql(insert) if pg else insert, batch)
                 done += len(batch)
                 progress and progress(done, total)
         _set_high_water(tx, _high_water(src))
@@ -2226,10 +2209,7 @@ class CheckReport:
 
 def _search_index_problems(path: str) -> list[str] | None:
     """Return what FTS5's own check finds in the search index, or None on a read-only file.
-
-    The check is an INSERT command, so it needs a writable handle: a second one, whose
-    transaction is rolled back, so that the caller's stays read-only.
-    """
+    The check is an INSERT, so it runs on a second, writable handle, and is rolled back."""
     try:
         with closing(sqlite3.connect(f"{Path(path).as_uri()}?mode=rw", uri=True)) as conn:
             conn.execute("BEGIN")
@@ -2246,10 +2226,8 @@ def _search_index_problems(path: str) -> list[str] | None:
     return []
 
 
-# Text that is not UTF-8: damage SQLite's integrity check lets through (it checks the
-# file's structure, not what a TEXT holds), which the app can only call "damaged" once
-# it reads it. not_utf8() is check_database's own function, given the raw bytes (a
-# TEXT argument would be decoded, and fail, before the function saw it).
+# Text that is not UTF-8: damage SQLite's integrity check lets through (it checks structure).
+# not_utf8() is given the raw bytes: a TEXT argument would fail to decode before it ran.
 _NOT_UTF8_SQL = """
 SELECT 'note #' || id AS at FROM notes
     WHERE not_utf8(CAST(username AS BLOB)) OR not_utf8(CAST(body AS BLOB))
@@ -2263,11 +2241,7 @@ LIMIT 100
 
 def _not_utf8(text: bytes | None) -> bool:
     """True if text (a TEXT value's bytes) is not UTF-8."""
-    try:
-        (text or b"").decode()
-    except UnicodeDecodeError:
-        return True
-    return False
+    return (text or b"").decode(errors="ignore").encode() != (text or b"")
 
 
 # Each maintained count against the notes: per author ('' for all), per hour of
@@ -2310,9 +2284,7 @@ _TAG_PROBLEMS = {
 
 def check_database(conn: Database) -> CheckReport:
     """Check the file (SQLite), the search index and the counts; change nothing.
-
-    Raises StorageError if the database cannot be read at all.
-    """
+    Raises StorageError if the database cannot be read at all."""
     problems = [
         f"count for {row['name']!r}: stored {row['kept'] or 0}, actual {row['actual'] or 0}"
         for query in (_COUNT_PROBLEMS, _HOUR_PROBLEMS, _TAG_PROBLEMS[_dialect(conn)])
@@ -2336,8 +2308,7 @@ def check_database(conn: Database) -> CheckReport:
 
 
 def vacuum_database(conn: Database) -> None:
-    """Optimise the search index and compact the file (SQLite), or VACUUM ANALYZE the
-    tables (PostgreSQL). Raises StorageError on failure."""
+    """Optimise the search index and compact the file, or VACUUM ANALYZE PostgreSQL's tables."""
     if _is_postgres(conn):
         for table in ("notes", "note_history", "trash", "note_counts"):
             with _lend(conn) as lent:  # VACUUM runs outside a transaction: autocommit
@@ -2353,9 +2324,8 @@ def vacuum_database(conn: Database) -> None:
 
 # Store: notes as files (export and import) -----------------------------------
 #
-# A file holds one row per note: number, author, created, updated (ISO 8601, UTC),
-# version, tags and body. Tags are derived from the body, so an import ignores them;
-# history, the trash and who signed in are not part of a file (`copy` moves those).
+# A file holds one row per note, in EXPORT_COLUMNS (times ISO 8601, UTC). Tags come from the
+# body, so an import ignores them; history, the trash and who signed in are not in a file.
 
 EXPORT_FORMATS = {"csv": "text/csv", "json": "application/json", "md": "text/markdown"}
 # A CSV starts with a byte-order mark: it tells a spreadsheet the file is UTF-8.
@@ -2367,9 +2337,8 @@ IMPORT_MAX_ROWS = 1_000_000  # rows one file may hold (the command line)
 IMPORT_PAGE_MAX_ROWS = 100_000  # rows one upload may hold: 3 s and 50 MB to check, at most
 IMPORT_FUTURE_S = 300  # a created time this far ahead of the clock is a clock's skew, not bad
 _IMPORT_REQUIRED = ("author", "body", "created")
-# A CSV cell a spreadsheet would run as a formula (OWASP's list), and the apostrophe
-# that escapes one, so that the escape itself round-trips: export writes '=1 for =1
-# and ''x for 'x; import takes one apostrophe off.
+# A CSV cell a spreadsheet would run as a formula (OWASP's list), and its escape: export
+# writes '=1 for =1 and ''x for 'x (so the escape round-trips); import takes one off.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_ESCAPE = "'"
 
@@ -2421,8 +2390,7 @@ class InvalidFileError(NotesError, ValueError):
 
 @dataclass(frozen=True)
 class ImportRow:
-    """One note read from a file, checked by the form's rules; `line` says where it was
-    (a CSV line, or a JSON note's position)."""
+    """One note read from a file and checked by the form's rules; line: its CSV line or note."""
 
     line: str
     username: str
@@ -2431,10 +2399,6 @@ class ImportRow:
     updated_timestamp: int
     version: int
     number: int | None
-
-    def key(self) -> tuple[str, str, int]:
-        """What makes two notes the same note: the import's rule (see plan_import)."""
-        return self.username, self.body, self.created_timestamp
 
 
 @dataclass(frozen=True)
@@ -2456,8 +2420,7 @@ class NotesFile:
 
 @dataclass(frozen=True)
 class ImportPlan:
-    """What an import would do: the rows it would add, the ones already present, and
-    the file's rejected rows."""
+    """What an import would do: the rows it would add, those already present, those rejected."""
 
     new: list[ImportRow]
     present: list[ImportRow]
@@ -2465,8 +2428,7 @@ class ImportPlan:
 
 
 def _iso_times(timestamps: list[int]) -> list[str]:
-    """Unix times as ISO 8601 in UTC, to the second (2026-11-26T07:15:13Z), a whole
-    batch at once (numpy: 20 times faster than datetime, one at a time)."""
+    """Unix times as ISO 8601 in UTC (2026-11-26T07:15:13Z), by numpy: 20 times datetime's pace."""
     moments = np.array(timestamps, dtype="datetime64[s]")
     return [f"{moment}Z" for moment in np.datetime_as_string(moments, unit="s")]
 
@@ -2477,31 +2439,29 @@ def iso_time(timestamp: int) -> str:
 
 
 def _spreadsheet_safe(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one that would be a formula (or starts with
-    the escape) gets an apostrophe first."""
+    """The text as a CSV cell a spreadsheet shows as text: a formula (or an escape) escaped."""
     return _CSV_ESCAPE + text if text.startswith((*_FORMULA_STARTS, _CSV_ESCAPE)) else text
 
 
 def _export_frame(notes: list[Note], fmt: str) -> pd.DataFrame:
-    """One batch of notes in the file's columns (tags: a list in JSON, "#a #b" in CSV)."""
+    """One batch of notes in the file's columns (CSV: tags as "#a #b", text spreadsheet-safe)."""
     tags = [extract_tags(note.body) for note in notes]
+    safe = _spreadsheet_safe if fmt == "csv" else str
     return pd.DataFrame(
         {
             "number": [note.id for note in notes],
-            "author": [note.username for note in notes],
+            "author": [safe(note.username) for note in notes],
             "created": _iso_times([note.created_timestamp for note in notes]),
             "updated": _iso_times([note.updated_timestamp for note in notes]),
             "version": [note.version for note in notes],
             "tags": tags if fmt == "json" else [" ".join(f"#{t}" for t in ts) for ts in tags],
-            "body": [note.body for note in notes],
-        },
-        columns=EXPORT_COLUMNS,
+            "body": [safe(note.body) for note in notes],
+        }
     )
 
 
 def _markdown_export(notes: list[Note]) -> str:
-    """Notes as a markdown document to read: a heading per note, its body quoted (so a
-    note's own headings stay inside it)."""
+    """Notes as markdown to read: a heading per note, its body quoted (its headings stay inside)."""
     parts = []
     created = _iso_times([note.created_timestamp for note in notes])
     updated = _iso_times([note.updated_timestamp for note in notes])
@@ -2523,13 +2483,9 @@ def export_notes(
     tag: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> int:
-    """Write every note that the feed shows for these filters (all, with none) to out,
-    newest first, as csv, json or md, as of one moment; return how many.
-
-    Memory holds one batch (EXPORT_BATCH notes) at a time. progress(done, total) after
-    each batch (total None when a search or tag leaves it unknown). Raises ValueError
-    for another format.
-    """
+    """Write the notes the feed shows for these filters to out (csv, json or md), newest first, as
+    of one moment, EXPORT_BATCH at a time; return how many. progress(done, total) after each
+    batch (total None for a search or tag). Raises ValueError for another format."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}: use csv, json or md.")
     filters = {"search": search, "author": author, "tag": tag}
@@ -2538,7 +2494,9 @@ def export_notes(
         total = None if search or tag else NoteService.count_notes(tx, author)
         if fmt == "json":
             out.write("[")
-        elif fmt == "md":
+        elif fmt == "csv":
+            out.write(",".join(EXPORT_COLUMNS) + "\n")
+        else:
             what = f" by {author}" if author else ""
             what += f" tagged #{tag}" if tag else ""
             what += f" matching “{search}”" if search else ""
@@ -2547,27 +2505,18 @@ def export_notes(
         while notes := NoteService.list_notes(tx, EXPORT_BATCH, before, **filters):
             if fmt == "md":
                 out.write(_markdown_export(notes))
-            else:
+            elif fmt == "csv":
                 frame = _export_frame(notes, fmt)
-            if fmt == "csv":
-                for column in ("author", "body"):
-                    frame[column] = frame[column].map(_spreadsheet_safe)
-                frame.to_csv(out, index=False, header=done == 0, lineterminator="\n")
-            elif fmt == "json":
-                records = frame.to_json(orient="records", force_ascii=False, indent=None)
+                frame.to_csv(out, index=False, header=False, lineterminator="\n")
+            else:
+                records = _export_frame(notes, fmt).to_json(orient="records", force_ascii=False)
                 out.write(("," if done else "") + "\n" + records[1:-1])
             done += len(notes)
             before = notes[-1].id
             progress and progress(done, total)
-        if fmt == "csv" and done == 0:
-            out.write(",".join(EXPORT_COLUMNS) + "\n")
-        elif fmt == "json":
+        if fmt == "json":
             out.write("\n]\n")
     return done
-
-
-class _RowError(Exception):
-    """Why one row of a file cannot be imported (becomes a Rejected)."""
 
 
 def _whole_number(value: object, column: str, limit: int) -> int | None:
@@ -2579,7 +2528,7 @@ def _whole_number(value: object, column: str, limit: int) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= limit:
         return value
     shown = str(value)[:40] + ("…" if len(str(value)) > 40 else "")
-    raise _RowError(MSG_ROW_WHOLE_NUMBER.format(column=column, value=shown, limit=limit))
+    raise InvalidNoteError(MSG_ROW_WHOLE_NUMBER.format(column=column, value=shown, limit=limit))
 
 
 def _file_time(value: object, column: str, now: int) -> int:
@@ -2587,13 +2536,12 @@ def _file_time(value: object, column: str, now: int) -> int:
     try:
         moment = datetime.fromisoformat(value.strip())  # type: ignore[union-attr]
     except (AttributeError, TypeError, ValueError):
-        shown = str(value)[:40]
-        raise _RowError(MSG_ROW_TIME.format(column=column, value=shown)) from None
+        raise InvalidNoteError(MSG_ROW_TIME.format(column=column, value=str(value)[:40])) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
     stamp = int(moment.timestamp())
     if not 0 <= stamp <= now + IMPORT_FUTURE_S:
-        raise _RowError(MSG_ROW_TIME_RANGE.format(column=column, value=value.strip()))
+        raise InvalidNoteError(MSG_ROW_TIME_RANGE.format(column=column, value=value.strip()))
     return stamp
 
 
@@ -2607,22 +2555,20 @@ def _import_row(line: str, cells: object, now: int) -> ImportRow | Rejected:
         updated = cells.get("updated")
         updated = created if updated in (None, "") else _file_time(updated, "updated", now)
         if updated < created:
-            raise _RowError(
+            raise InvalidNoteError(
                 MSG_ROW_UPDATED_EARLY.format(updated=iso_time(updated), created=iso_time(created))
             )
         version = _whole_number(cells.get("version"), "version", MAX_VERSION) or 1
         number = _whole_number(cells.get("number"), "number", MAX_KEPT_NUMBER)
-    except (InvalidNoteError, _RowError) as error:
+    except InvalidNoteError as error:
         return Rejected(line, str(error))
     return ImportRow(line, username, body, created, updated, version, number)
 
 
 def _check_columns(columns: list[str]) -> None:
-    """Raise InvalidFileError unless columns are an export's (author, body and created
-    at least), each once."""
-    for column in columns:
-        if columns.count(column) > 1:
-            raise InvalidFileError(MSG_FILE_COLUMNS_TWICE.format(column=column))
+    """Raise InvalidFileError unless columns are an export's, each once, with those required."""
+    if twice := [column for column in columns if columns.count(column) > 1]:
+        raise InvalidFileError(MSG_FILE_COLUMNS_TWICE.format(column=twice[0]))
     known = ", ".join(EXPORT_COLUMNS)
     if unknown := [column for column in columns if column not in EXPORT_COLUMNS]:
         shown = ", ".join(repr(column[:40]) for column in unknown[:5])
@@ -2633,66 +2579,52 @@ def _check_columns(columns: list[str]) -> None:
         )
 
 
-def _notes_file(fmt: str, results: list[ImportRow | Rejected]) -> NotesFile:
-    """A NotesFile of a file's rows read in order: the good ones and the rejected ones."""
-    rows: list[ImportRow] = []
-    rejected: list[Rejected] = []
-    for row in results:
-        (rows if isinstance(row, ImportRow) else rejected).append(row)
-    return NotesFile(fmt, rows, rejected)
-
-
 def _csv_cells(header: list[str], record: list[str]) -> dict[str, str]:
-    """A CSV record's cells by column: an escaped text cell loses its apostrophe; one a
-    spreadsheet would run (an unescaped =, +, - or @ first) is refused."""
+    """A CSV record's cells by column, unescaped; a cell a spreadsheet would run is refused."""
     if len(record) != len(header):
-        raise _RowError(MSG_ROW_FIELDS.format(count=len(record), expected=len(header)))
+        raise InvalidNoteError(MSG_ROW_FIELDS.format(count=len(record), expected=len(header)))
     cells = dict(zip(header, record, strict=True))
     for column in ("author", "body", "tags"):
         text = cells.get(column, "")
         if text.startswith(_CSV_ESCAPE):
             cells[column] = text[1:]
         elif text.startswith(_FORMULA_STARTS):
-            raise _RowError(MSG_ROW_FORMULA.format(column=column.capitalize(), char=text[0]))
+            raise InvalidNoteError(MSG_ROW_FORMULA.format(column=column.capitalize(), char=text[0]))
     return cells
 
 
-def _read_csv(text: str, now: int, max_rows: int) -> NotesFile:
+def _read_csv(text: str, now: int, max_rows: int) -> list[ImportRow | Rejected]:
     """Read an export's CSV; rows are named by the line they start on."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     results: list[ImportRow | Rejected] = []
     try:
         header = [column.strip().lower() for column in next(reader, [])]
         _check_columns(header)
-        while True:
-            line = f"line {reader.line_num + 1:,}"
-            record = next(reader, None)
-            if record is None:
-                break
+        start = reader.line_num + 1
+        for record in reader:
+            line = f"line {start:,}"
+            start = reader.line_num + 1
             if not any(record):
                 continue  # a blank line
             if len(results) >= max_rows:
                 raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
             try:
                 results.append(_import_row(line, _csv_cells(header, record), now))
-            except _RowError as error:
+            except InvalidNoteError as error:
                 results.append(Rejected(line, str(error)))
     except csv.Error as error:
         where = f"{error} (line {reader.line_num:,})"
         raise InvalidFileError(MSG_FILE_CSV.format(error=where)) from None
-    return _notes_file("csv", results)
+    return results
 
 
-def _json_int(digits: str) -> int | str:
-    """A JSON integer as an int, or its digits as text when too long for one (Python's
-    int() refuses 4,301 digits and more); _whole_number then rejects the row."""
-    return int(digits) if len(digits) <= 20 else digits
-
-
-def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
+def _read_json(text: str, now: int, max_rows: int) -> list[ImportRow | Rejected]:
     """Read an export's JSON (a list of notes); rows are named by their position."""
     try:
-        notes = json.loads(text, parse_int=_json_int)
+        # an integer too long for int() (4,301 digits raise) stays text, for _whole_number
+        notes = json.loads(
+            text, parse_int=lambda digits: int(digits) if len(digits) <= 20 else digits
+        )
     except json.JSONDecodeError as error:
         raise InvalidFileError(MSG_FILE_JSON.format(error=error.msg, line=error.lineno)) from None
     except RecursionError:  # "[[[[..." deeper than Python's stack
@@ -2703,17 +2635,15 @@ def _read_json(text: str, now: int, max_rows: int) -> NotesFile:
         raise InvalidFileError(MSG_FILE_TOO_MANY_ROWS.format(limit=max_rows))
     objects = [note for note in notes if isinstance(note, dict)]
     _check_columns(sorted({*_IMPORT_REQUIRED, *(key for note in objects for key in note)}))
-    rows = [_import_row(f"note {n:,}", note, now) for n, note in enumerate(notes, start=1)]
-    return _notes_file("json", rows)
+    return [_import_row(f"note {n:,}", note, now) for n, note in enumerate(notes, start=1)]
 
 
 def read_notes_file(
     data: bytes, name: str, now: int | None = None, *, max_rows: int | None = None
 ) -> NotesFile:
-    """Read a CSV or JSON file of notes (by its name's suffix) and check every row by
-    the form's rules. Raises InvalidFileError when the file as a whole cannot be read:
-    empty, binary, not UTF-8, not CSV or JSON, not an export's columns, or more than
-    max_rows (default IMPORT_MAX_ROWS) rows."""
+    """Read a CSV or JSON file of notes (by its name's suffix), every row checked by the form's
+    rules. Raises InvalidFileError if the whole file cannot be read: empty, binary, not UTF-8,
+    not CSV or JSON, not an export's columns, or over max_rows (default IMPORT_MAX_ROWS) rows."""
     max_rows = IMPORT_MAX_ROWS if max_rows is None else max_rows
     now = now_timestamp() if now is None else now
     kind = Path(name).suffix.lower().lstrip(".")
@@ -2731,14 +2661,14 @@ def read_notes_file(
         raise InvalidFileError(
             MSG_FILE_ENCODING.format(byte=data[error.start], position=error.start)
         ) from None
-    return (_read_csv if kind == "csv" else _read_json)(text, now, max_rows)
+    results = (_read_csv if kind == "csv" else _read_json)(text, now, max_rows)
+    rows = [row for row in results if isinstance(row, ImportRow)]
+    return NotesFile(kind, rows, [row for row in results if isinstance(row, Rejected)])
 
 
-# Which notes of a file a database already holds (the import's rule: the same author,
-# body and created time), read in one statement: the notes of the file's authors, whose
-# created time is among the file's. SQLite reads a few authors' notes through the author
-# index, but most of a feed faster by walking the table ("+" keeps it off the index);
-# PostgreSQL's planner weighs that itself.
+# The notes a database holds of a file's authors at the file's created times, in one statement.
+# SQLite reads a few authors' notes through the author index, but most of a feed faster by
+# walking the table ("+" keeps it off the index); PostgreSQL's planner weighs that itself.
 _PRESENT_SQL = {
     "sqlite": "SELECT username, body, created_timestamp FROM notes"
     " WHERE {author} IN (SELECT value FROM json_each(:authors))"
@@ -2752,8 +2682,7 @@ PRESENT_BY_INDEX_SHARE = 0.2  # SQLite: the author index, if the authors wrote l
 
 
 def _sort_out(tx: Database, rows: list[ImportRow]) -> tuple[list[ImportRow], list[ImportRow]]:
-    """Split rows into (new, present): present if the database holds the same note, or
-    an earlier row of the file is the same note."""
+    """Split rows into (new, present): present if the database or an earlier row has the note."""
     params = {
         "authors": json.dumps(sorted({row.username for row in rows}), ensure_ascii=False),
         "stamps": json.dumps(sorted({row.created_timestamp for row in rows})),
@@ -2773,8 +2702,9 @@ def _sort_out(tx: Database, rows: list[ImportRow]) -> tuple[list[ImportRow], lis
     seen = {(row["username"], row["body"], row["created_timestamp"]) for row in found}
     new, present = [], []
     for row in rows:
-        (present if row.key() in seen else new).append(row)
-        seen.add(row.key())
+        key = (row.username, row.body, row.created_timestamp)  # the import's rule: the same note
+        (present if key in seen else new).append(row)
+        seen.add(key)
     return new, present
 
 
@@ -2794,26 +2724,18 @@ def import_notes(
 ) -> ImportPlan:
     """Add a file's new notes in one transaction (all or nothing); return what was done.
 
-    A row is new unless the database holds the same note (checked again inside the
-    transaction, so one file imported twice at once adds its notes once). The file's
-    numbers are kept when every new row has one the database never gave out; otherwise
-    the new notes get the next numbers, oldest first. progress(done, total) after each
-    batch. Raises NotAllowedError unless actor is an admin signed in, or the OPERATOR
-    (the command line), since a file's notes carry any names and times, many at once.
-    """
+    The file's numbers are kept if every new row has one never given out, else the next ones,
+    oldest first. Raises NotAllowedError unless actor is an admin signed in or the OPERATOR
+    (the command line), since a file's notes carry any names and times, many at once."""
     if actor is None or not actor.admin:
         raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
     with _write(db) as tx:
         if _dialect(tx) == "postgresql":  # one import at a time, as SQLite's one writer
             _execute(tx, "SELECT pg_advisory_xact_lock(hashtextextended('notes import', 0))")
-        new, present = _sort_out(tx, notes.rows)
-        numbers = [row.number for row in new]
-        keep = (
-            bool(new)
-            and None not in numbers
-            and len(set(numbers)) == len(numbers)
-            and min(numbers) > _high_water(tx)  # type: ignore[type-var]
-        )
+        new, present = _sort_out(tx, notes.rows)  # again: a file imported twice at once adds once
+        numbers = {row.number for row in new}
+        unique = None not in numbers and len(numbers) == len(new)
+        keep = bool(new) and unique and min(numbers) > _high_water(tx)  # type: ignore[type-var]
         # oldest first (a stable sort: file order among notes of the same second)
         rows = sorted(new, key=(lambda r: r.number) if keep else (lambda r: r.created_timestamp))
         for start in range(0, len(rows), IMPORT_BATCH):
@@ -4586,11 +4508,9 @@ def render_trash() -> None:
 
 # Views: Export and import ----------------------------------------------------
 #
-# Downloads are made when clicked (a callable given to st.download_button), never on
-# every rerun of the page, in a thread of Streamlit's own: so the callable opens its own
-# connection to a SQLite file (a connection belongs to its thread), or uses the
-# process's PostgreSQL pool. At most EXPORTS_AT_ONCE are built at a time, however many
-# people click, so exports cannot take the server's memory or both its cores.
+# Downloads are built when clicked, not on every rerun, in a thread of Streamlit's own (so
+# with their own SQLite connection); at most EXPORTS_AT_ONCE at a time, however many people
+# click, so exports cannot take the server's memory or both its cores.
 
 EXPORTS_AT_ONCE = 2
 PREVIEWS_AT_ONCE = 2  # import previews a process holds at once (each up to ~50 MB)
@@ -4606,13 +4526,12 @@ def _exports() -> threading.BoundedSemaphore:
 
 MSG_EXPORT_FILTERED = "Download the notes this view shows"
 MSG_IMPORT_HOW = (
-    "Add notes from a CSV or JSON file in the export's format (columns: {columns}; "
-    "author, body and created are required, tags are read from the body). Every row is "
-    "checked like a note typed in the form. A note already here, with the same author, "
-    "body and created time, is not added again: importing a file twice adds its notes "
-    "once. Numbers are kept when none of them was ever used here; otherwise the notes "
-    "get the next numbers, oldest first. Nothing is written until you press Import, "
-    "and then all of it or none."
+    "Add notes from a CSV or JSON file in the export's format (columns: {columns}; author, body "
+    "and created are required, tags are read from the body). Every row is checked like a note "
+    "typed in the form. A note already here, with the same author, body and created time, is not "
+    "added again: importing a file twice adds its notes once. Numbers are kept when none of them "
+    "was ever used here; otherwise the notes get the next numbers, oldest first. Nothing is "
+    "written until you press Import, and then all of it or none."
 )
 MSG_IMPORT_SIGNED_OUT = "Sign in as an admin to import notes."
 MSG_IMPORTED = "Imported {added} ({present} already here{skipped}). They are in the feed now."
@@ -4627,8 +4546,7 @@ class _SessionEnded(Exception):
 def _export_bytes(
     source: Database | Path, fmt: str, filters: dict[str, str | None], session: str
 ) -> bytes:
-    """Build an export file (the download's callable, in a Streamlit thread): it waits for
-    its turn and builds only while its session lasts, so that sessions gone cost nothing."""
+    """Build an export file in its turn, while its session lasts (sessions gone cost nothing)."""
 
     def still_wanted(*_: object) -> None:
         if _session_ended(session):
@@ -4639,32 +4557,22 @@ def _export_bytes(
         still_wanted()
     try:
         still_wanted()
-        return _build_export(source, fmt, filters, still_wanted)
+        db = source if _is_postgres(source) else connect(source, create=False)
+        try:
+            with tempfile.TemporaryFile() as spool:  # so memory holds the file's bytes once
+                text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
+                export_notes(db, text, fmt, progress=still_wanted, **filters)
+                text.detach().seek(0)  # flushed, and the spool left open
+                return spool.read()
+        finally:
+            if not _is_postgres(db):
+                db.close()
     finally:
         turns.release()
 
 
-def _build_export(
-    source: Database | Path, fmt: str, filters: dict[str, str | None], progress: Callable
-) -> bytes:
-    """The export file's bytes, spooled to a temporary file as they are made."""
-    with tempfile.TemporaryFile() as spool:
-        text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
-        db = source if _is_postgres(source) else connect(source, create=False)
-        try:
-            export_notes(db, text, fmt, progress=progress, **filters)
-        finally:
-            if not _is_postgres(db):
-                db.close()
-        text.flush()
-        text.detach()
-        spool.seek(0)
-        return spool.read()
-
-
 def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) -> None:
-    """A format choice and a download button for the notes these filters show, saying
-    how many when the store counts them (all, or one author's)."""
+    """A format choice and a download button for the notes these filters show (and how many)."""
     if filters["search"] or filters["tag"]:
         label = MSG_EXPORT_FILTERED
     else:
@@ -4679,11 +4587,10 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
         horizontal=True,
     )
     fmt = fmt if fmt in EXPORT_FORMATS else "csv"  # a widget value is hostile input
-    stamp = datetime.now(zoneinfo.ZoneInfo("UTC")).strftime("%Y-%m-%d")
     st.download_button(
         label,
         functools.partial(_export_bytes, _database(), fmt, filters, _session_id()),
-        file_name=f"littlest-notes-{stamp}.{fmt}",
+        file_name=f"littlest-notes-{time.strftime('%Y-%m-%d', time.gmtime())}.{fmt}",
         mime=EXPORT_FORMATS[fmt],
         key=f"{key}_download",
         on_click="ignore",
@@ -4692,27 +4599,21 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
 
 
 def _render_feed_export(conn: Database, filters: dict[str, str | None]) -> None:
-    """The feed's download: every note it shows for its search and filters, not only
-    this page."""
+    """The feed's download: every note its search and filters show, not only this page."""
     with st.popover("Download", icon=":material/download:", key="feed_export"):
         _download_buttons("feed_export", conn, filters)
 
 
 def _rejects_csv(rejected: list[Rejected]) -> bytes:
     """The rejected rows and why, as a CSV to fix the file by."""
-    frame = pd.DataFrame(
-        {
-            "row": [r.line for r in rejected],
-            "reason": [_spreadsheet_safe(r.reason) for r in rejected],
-        }
-    )
+    reasons = [_spreadsheet_safe(r.reason) for r in rejected]
+    frame = pd.DataFrame({"row": [r.line for r in rejected], "reason": reasons})
     return frame.to_csv(index=False).encode("utf-8-sig")
 
 
 @st.cache_resource(show_spinner=False)
-def _previews() -> tuple[dict[str, tuple[str, str]], threading.Lock]:
-    """The process's places for import previews (each large), by session token: (session
-    id, upload id), and their lock; a place whose session has ended is given to the next."""
+def _previews() -> tuple[dict[str, str], threading.Lock]:
+    """The process's import previews (each large): Streamlit's session id by session token."""
     return {}, threading.Lock()
 
 
@@ -4725,21 +4626,19 @@ def _forget_preview() -> None:
 
 
 def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
-    """The uploaded file read and planned (kept for the file's upload id, so reruns do not
-    read it again), or the message for a file that cannot be read. At most
-    PREVIEWS_AT_ONCE active sessions of the process hold one."""
+    """The upload read and planned once per upload id, or why not (PREVIEWS_AT_ONCE at a time)."""
     cached = st.session_state.get("import_preview")
     if cached is not None and cached[0] == file.file_id:
         return cached[1]
     previews, lock = _previews()
     token = _session_token()
     with lock:
-        for other, (session, _) in list(previews.items()):
+        for other, session in list(previews.items()):  # an ended session's place is free
             if _session_ended(session):
                 del previews[other]
         if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
             return MSG_IMPORT_BUSY
-        previews[token] = (_session_id(), file.file_id)
+        previews[token] = _session_id()
     st.session_state.pop("import_preview", None)  # an earlier file's, before reading this one
     try:
         notes = read_notes_file(file.getvalue(), file.name, max_rows=IMPORT_PAGE_MAX_ROWS)
@@ -4754,12 +4653,10 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
 
 
 def _render_plan(plan: ImportPlan) -> None:
-    """The preview: how many rows would be added, are here already, are rejected (each
-    listed with its line and reason)."""
-    added, present, rejected = st.columns(3)
-    added.metric("Will be added", f"{len(plan.new):,}")
-    present.metric("Already here", f"{len(plan.present):,}")
-    rejected.metric("Rejected", f"{len(plan.rejected):,}")
+    """The preview: how many rows would be added, are here already, are rejected (and why)."""
+    counts = {"Will be added": plan.new, "Already here": plan.present, "Rejected": plan.rejected}
+    for column, (label, rows) in zip(st.columns(3), counts.items(), strict=True):
+        column.metric(label, f"{len(rows):,}")
     if plan.rejected:
         shown = plan.rejected[:IMPORT_SHOWN_REJECTS]
         more = len(plan.rejected) - len(shown)
@@ -4820,8 +4717,7 @@ def render_data() -> None:
         "updated times (UTC), version, tags and text. To download only a search, an "
         "author or a tag, use Download on the feed."
     )
-    conn = get_connection()
-    _download_buttons("data_export", conn, {"search": "", "author": None, "tag": None})
+    _download_buttons("data_export", get_connection(), {"search": "", "author": None, "tag": None})
     st.subheader("Import")
     actor = current_actor()
     if actor is None or not actor.admin:
@@ -5133,12 +5029,13 @@ def main() -> None:
         st.error(str(error))
 
 
-def _whole(digits: str, low: int, high: int, error: str) -> Callable[[str], int]:
-    """An argparse type: text of these digits (a regex), as a number from low to high."""
+def _whole(low: int, high: int, error: str) -> Callable[[str], int]:
+    """An argparse type: up to 18 ASCII digits (a minus only if low < 0), from low to high."""
 
     def parse(text: str) -> int:
         import argparse
 
+        digits = "-?[0-9]{1,18}" if low < 0 else "[0-9]{1,18}"
         if not re.fullmatch(digits, text.strip()) or not low <= int(text) <= high:
             raise argparse.ArgumentTypeError(error)
         return int(text)
@@ -5163,8 +5060,7 @@ def _label(target: str | Path) -> str:
 
 @contextmanager
 def _progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
-    """Yield progress(done, total), a one-line progress bar on a terminal (stderr),
-    silent when stderr is not one; the line is ended when the block ends."""
+    """Yield progress(done, total): a one-line bar on stderr if a terminal, ended with the block."""
     shown = False
 
     def progress(done: int, total: int | None) -> None:
@@ -5189,14 +5085,10 @@ _DB_FILES = ("", "-wal", "-shm", "-journal")  # a SQLite database's files
 
 
 def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
-    """The copy command: source to target; return what to print. A target file this
-    command created is removed again if the copy fails."""
-    if _label(source) == _label(target) or (
-        not is_database_url(source)
-        and not is_database_url(target)
-        and Path(target).exists()
-        and Path(source).resolve() == Path(target).resolve()
-    ):
+    """The copy command: source to target; return what to print (a file it made goes on failure)."""
+    files = not is_database_url(source) and not is_database_url(target)
+    same = files and Path(target).exists() and Path(source).resolve() == Path(target).resolve()
+    if same or _label(source) == _label(target):
         raise StorageError(MSG_COPY_SAME)
     made = not is_database_url(target) and not Path(target).exists()
     started = time.perf_counter()
@@ -5221,9 +5113,8 @@ def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool
     """The purge command: show what will go, ask, then delete exactly that."""
     before = None if older_than is None else now_timestamp() - older_than * 86_400
     ids = NoteService.trash_ids(conn, deleted_before=before)
-    which = "in the trash"
-    if older_than:  # --older-than 0 is every trashed note: no "over 0 days ago"
-        which = f"deleted over {_how_many(older_than, 'day')} ago"
+    # --older-than 0 is every trashed note: no "over 0 days ago"
+    which = f"deleted over {_how_many(older_than, 'day')} ago" if older_than else "in the trash"
     if not ids:
         print(f"{_label(target)}: no notes {which}; nothing to purge")
         return 0
@@ -5240,23 +5131,13 @@ def _purge(conn: Database, target: str | Path, older_than: int | None, yes: bool
     return 0
 
 
-def _size(db: Database, target: str | Path) -> str:
-    """The database's size on disk, for `stats`."""
-    if _is_postgres(db):
-        size = _read(db, "SELECT pg_database_size(current_database()) AS n")[0]["n"]
-    else:
-        size = Path(target).stat().st_size
-    return f"{size / 1e6:.1f} MB"
-
-
 MSG_EXPORT_OVER_DATABASE = "'{path}' is the database itself; export to another file."
 MSG_EXPORT_EXISTS = "'{path}' already exists; export to a new file, or add --force to replace it."
 
 
 def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool = False) -> str:
-    """The export command: notes to path (a file, or - for stdout); return what to print.
-    Never over the database it reads (or its -wal and -shm files), nor over another
-    file unless force; a failure leaves an earlier export at path as it was."""
+    """The export command: notes to path (- for stdout), never over the database's files, nor
+    another file unless force (a failure leaves it as it was); return what to print."""
     if path != "-" and Path(path).exists():
         files = [] if _is_postgres(db) else [Path(f"{_db_name(db)}{end}") for end in _DB_FILES]
         if any(file.exists() and file.samefile(path) for file in files):  # links too
@@ -5283,11 +5164,9 @@ def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
     """The import command: print each rejected row as one line on stderr and import
     nothing if there are any (unless skip_rejected); return the exit code."""
     notes = read_notes_file(path.read_bytes(), path.name)
+    how = "skipped" if skip_rejected else "error"
     for row in notes.rejected:
-        print(
-            f"{'skipped' if skip_rejected else 'error'}: {path.name} {row.line}: {row.reason}",
-            file=sys.stderr,
-        )
+        print(f"{how}: {path.name} {row.line}: {row.reason}", file=sys.stderr)
     if notes.rejected and not skip_rejected:
         rows = _how_many(len(notes.rejected), "rejected row")
         print(
@@ -5305,12 +5184,8 @@ def _import(db: Database, path: Path, skip_rejected: bool, label: str) -> int:
 
 
 def cli(argv: list[str]) -> int:
-    """The command line: seed, stats, backup, check, vacuum, migrate, copy, purge, export
-    and import (docs/features.md).
-
-    Every failure is one line on stderr and a non-zero exit code, never a traceback
-    (and never a password: databases are named by host/database only).
-    """
+    """The command line (docs/features.md): every failure is one line on stderr and a non-zero
+    exit code, never a traceback nor a password (databases are named by host/database)."""
     import argparse  # only the command line needs it
 
     parser = argparse.ArgumentParser(
@@ -5325,14 +5200,10 @@ def cli(argv: list[str]) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     seed = commands.add_parser("seed", help="add demo notes")
-    count = _whole(
-        r"[0-9]{1,9}", 1, SEED_MAX_COUNT, f"must be a whole number from 1 to {SEED_MAX_COUNT:,}"
-    )
+    count = _whole(1, SEED_MAX_COUNT, f"must be a whole number from 1 to {SEED_MAX_COUNT:,}")
     seed.add_argument("--count", type=count, default=1000, help=f"1 to {SEED_MAX_COUNT:,}")
-    any_number = _whole(r"-?[0-9]{1,18}", -(10**18), 10**18, "must be a whole number")
-    seed.add_argument(
-        "--seed", type=any_number, default=0, help="random seed (same seed, same notes)"
-    )
+    number = _whole(-(10**18), 10**18, "must be a whole number")
+    seed.add_argument("--seed", type=number, default=0, help="random seed (same seed, same notes)")
     commands.add_parser("stats", help="print note counts and the database size (read-only)")
     commands.add_parser("vacuum", help="optimise the search index and compact the database")
     commands.add_parser("migrate", help="upgrade an existing database to this app's schema")
@@ -5368,37 +5239,36 @@ def cli(argv: list[str]) -> int:
     purge = commands.add_parser("purge", help="delete trashed notes for good, after a prompt")
     purge.add_argument(
         "--older-than",
-        type=_whole(r"[0-9]{1,6}", 0, 100_000, "must be a whole number of days from 0 to 100,000"),
+        type=_whole(0, 100_000, "must be a whole number of days from 0 to 100,000"),
         metavar="DAYS",
         help="only notes deleted this many days ago",
     )
     purge.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     args = parser.parse_args(argv)
     target = args.db if args.db else _target(str(resolve_database(os.environ)))
-    # How each command opens the database; migrate and copy open it themselves.
-    opening = {"seed": {}, "import": {}, "vacuum": {"create": False}, "purge": {"create": False}}
+    name = _label(target)
+    # How each command opens the database (opening upgrades the schema); copy opens its own.
+    only = {"create": False}  # an existing database only
+    opening = {"seed": {}, "import": {}, "vacuum": only, "purge": only, "migrate": only}
     try:
-        if args.command == "migrate":
-            open_database(target, create=False).close()  # opening upgrades the schema
-            print(f"{_label(target)}: schema version {SCHEMA_VERSION}")
-        elif args.command == "copy":
+        if args.command == "copy":
             source, destination = (target, args.to) if args.to else (args.source, target)
             print(_copy(source, destination, args.replace))
         else:
             how = opening.get(args.command, {"read_only": True})
             with closing(open_database(target, **how)) as conn:
-                if args.command == "seed":
+                if args.command == "migrate":
+                    print(f"{name}: schema version {SCHEMA_VERSION}")
+                elif args.command == "seed":
                     started = time.perf_counter()
                     seed_notes(conn, args.count, args.seed)
                     took = time.perf_counter() - started
-                    print(
-                        f"added {_how_many(args.count, 'note')} in {took:.1f} s to {_label(target)}"
-                    )
+                    print(f"added {_how_many(args.count, 'note')} in {took:.1f} s to {name}")
                 elif args.command == "vacuum":
                     vacuum_database(conn)
-                    print(f"optimised and compacted {_label(target)}")
+                    print(f"optimised and compacted {name}")
                 elif args.command == "import":
-                    return _import(conn, args.path, args.skip_rejected, _label(target))
+                    return _import(conn, args.path, args.skip_rejected, name)
                 elif args.command == "export":
                     filters = {"search": args.search, "author": args.author, "tag": args.tag}
                     done = _export(conn, args.path, args.format, filters, args.force)
@@ -5406,7 +5276,10 @@ def cli(argv: list[str]) -> int:
                 elif args.command == "purge":
                     return _purge(conn, target, args.older_than, args.yes)
                 elif args.command == "stats":
-                    print(f"{_label(target)}: {database_totals(conn)}, {_size(conn, target)}")
+                    sql = "SELECT pg_database_size(current_database()) AS n"
+                    pg = _is_postgres(conn)
+                    size = _read(conn, sql)[0]["n"] if pg else Path(target).stat().st_size
+                    print(f"{name}: {database_totals(conn)}, {size / 1e6:.1f} MB")
                 elif args.command == "backup":
                     if _is_postgres(conn):
                         raise StorageError(MSG_BACKUP_POSTGRES)
@@ -5417,10 +5290,9 @@ def cli(argv: list[str]) -> int:
                     for line in report.problems + report.unchecked:
                         print(line)
                     verdict = "problems in" if report.problems else "ok:"
-                    print(f"{verdict} {_label(target)}: {database_totals(conn)}")
+                    print(f"{verdict} {name}: {database_totals(conn)}")
                     return 1 if report.problems else 0
-    # Besides NotesError: faults no message foresaw (a damaged file's text that is not
-    # UTF-8, an OS or server error), still one line.
+    # Faults no message foresaw (text that is not UTF-8, an OS or server error): one line too.
     except (NotesError, *_SQLITE_FAULTS, OSError, psycopg.Error) as error:
         print(f"error: {_redacted(str(error), argv)}", file=sys.stderr)
         return 1
