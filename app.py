@@ -1423,13 +1423,10 @@ def connect(
 
 MSG_BOTH_BOUNDS = "A page is older than `before` or newer than `after`, not both."
 
-# The one way notes enter the table (create, seed, restore, copy, and any future
-# import): a JSON list of notes, so that a batch is one statement. A note without
-# an id gets the next number; one with an id and version (a restore, a copy) keeps
-# them. On SQLite, FTS5 flushes its index at every statement, so one statement per
-# batch keeps it from writing a segment per note. PostgreSQL takes the tags. SQLite
-# parses the JSON again for each json_extract: open-mode notes skip the five identity
-# columns.
+# The one way notes enter the table (create, seed, restore, copy): a JSON list of notes,
+# one statement a batch, as SQLite's FTS5 flushes its index at every statement. A note
+# without an id gets the next number; one with an id and version keeps them. SQLite
+# parses the JSON again for each json_extract: open-mode notes skip the identity columns.
 _SQLITE_INSERT_NOTES = f"""
 INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version{{columns}})
 SELECT json_extract(value, '$.id'),
@@ -1446,11 +1443,9 @@ _INSERT_NOTES = {
         values="".join(f", json_extract(value, '$.{column}')" for column in _IDENTITY_COLUMNS),
     ),
     ("postgresql", False): f"""
-INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version,
-                   owner_subject, owner_issuer, editor, editor_subject, editor_issuer, tags,
-                   words)
-SELECT coalesce(r.id, nextval(pg_get_serial_sequence('notes', 'id'))),
-       r.created_timestamp, r.updated_timestamp, r.username, r.body, coalesce(r.version, 1),
+INSERT INTO notes ({_NOTE_COLUMNS}, tags, words)
+SELECT r.created_timestamp, r.updated_timestamp, r.username, r.body,
+       coalesce(r.id, nextval(pg_get_serial_sequence('notes', 'id'))), coalesce(r.version, 1),
        r.owner_subject, r.owner_issuer, r.editor, r.editor_subject, r.editor_issuer,
        r.tags, array_to_tsvector(r.words)
 FROM jsonb_to_recordset(CAST(:notes AS jsonb)) AS r(id bigint, created_timestamp bigint,
@@ -1473,45 +1468,37 @@ def _derived(username: str, body: str) -> dict:
 
 
 def _insert_notes(tx: Database, notes: list[dict]) -> list:
-    """Insert notes (dicts of Note's fields, id and version optional, already valid)
-    inside _write; return their rows."""
+    """Insert valid notes (Note's fields, id and version optional) in _write; return the rows."""
     dialect = _dialect(tx)
     if dialect == "postgresql":
         notes = [{**note, **_derived(note["username"], note["body"])} for note in notes]
-    batch = json.dumps(notes, ensure_ascii=False)
     identity = any(note.get(column) is not None for note in notes for column in _IDENTITY_COLUMNS)
-    return _execute(tx, _INSERT_NOTES[dialect, identity], {"notes": batch}).fetchall()
+    batch = {"notes": json.dumps(notes, ensure_ascii=False)}
+    return _execute(tx, _INSERT_NOTES[dialect, identity], batch).fetchall()
 
 
 def _hour(timestamp: int) -> int:
-    """The hour a note created at timestamp counts in: timestamp / 3600 as SQL divides
-    integers (toward zero, so the hour before 1970 is 0 too)."""
+    """The hour a note created at timestamp counts in, as SQL divides (toward zero)."""
     return timestamp // 3600 if timestamp >= 0 else -(-timestamp // 3600)
 
 
 @contextmanager
 def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
-    """Load many notes in one transaction (seed, copy): yield added(rows), to be called
-    with the rows _insert_notes returns. On PostgreSQL the count trigger stands aside
-    and the counts are added once, in key order, at the end; then the planner's
-    statistics are refreshed, so searches use the right index at once. SQLite's
-    triggers already cost little per row."""
-    if _dialect(tx) == "sqlite":
+    """Load many notes in one transaction: yield added(rows), for _insert_notes's rows."""
+    if _dialect(tx) == "sqlite":  # its triggers cost little per row
         yield lambda rows: None
         return
+    # PostgreSQL's count trigger stands aside; the counts are added once, in key order
     _execute(tx, "SELECT set_config('notes.bulk_load', 'on', true)")
-    # (table, key column, its type) -> Counter of (key, slot) -> notes
     counts: dict[tuple[str, str, str], Counter] = {table: Counter() for table in _PG_COUNTS}
-    authors, hours, tags = counts.values()
+    authors, hours, tags = counts.values()  # each (key, slot) -> notes
 
     def added(rows: list) -> None:
         for row in rows:
             slot = row["id"] % PG_COUNT_SLOTS
-            authors[("", slot)] += 1
-            authors[(row["username"], slot)] += 1
+            authors.update([("", slot), (row["username"], slot)])
             hours[(_hour(row["created_timestamp"]), 0)] += 1  # folded (see _PG_FOLD_HOURS)
-            for tag in extract_tags(row["body"]):  # as _derived filed them
-                tags[(tag, slot)] += 1
+            tags.update((tag, slot) for tag in extract_tags(row["body"]))  # as _derived has them
 
     yield added
     _execute(tx, "SELECT set_config('notes.bulk_load', 'off', true)")
@@ -1525,12 +1512,11 @@ def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
             f" ON CONFLICT ({key}, slot) DO UPDATE SET notes = {table}.notes + excluded.notes",
             {"rows": json.dumps(rows, ensure_ascii=False)},
         )
-    _execute(tx, "ANALYZE notes")
+    _execute(tx, "ANALYZE notes")  # so that searches use the right index at once
 
 
-# Who may change a row, as a condition every UPDATE and DELETE of a note carries: the
-# check and the write are one statement, and a permitted write costs no extra query.
-# Only when the write finds nothing does _changeable read the row, to say why.
+# Who may change a row, a condition of every UPDATE and DELETE of a note: the check and
+# the write are one statement. Only when it finds nothing does _changeable say why.
 _MAY_CHANGE = (
     " AND (:admin OR (coalesce(owner_subject, '') = coalesce(:actor_subject, '')"
     " AND coalesce(owner_issuer, '') = coalesce(:actor_issuer, '')))"
@@ -1546,21 +1532,19 @@ def _acting(actor: Actor | None) -> dict:
 
 # Saving an edit: a new version, only if the note is still at the version the person
 # saw (when given) and the text really changed. PostgreSQL takes the new tags and words.
-_UPDATE_NOTE = """
+_UPDATE_NOTE_SQL = {
+    dialect: f"""
 UPDATE notes SET username = :username, body = :body, version = version + 1{tags},
     editor = :editor, editor_subject = :editor_subject, editor_issuer = :editor_issuer,
     updated_timestamp = CASE WHEN :now > created_timestamp THEN :now ELSE created_timestamp END
 WHERE id = :id AND version = coalesce(:version, version)
-    AND (username <> :username OR body <> :body){may_change}
-RETURNING {columns}
+    AND (username <> :username OR body <> :body){_MAY_CHANGE}
+RETURNING {_NOTE_COLUMNS}
 """
-_UPDATE_NOTE_SQL = {
-    "sqlite": _UPDATE_NOTE.format(tags="", columns=_NOTE_COLUMNS, may_change=_MAY_CHANGE),
-    "postgresql": _UPDATE_NOTE.format(
-        tags=", tags = :tags, words = array_to_tsvector(CAST(:words AS text[]))",
-        columns=_NOTE_COLUMNS,
-        may_change=_MAY_CHANGE,
-    ),
+    for dialect, tags in (
+        ("sqlite", ""),
+        ("postgresql", ", tags = :tags, words = array_to_tsvector(CAST(:words AS text[]))"),
+    )
 }
 
 
@@ -1570,30 +1554,31 @@ _LISTING_COLUMNS = ", ".join(f"n.{name}" for name in _NOTE_FIELDS)  # a listing'
 def _listing_sql(template: str) -> dict[bool, str]:
     """Return template's "older" (newest first) and "newer" statements, keyed by newer."""
     return {
-        newer: template.format(
-            columns=_LISTING_COLUMNS, cmp=">" if newer else "<", order="ASC" if newer else "DESC"
-        )
-        for newer in (False, True)
+        newer: template.format(columns=_LISTING_COLUMNS, cmp=cmp, order=order, end=end)
+        for newer, cmp, order, end in ((False, "<", "DESC", "min"), (True, ">", "ASC", "max"))
     }
 
 
-_LIST_AUTHOR = _listing_sql(
-    "SELECT {columns} FROM notes n WHERE n.username = :author AND n.id {cmp} :bound"
-    " ORDER BY n.id {order} LIMIT :limit"
-)
-_LIST_ALL = _listing_sql(
-    "SELECT {columns} FROM notes n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
-)
-_LIST_TRASH = _listing_sql(
-    "SELECT {columns}, n.deleted_timestamp FROM trash n WHERE n.id {cmp} :bound"
-    " ORDER BY n.id {order} LIMIT :limit"
-)
 # One listing per structure that can drive it in id order, so that LIMIT stops it
 # early. SQLite: the search index, else the tag list, else the author index, else the
 # notes table itself ("+" keeps SQLite from driving by the author index instead).
 # PostgreSQL: the author index, else the notes table; searches and tags below.
+_LIST_BOTH = {
+    "author": _listing_sql(
+        "SELECT {columns} FROM notes n WHERE n.username = :author AND n.id {cmp} :bound"
+        " ORDER BY n.id {order} LIMIT :limit"
+    ),
+    "all": _listing_sql(
+        "SELECT {columns} FROM notes n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
+    ),
+    "trash": _listing_sql(
+        "SELECT {columns}, n.deleted_timestamp FROM trash n WHERE n.id {cmp} :bound"
+        " ORDER BY n.id {order} LIMIT :limit"
+    ),
+}
 _LIST_SQL = {
     "sqlite": {
+        **_LIST_BOTH,
         "search": _listing_sql(
             "SELECT {columns} FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid"
             " WHERE notes_fts MATCH :match AND notes_fts.rowid {cmp} :bound"
@@ -1608,71 +1593,45 @@ _LIST_SQL = {
             " AND (:author IS NULL OR +n.username = :author)"
             " ORDER BY t.id {order} LIMIT :limit"
         ),
-        "author": _LIST_AUTHOR,
-        "all": _LIST_ALL,
-        "trash": _LIST_TRASH,
     },
-    "postgresql": {
-        "author": _LIST_AUTHOR,
-        "all": _LIST_ALL,
-        "trash": _LIST_TRASH,
-    },
+    "postgresql": _LIST_BOTH,
 }
 
 
-# PostgreSQL, a search or a tag: its planner guesses a word it has no statistics for
-# is common, and walks the primary key looking for 25 matches: the whole table, for a
-# word in no note. So a page is read in two steps: the PG_WINDOW newest notes below
-# the bound (an id range: bounded); then, if they held too few matches, the older ones:
-# through the GIN index if the window held none (the filter is rare; "n.id + 0" keeps
-# the planner off the key), else as the planner chooses (walking the key is faster for
-# common words).
+# PostgreSQL, a search or a tag: the planner takes a word it has no statistics for as common
+# and walks the primary key: the whole table, for a word in no note. So a page reads the
+# PG_WINDOW newest notes below the bound (an id range), then, if too few matched, the older
+# ones: by the GIN index if none did ("n.id + 0" keeps the planner off the key), else as
+# the planner chooses (walking the key is faster for common words).
 PG_WINDOW = 10_000  # notes a filtered page walks in id order before it uses the index
-_PG_FILTERS = {
-    "search": "n.words @@ CAST(:match AS tsquery)"
-    " AND (CAST(:author AS text) IS NULL OR n.username = :author)"
-    " AND (CAST(:tag AS text) IS NULL OR n.tags @> ARRAY[CAST(:tag AS text)])",
-    "tag": "n.tags @> ARRAY[CAST(:tag AS text)]"
-    " AND (CAST(:author AS text) IS NULL OR n.username = :author)",
-}
-_PG_STEPS = {
-    (source, newer): [
-        template.format(
-            columns=_LISTING_COLUMNS,
-            filter=condition,
-            order="ASC" if newer else "DESC",
-            window="n.id > :bound AND n.id <= :edge"
-            if newer
-            else "n.id < :bound AND n.id >= :edge",
-            # (the subquery runs first and once: past the newest or oldest note, the
-            # index is not read at all, as when probing for a newer page on the first)
-            rest="n.id > :edge AND :edge < (SELECT max(id) FROM notes)"
-            if newer
-            else "n.id < :edge AND :edge > (SELECT min(id) FROM notes)",
+_PG_STEPS = {  # source -> the window, the rare and the common step
+    source: [
+        _listing_sql(
+            f"SELECT {{columns}} FROM notes n WHERE {condition} AND {step} {{order}} LIMIT :limit"
         )
-        for template in (
-            "SELECT {columns} FROM notes n WHERE {filter} AND {window}"
-            " ORDER BY n.id {order} LIMIT :limit",
-            "SELECT {columns} FROM notes n WHERE {filter} AND {rest}"
-            " ORDER BY n.id + 0 {order} LIMIT :limit",
-            "SELECT {columns} FROM notes n WHERE {filter} AND {rest}"
-            " ORDER BY n.id {order} LIMIT :limit",
+        for step in (
+            "n.id {cmp} :bound AND :edge {cmp}= n.id ORDER BY n.id",
+            # the subquery runs once, first: past the newest or oldest note, no index is read
+            "n.id {cmp} :edge AND (SELECT {end}(id) FROM notes) {cmp} :edge ORDER BY n.id + 0",
+            "n.id {cmp} :edge AND (SELECT {end}(id) FROM notes) {cmp} :edge ORDER BY n.id",
         )
     ]
-    for source, condition in _PG_FILTERS.items()
-    for newer in (False, True)
+    for source, condition in {
+        "search": "n.words @@ CAST(:match AS tsquery)"
+        " AND (CAST(:author AS text) IS NULL OR n.username = :author)"
+        " AND (CAST(:tag AS text) IS NULL OR n.tags @> ARRAY[CAST(:tag AS text)])",
+        "tag": "n.tags @> ARRAY[CAST(:tag AS text)]"
+        " AND (CAST(:author AS text) IS NULL OR n.username = :author)",
+    }.items()
 }
 
 
 def _pg_filtered_page(db: Database, source: str, params: dict, newer: bool, bound: int) -> list:
     """Rows of a search or tag listing on PostgreSQL, in listing order (see PG_WINDOW)."""
-    if newer:
-        edge = bound + PG_WINDOW
-    else:
-        if bound == MAX_NOTE_ID:  # the first page: the window ends at the newest note
-            bound = _read(db, "SELECT coalesce(max(id), 0) + 1 AS top FROM notes")[0]["top"]
-        edge = bound - PG_WINDOW
-    window, rare, common = _PG_STEPS[(source, newer)]
+    if not newer and bound == MAX_NOTE_ID:  # the first page: the window ends at the newest note
+        bound = _read(db, "SELECT coalesce(max(id), 0) + 1 AS top FROM notes")[0]["top"]
+    edge = bound + PG_WINDOW if newer else bound - PG_WINDOW
+    window, rare, common = (step[newer] for step in _PG_STEPS[source])
     rows = _read(db, window, {**params, "bound": bound, "edge": edge})
     if len(rows) < params["limit"]:
         rest = common if rows else rare
@@ -1681,11 +1640,8 @@ def _pg_filtered_page(db: Database, source: str, params: dict, newer: bool, boun
 
 
 def _search_query(dialect: str, terms: list[str]) -> str:
-    """Return a full-text query for all terms, the last matched as a prefix (it may be
-    half-typed): FTS5's syntax, or a tsquery for PostgreSQL.
-
-    Terms are letters and digits only, so quoting them leaves no syntax to break.
-    """
+    """Return an FTS5 query, or a tsquery, for all terms; the last, perhaps half-typed, a prefix."""
+    # terms are letters and digits only: quoted, they leave no syntax to break
     if dialect == "postgresql":  # words as the index keeps them; a literal, not parsed
         *whole, last = [_fold(term)[:SEARCH_WORD_CHARS] for term in terms]
         return " & ".join([*(f"'{term}'" for term in whole), f"'{last}':*"])
@@ -1703,33 +1659,21 @@ def _bounds(before: int | None, after: int | None) -> tuple[bool, int]:
 
 
 def _page(
-    conn: Database,
-    source: str,
-    params: dict,
-    limit: int,
-    before: int | None,
-    after: int | None,
+    conn: Database, source: str, params: dict, limit: int, before: int | None, after: int | None
 ) -> list[Note]:
     """Run a keyset listing: up to limit notes below `before` or above `after`, newest first."""
     newer, bound = _bounds(before, after)
-    if _dialect(conn) == "postgresql" and source in _PG_FILTERS:
+    if _dialect(conn) == "postgresql" and source in _PG_STEPS:
         rows = _pg_filtered_page(conn, source, {**params, "limit": limit}, newer, bound)
     else:
         sql = _LIST_SQL[_dialect(conn)][source][newer]
         rows = _read(conn, sql, {**params, "bound": bound, "limit": limit})
-    if source == "trash":
-        notes = [
-            TrashedNote(**asdict(_note(row)), deleted_timestamp=row["deleted_timestamp"])
-            for row in rows
-        ]
-    else:
-        notes = [_note(row) for row in rows]
+    notes = [TrashedNote(**dict(row)) if source == "trash" else _note(row) for row in rows]
     return notes[::-1] if newer else notes
 
 
 def _changeable(conn: Database, table: str, id: int, actor: Actor | None, missing: str) -> Note:
-    """Return note id from table (notes or trash) if actor may change it; else raise
-    NotAllowedError, or NoteNotFoundError(missing) if it is not there."""
+    """Return note id from table if actor may change it; NoteNotFoundError(missing) if gone."""
     _acting(actor)
     rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM {table} WHERE id = ?", (id,))
     if not rows:
@@ -1749,13 +1693,8 @@ _RECENT_NOTES_BY = {
 
 
 def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
-    """Raise TooFastError if note's author already wrote `limit` notes in the last minute.
-
-    On PostgreSQL two servers could each count before either inserts: a lock on the
-    author (for this transaction) makes them count one after the other, as SQLite's
-    one writer does.
-    """
-    if _dialect(tx) == "postgresql":
+    """Raise TooFastError if note's author already wrote `limit` notes in the last minute."""
+    if _dialect(tx) == "postgresql":  # a lock on the author: two servers count in turn
         author = f"{note['owner_issuer']} {note['owner_subject']} {note['username']}"
         _execute(
             tx, "SELECT pg_advisory_xact_lock(hashtextextended(:author, 0))", {"author": author}
@@ -1785,12 +1724,10 @@ class Activity:
 
 # Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
 # slots of each): never the notes.
-_ACTIVITY_HOURS = {
-    "sqlite": "SELECT hour, notes FROM note_hours"
-    " WHERE hour BETWEEN :since AND :until AND notes > 0",
-    "postgresql": "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
-    " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour",
-}
+_ACTIVITY_HOURS = (
+    "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
+    " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour"
+)
 # A table's keys with notes, most first, and how many there are. Ties go by code point on
 # both backends (PostgreSQL would otherwise sort names by the server's locale).
 _ACTIVITY_TOP = {
@@ -1816,23 +1753,17 @@ class NoteService:
         author: str | None = None,
         tag: str | None = None,
     ) -> list[Note]:
-        """Return up to limit notes, newest first, older than `before` or newer than `after`.
+        """Return up to limit notes, newest first, below `before` or above `after` (not both).
 
-        Optional filters narrow the feed: `search` (words, each matched as a prefix in
-        body or username), `author` (exact username) and `tag` (without the #).
-        Any search text is safe: it is reduced to words, never passed as FTS syntax.
-        Raises ValueError if given both `before` and `after`.
+        Filters: `search` (words, each a prefix; never FTS syntax), `author`, `tag` (no #).
         """
         terms = search_terms(search)
         if search and not terms:
             _bounds(before, after)  # the same refusal as any other listing
             return []  # only punctuation or symbols: nothing can match
         source = "search" if terms else "tag" if tag else "author" if author else "all"
-        params = {
-            "match": _search_query(_dialect(conn), terms) if terms else None,
-            "author": author,
-            "tag": tag.lower() if tag else None,
-        }
+        match = _search_query(_dialect(conn), terms) if terms else None
+        params = {"match": match, "author": author, "tag": tag.lower() if tag else None}
         return _page(conn, source, params, limit, before, after)
 
     @staticmethod
@@ -1846,29 +1777,17 @@ class NoteService:
     @staticmethod
     def count_notes(conn: Database, author: str | None = None) -> int:
         """Return how many notes there are (by author, if given), from maintained counts."""
-        rows = _read(
-            conn,
-            "SELECT CAST(coalesce(sum(notes), 0) AS bigint) AS notes FROM note_counts"
-            " WHERE username = ?",
-            (author or "",),
-        )
-        return rows[0]["notes"]
+        counted = "SELECT CAST(coalesce(sum(notes), 0) AS bigint) AS notes FROM note_counts"
+        return _read(conn, counted + " WHERE username = ?", (author or "",))[0]["notes"]
 
     @staticmethod
     def activity(conn: Database, since: int, until: int, top: int = ACTIVITY_TOP) -> Activity:
-        """Return the feed's totals, its notes per UTC hour of creation from the hour of
-        `since` to that of `until` (epoch seconds), and its `top` authors and tags, from the
-        counts the store keeps (so it costs the same at any number of notes)."""
-        hours = _read(
-            conn, _ACTIVITY_HOURS[_dialect(conn)], {"since": _hour(since), "until": _hour(until)}
-        )
-        ranked = {
-            table: _read(
-                conn, _ACTIVITY_TOP[_dialect(conn)].format(key=key, table=table), {"top": top}
-            )
+        """Return the feed's totals, notes per hour from since to until, top authors and tags."""
+        hours = _read(conn, _ACTIVITY_HOURS, {"since": _hour(since), "until": _hour(until)})
+        authors, tags = (
+            _read(conn, _ACTIVITY_TOP[_dialect(conn)].format(key=key, table=table), {"top": top})
             for table, key in (("note_counts", "username"), ("tag_counts", "tag"))
-        }
-        authors, tags = ranked["note_counts"], ranked["tag_counts"]
+        )
         return Activity(
             notes=NoteService.count_notes(conn),
             authors=authors[0]["total"] if authors else 0,
@@ -1888,28 +1807,15 @@ class NoteService:
         actor: Actor | None = VISITOR,
         per_minute: int | None = None,
     ) -> Note:
-        """Validate and store a new note by actor; return it.
+        """Validate and store a new note by actor (signed in, named as the actor); return it.
 
-        Signed in, the author is the actor, whatever `username` says. With `per_minute`,
-        refuses a note past that many by the same author (identity, or typed name in
-        open mode) in the last minute. Raises InvalidNoteError, NotAllowedError,
-        TooFastError or StorageError.
+        Raises InvalidNoteError, NotAllowedError, or TooFastError past `per_minute` a minute.
         """
-        if actor is None:
-            raise NotAllowedError(MSG_SIGN_IN_TO_WRITE)
-        clean_username, clean_body = validate_note(
-            actor.name if actor.signed_in else username, body
-        )
+        _acting(actor)
+        username, body = validate_note(actor.name if actor.signed_in else username, body)
         stamp = now_timestamp() if now is None else now
-        note = {
-            "created_timestamp": stamp,
-            "updated_timestamp": stamp,
-            "username": clean_username,
-            "body": clean_body,
-            "owner_subject": actor.subject,
-            "owner_issuer": actor.issuer,
-            **actor.identity(),
-        }
+        note = dict(username=username, body=body, created_timestamp=stamp, updated_timestamp=stamp)
+        note.update(owner_subject=actor.subject, owner_issuer=actor.issuer, **actor.identity())
         with _write(conn) as tx:
             if per_minute is not None:
                 _check_note_flood(tx, note, per_minute, stamp)
@@ -1927,33 +1833,21 @@ class NoteService:
         now: int | None = None,
         actor: Actor | None = VISITOR,
     ) -> Note:
-        """Change a note's username and body (keeping the old version); return it.
+        """Save a new version of a note (at `version`, if given); the same text saves nothing.
 
-        With `version`, only if the note is still at that version (the one the person
-        saw). Saving the same text again changes nothing and makes no version. Signed
-        in, the author's name stays; the version records the actor as its editor.
-        Raises NoteNotFoundError if it is gone, ConflictError if it changed,
-        NotAllowedError if it is not the actor's.
+        Raises NoteNotFoundError, ConflictError if it changed, or NotAllowedError.
         """
         acting = _acting(actor)
         if actor.signed_in:  # the author's name stays: read it (and refuse early)
             username = _changeable(conn, "notes", id, actor, MSG_NOT_FOUND).username
-        clean_username, clean_body = validate_note(username, body)
+        username, body = validate_note(username, body)
+        text = {"username": username, "body": body, **_derived(username, body)}
         stamp = now_timestamp() if now is None else now
         with _write(conn) as tx:
             row = _execute(
                 tx,
                 _UPDATE_NOTE_SQL[_dialect(tx)],
-                {
-                    "username": clean_username,
-                    "body": clean_body,
-                    **_derived(clean_username, clean_body),
-                    **actor.identity(),
-                    **acting,
-                    "now": stamp,
-                    "id": id,
-                    "version": version,
-                },
+                {**text, **actor.identity(), **acting, "id": id, "version": version, "now": stamp},
             ).fetchone()
         if row is not None:
             return _note(row)
@@ -1970,9 +1864,7 @@ class NoteService:
         before: int | None = None,
         after: int | None = None,
     ) -> list[NoteVersion]:
-        """Return the earlier versions of note id, newest first: all of them, or up to
-        limit below version `before` or just above version `after` (after=0: the first
-        versions). Raises ValueError if given both."""
+        """Return note id's earlier versions, newest first: all, or a page (after=0: the first)."""
         newer, bound = _bounds(before, after)
         rows = _read(
             conn,
@@ -1993,15 +1885,9 @@ class NoteService:
         version: int | None = None,
         actor: Actor | None = VISITOR,
     ) -> Note:
-        """Make an earlier version the note's text again, as a new edit; return the note.
-
-        Raises NoteNotFoundError if that version is unknown; otherwise as update_note.
-        """
-        rows = _read(
-            conn,
-            "SELECT username, body FROM note_history WHERE id = ? AND version = ?",
-            (id, old_version),
-        )
+        """Save an earlier version as a new edit; NoteNotFoundError if unknown; as update_note."""
+        sql = "SELECT username, body FROM note_history WHERE id = ? AND version = ?"
+        rows = _read(conn, sql, (id, old_version))
         if not rows:
             raise NoteNotFoundError(MSG_VERSION_NOT_FOUND.format(id=id, version=old_version))
         old = rows[0]
@@ -2018,12 +1904,7 @@ class NoteService:
         now: int | None = None,
         actor: Actor | None = VISITOR,
     ) -> Note:
-        """Move a note to the trash and return it (restore_note brings it back).
-
-        With `version`, only if the note is still at that version. Raises
-        NoteNotFoundError if it is gone, ConflictError if it changed, NotAllowedError
-        if it is not the actor's.
-        """
+        """Move a note (at `version`, if given) to the trash; return it. Raises as update_note."""
         acting = _acting(actor)
         with _write(conn) as tx:
             row = _execute(
@@ -2051,17 +1932,12 @@ class NoteService:
         before: int | None = None,
         after: int | None = None,
     ) -> list[TrashedNote]:
-        """Return up to limit trashed notes, highest number first, below `before` or
-        above `after`, with when each was deleted. Raises ValueError if given both."""
+        """Return up to limit trashed notes, highest number first, as list_notes pages them."""
         return _page(conn, "trash", {}, limit, before, after)
 
     @staticmethod
     def restore_note(conn: Database, id: int, *, actor: Actor | None = VISITOR) -> Note:
-        """Bring a trashed note back with its number, timestamps and version; return it.
-
-        Raises NoteNotFoundError if it is not in the trash, NotAllowedError if it is
-        not the actor's.
-        """
+        """Bring a trashed note back as it was; NoteNotFoundError or NotAllowedError if not."""
         acting = _acting(actor)
         with _write(conn) as tx:
             row = _execute(
@@ -2078,8 +1954,7 @@ class NoteService:
 
     @staticmethod
     def trash_ids(conn: Database, deleted_before: int | None = None) -> list[int]:
-        """Return the numbers of the trashed notes (deleted before a timestamp, if given),
-        lowest first: what a purge will remove, to show before it is confirmed."""
+        """Return the trashed notes' numbers, lowest first (deleted before, if given): a purge's."""
         rows = _read(
             conn,
             "SELECT id FROM trash WHERE deleted_timestamp < coalesce(:before, :never) ORDER BY id",
@@ -2089,25 +1964,19 @@ class NoteService:
 
     @staticmethod
     def purge_notes(conn: Database, ids: list[int], *, actor: Actor | None) -> int:
-        """Delete these trashed notes and their history for good, and no other (a note
-        trashed after they were listed stays); return how many were still there.
-
-        Only an admin (or the OPERATOR, the command line) may: NotAllowedError.
-        """
+        """Purge these trashed notes and their history (admins only); return how many were there."""
         if actor is None or not actor.admin:
             raise NotAllowedError(MSG_ADMINS_ONLY)
         with _write(conn) as tx:
             chosen = "SELECT value FROM json_each(:ids)"
             if _dialect(tx) == "postgresql":
                 chosen = "SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS bigint)"
-            purged = [
-                row["id"]
-                for row in _execute(
-                    tx,
-                    f"DELETE FROM trash WHERE id IN ({chosen}) RETURNING id",
-                    {"ids": json.dumps(list(ids))},
-                ).fetchall()
-            ]
+            gone = _execute(
+                tx,
+                f"DELETE FROM trash WHERE id IN ({chosen}) RETURNING id",
+                {"ids": json.dumps(list(ids))},
+            )
+            purged = [row["id"] for row in gone.fetchall()]
             _execute(  # the history of the notes purged now, not of one restored meanwhile
                 tx, f"DELETE FROM note_history WHERE id IN ({chosen})", {"ids": json.dumps(purged)}
             )
@@ -2116,23 +1985,23 @@ class NoteService:
     @staticmethod
     def record_sign_out(conn: Database, actor: Actor, now: int | None = None) -> None:
         """Record that actor signed out now: their sign-ins from before count no more."""
-        now = now_timestamp() if now is None else now
         with _write(conn) as tx:
             _execute(
                 tx,
                 "INSERT INTO sign_outs (issuer, subject, signed_out) VALUES (:iss, :sub, :now)"
                 " ON CONFLICT (issuer, subject) DO UPDATE SET signed_out = excluded.signed_out",
-                {"iss": actor.issuer or "", "sub": actor.subject, "now": now},
+                {
+                    "iss": actor.issuer or "",
+                    "sub": actor.subject,
+                    "now": now_timestamp() if now is None else now,
+                },
             )
 
     @staticmethod
     def signed_out_at(conn: Database, issuer: str, subject: str) -> int | None:
         """When the person (issuer, subject) last signed out, or None if never."""
-        rows = _read(
-            conn,
-            "SELECT signed_out FROM sign_outs WHERE issuer = ? AND subject = ?",
-            (issuer, subject),
-        )
+        sql = "SELECT signed_out FROM sign_outs WHERE issuer = ? AND subject = ?"
+        rows = _read(conn, sql, (issuer, subject))
         return rows[0]["signed_out"] if rows else None
 
 
