@@ -1582,9 +1582,8 @@ _LIST_SQL = {
         "search": _listing_sql(
             "SELECT {columns} FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid"
             " WHERE notes_fts MATCH :match AND notes_fts.rowid {cmp} :bound"
-            " AND (:author IS NULL OR +n.username = :author)"
-            " AND (:tag IS NULL OR EXISTS (SELECT 1 FROM note_tags t WHERE t.tag = :tag"
-            " AND t.id = n.id))"
+            " AND (:author IS NULL OR +n.username = :author) AND (:tag IS NULL"
+            " OR EXISTS (SELECT 1 FROM note_tags t WHERE t.tag = :tag AND t.id = n.id))"
             " ORDER BY notes_fts.rowid {order} LIMIT :limit"
         ),
         "tag": _listing_sql(
@@ -1604,6 +1603,13 @@ _LIST_SQL = {
 # ones: by the GIN index if none did ("n.id + 0" keeps the planner off the key), else as
 # the planner chooses (walking the key is faster for common words).
 PG_WINDOW = 10_000  # notes a filtered page walks in id order before it uses the index
+_PG_FILTERS = {
+    "search": "n.words @@ CAST(:match AS tsquery)"
+    " AND (CAST(:author AS text) IS NULL OR n.username = :author)"
+    " AND (CAST(:tag AS text) IS NULL OR n.tags @> ARRAY[CAST(:tag AS text)])",
+    "tag": "n.tags @> ARRAY[CAST(:tag AS text)]"
+    " AND (CAST(:author AS text) IS NULL OR n.username = :author)",
+}
 _PG_STEPS = {  # source -> the window, the rare and the common step
     source: [
         _listing_sql(
@@ -1616,13 +1622,7 @@ _PG_STEPS = {  # source -> the window, the rare and the common step
             "n.id {cmp} :edge AND (SELECT {end}(id) FROM notes) {cmp} :edge ORDER BY n.id",
         )
     ]
-    for source, condition in {
-        "search": "n.words @@ CAST(:match AS tsquery)"
-        " AND (CAST(:author AS text) IS NULL OR n.username = :author)"
-        " AND (CAST(:tag AS text) IS NULL OR n.tags @> ARRAY[CAST(:tag AS text)])",
-        "tag": "n.tags @> ARRAY[CAST(:tag AS text)]"
-        " AND (CAST(:author AS text) IS NULL OR n.username = :author)",
-    }.items()
+    for source, condition in _PG_FILTERS.items()
 }
 
 
@@ -1663,7 +1663,7 @@ def _page(
 ) -> list[Note]:
     """Run a keyset listing: up to limit notes below `before` or above `after`, newest first."""
     newer, bound = _bounds(before, after)
-    if _dialect(conn) == "postgresql" and source in _PG_STEPS:
+    if _dialect(conn) == "postgresql" and source in _PG_FILTERS:
         rows = _pg_filtered_page(conn, source, {**params, "limit": limit}, newer, bound)
     else:
         sql = _LIST_SQL[_dialect(conn)][source][newer]
@@ -1809,7 +1809,7 @@ class NoteService:
     ) -> Note:
         """Validate and store a new note by actor (signed in, named as the actor); return it.
 
-        Raises InvalidNoteError, NotAllowedError, or TooFastError past `per_minute` a minute.
+        Raises InvalidNoteError, NotAllowedError, TooFastError (over `per_minute` notes a minute).
         """
         _acting(actor)
         username, body = validate_note(actor.name if actor.signed_in else username, body)
@@ -1890,10 +1890,8 @@ class NoteService:
         rows = _read(conn, sql, (id, old_version))
         if not rows:
             raise NoteNotFoundError(MSG_VERSION_NOT_FOUND.format(id=id, version=old_version))
-        old = rows[0]
-        return NoteService.update_note(
-            conn, id, old["username"], old["body"], version=version, actor=actor
-        )
+        username, body = rows[0]["username"], rows[0]["body"]
+        return NoteService.update_note(conn, id, username, body, version=version, actor=actor)
 
     @staticmethod
     def delete_note(
@@ -1955,12 +1953,9 @@ class NoteService:
     @staticmethod
     def trash_ids(conn: Database, deleted_before: int | None = None) -> list[int]:
         """Return the trashed notes' numbers, lowest first (deleted before, if given): a purge's."""
-        rows = _read(
-            conn,
-            "SELECT id FROM trash WHERE deleted_timestamp < coalesce(:before, :never) ORDER BY id",
-            {"before": deleted_before, "never": MAX_NOTE_ID},
-        )
-        return [row["id"] for row in rows]
+        sql = "SELECT id FROM trash WHERE deleted_timestamp < ? ORDER BY id"
+        before = MAX_NOTE_ID if deleted_before is None else deleted_before
+        return [row["id"] for row in _read(conn, sql, (before,))]
 
     @staticmethod
     def purge_notes(conn: Database, ids: list[int], *, actor: Actor | None) -> int:
@@ -1971,11 +1966,8 @@ class NoteService:
             chosen = "SELECT value FROM json_each(:ids)"
             if _dialect(tx) == "postgresql":
                 chosen = "SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS bigint)"
-            gone = _execute(
-                tx,
-                f"DELETE FROM trash WHERE id IN ({chosen}) RETURNING id",
-                {"ids": json.dumps(list(ids))},
-            )
+            listed = {"ids": json.dumps(list(ids))}
+            gone = _execute(tx, f"DELETE FROM trash WHERE id IN ({chosen}) RETURNING id", listed)
             purged = [row["id"] for row in gone.fetchall()]
             _execute(  # the history of the notes purged now, not of one restored meanwhile
                 tx, f"DELETE FROM note_history WHERE id IN ({chosen})", {"ids": json.dumps(purged)}
@@ -1985,16 +1977,13 @@ class NoteService:
     @staticmethod
     def record_sign_out(conn: Database, actor: Actor, now: int | None = None) -> None:
         """Record that actor signed out now: their sign-ins from before count no more."""
+        now = now_timestamp() if now is None else now
         with _write(conn) as tx:
             _execute(
                 tx,
                 "INSERT INTO sign_outs (issuer, subject, signed_out) VALUES (:iss, :sub, :now)"
                 " ON CONFLICT (issuer, subject) DO UPDATE SET signed_out = excluded.signed_out",
-                {
-                    "iss": actor.issuer or "",
-                    "sub": actor.subject,
-                    "now": now_timestamp() if now is None else now,
-                },
+                {"iss": actor.issuer or "", "sub": actor.subject, "now": now},
             )
 
     @staticmethod
