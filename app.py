@@ -3038,9 +3038,7 @@ MSG_EDIT_GONE = (
 
 
 def _secrets() -> Mapping[str, object]:
-    """Return the secrets the app reads (notes_db, [connections.notes] url as
-    database_url, [auth], admins and the flood limits), or {} when the app has no
-    secrets file (not an error)."""
+    """Return the secrets the app reads, or {} when the app has no secrets file."""
     try:
         notes = st.secrets.get("connections", {}).get("notes", {})
         return {
@@ -3059,15 +3057,13 @@ _SETTINGS = """auth admins admin_subjects client_ip_header notes_per_minute dele
 
 @st.cache_resource(show_spinner=False)
 def _connections(path: str) -> threading.local:
-    """Hold one sqlite3 connection per thread (each session's script runs in its own
-    thread, and a connection must not be shared): reads stay concurrent (WAL)."""
+    """Hold one sqlite3 connection per thread (a session's thread): reads stay concurrent."""
     return threading.local()
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda db: db.close())
 def _postgres(url: str) -> Postgres:
-    """Hold the process's one pool to the PostgreSQL database at url (a failure is not
-    cached: the app recovers without a restart once the server is back)."""
+    """Hold the process's one PostgreSQL pool (a failure is not cached: the app recovers)."""
     return open_postgres(url)
 
 
@@ -3078,8 +3074,7 @@ def _database() -> Database | Path:
 
 
 def get_connection() -> Database:
-    """Return the configured database (the one cached getter): the process's pool for a
-    PostgreSQL URL, else this thread's connection to the SQLite file."""
+    """Return the configured database: the PostgreSQL pool, or this thread's SQLite connection."""
     source = _database()
     if _is_postgres(source):
         return source
@@ -3090,8 +3085,7 @@ def get_connection() -> Database:
 
 
 class Kind(enum.StrEnum):
-    """How a store call a person asked for turned out (a StrEnum compared with ==, so an
-    Outcome keeps its kind across a reload of the module)."""
+    """How a store call turned out (a StrEnum, so an Outcome survives a module reload)."""
 
     SAVED = "saved"  # written; the note (if any) is shown
     DELETED = "deleted"  # moved to the trash; Undo is offered
@@ -3136,8 +3130,7 @@ class _Recent:
 
 @st.cache_resource(show_spinner=False)
 def _recent() -> _Recent:
-    """Hold what each session did last, for the whole process: not in session state, and
-    behind a lock, because a double click's callbacks can all run before either records."""
+    """Hold what each session did last, behind locks: a double click's callbacks can race."""
     return _Recent({}, tuple(threading.RLock() for _ in range(64)), {}, threading.Lock())
 
 
@@ -3158,8 +3151,7 @@ def _session_ended(session: str) -> bool:
 
 
 def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
-    """Return act()'s Outcome, unless it repeats what this session did on page within
-    DOUBLE_SUBMIT_S (is_repeat says so): then return that Outcome and do nothing."""
+    """Return act()'s Outcome, or, if is_repeat, this session's on page within DOUBLE_SUBMIT_S."""
     recent, token = _recent(), _session_token()
     key = (token, page)
     with recent.locks[hash(token) % len(recent.locks)]:
@@ -3178,16 +3170,13 @@ def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Out
 
 
 def _client_address() -> str | None:
-    """The browser's address, as the limits count it: from the header the operator names
-    in `client_ip_header` (its last entry, the one their proxy added), else the
-    connection's; an IPv6 /64 counts as one address (one home or host holds all of it).
-    None on the server's own machine (Streamlit gives no loopback address)."""
+    """The browser's address: `client_ip_header`'s last entry (the operator's proxy's), else
+    the connection's, an IPv6 /64 as one; None on the server's own machine."""
     header = _secrets().get("client_ip_header")
     value = None
     if isinstance(header, str) and header.strip():
-        value = (st.context.headers.get(header.strip()) or "").split(",")[-1].strip() or None
-    value = value or st.context.ip_address
-    if value is None:
+        value = (st.context.headers.get(header.strip()) or "").split(",")[-1].strip()
+    if (value := value or st.context.ip_address) is None:
         return None
     try:
         address = ipaddress.ip_address(value)
@@ -3198,32 +3187,24 @@ def _client_address() -> str | None:
     )
 
 
-def _counted_as() -> list[str]:
-    """Whom a flood limit counts an action against: this browser session, its address,
-    and the signed-in person. A new tab, a new name or a new session changes only one."""
-    who = [f"session {_session_token()}"]
-    if (address := _client_address()) is not None:
-        who.append(f"address {address}")
-    if st.user.get("is_logged_in") is True and _claim("sub") is not None:
-        who.append(f"person {_claim('iss')} {_claim('sub')}")
-    return who
-
-
 def _limited(
     kind: str, limit: int, message: str, act: Callable[[], Outcome], what: str = "note"
 ) -> Outcome:
-    """Return act()'s Outcome, unless the session, its address or its signed-in person
-    already did `limit` of kind (a create, an edit, a delete) in the last minute: then a
-    FAILED Outcome saying so, and nothing done. A place is taken before act() runs and
-    given back if it did nothing, so racing clicks and tabs cannot slip past."""
+    """Return act()'s Outcome, or FAILED if the session, its address or its person did limit
+    of kind this minute. The place is taken before act() runs, so racing clicks cannot pass."""
     recent, now = _recent(), time.monotonic()
-    keys = [(who, kind) for who in _counted_as()]
+    # A new tab, a new name or a new session changes only one of whom it counts.
+    counted = [f"session {_session_token()}"]
+    if (address := _client_address()) is not None:
+        counted.append(f"address {address}")
+    if st.user.get("is_logged_in") is True and _claim("sub") is not None:
+        counted.append(f"person {_claim('iss')} {_claim('sub')}")
     with recent.events_lock:
         if len(recent.events) > 10_000:  # forget whoever was idle for a minute
             for key, times in list(recent.events.items()):
                 if not times or now - times[-1] >= 60:
                     recent.events.pop(key, None)
-        counts = [recent.events.setdefault(key, deque()) for key in keys]
+        counts = [recent.events.setdefault((who, kind), deque()) for who in counted]
         for done in counts:
             while done and now - done[0] >= 60:
                 done.popleft()
@@ -3303,8 +3284,7 @@ def _admins() -> frozenset[str]:
 
 
 def _admin_subjects() -> frozenset[tuple[str, str]]:
-    """The (issuer, subject) pairs named in `admin_subjects`: admins for a provider that
-    never says whether an address is verified."""
+    """The (issuer, subject) pairs in `admin_subjects` (for a provider that verifies no e-mail)."""
     named = _secrets().get("admin_subjects") or []
     return frozenset(
         (str(entry.get("issuer", "")), str(entry.get("subject", "")))
@@ -3320,8 +3300,7 @@ def _claim(name: str) -> str | None:
 
 
 def _display_name() -> str:
-    """The signed-in person's name as a valid author name: their name, else their
-    e-mail's name, else a name made from their subject."""
+    """The signed-in person's valid author name: name, e-mail's name, or one from the subject."""
     email = _claim("email")
     for candidate in (_claim("name"), email and email.split("@")[0], _claim("preferred_username")):
         try:
@@ -3332,58 +3311,31 @@ def _display_name() -> str:
 
 
 def current_actor() -> Actor | None:
-    """Who is using this page, as the store checks it: VISITOR in open mode; in
-    signed-in mode the signed-in person, or None for a signed-out visitor. An admin is
-    a person whose e-mail is in `admins` and verified by the provider (a real true: a
-    string "false" is not), or whose issuer and subject are in `admin_subjects`."""
+    """Who is using this page: VISITOR in open mode, else the signed-in person or None. An
+    admin's e-mail is in `admins` and verified (a real true), or admin_subjects names them."""
     if not signed_in_mode():
         return VISITOR
     if st.user.get("is_logged_in") is not True or _claim("sub") is None:
         return None
-    if _signed_out_since():
-        return None
-    email = (_claim("email") or "").strip().lower()
-    verified = st.user.get("email_verified") is True
     issuer, subject = _claim("iss") or "", _claim("sub")
-    return Actor(
-        name=_display_name(),
-        subject=subject,
-        issuer=issuer,
-        admin=(verified and bool(email) and email in _admins())
-        or (issuer, subject) in _admin_subjects(),
-    )
-
-
-def _signed_out_since() -> bool:
-    """True if the signed-in person signed out after this sign-in (its ID token's `iat`):
-    their sign-in cookie lasts 30 days, and a copy of it must not outlive a sign-out."""
-    try:
-        signed_out = NoteService.signed_out_at(get_connection(), _claim("iss") or "", _claim("sub"))
-    except NotesError:  # the database is down: every write fails and says so anyway
-        return False
-    issued = st.user.get("iat")
-    return signed_out is not None and not (type(issued) is int and issued > signed_out)
-
-
-def _sign_out(actor: Actor) -> None:
-    """Sign out here, and make every earlier sign-in of this person count no more."""
-    with suppress(NotesError):  # the cookie still goes; the record is the extra safety
-        NoteService.record_sign_out(get_connection(), actor)
-    st.logout()
-
-
-def _providers() -> list[str | None]:
-    """The providers to offer: None for a single unnamed one ([auth] with client_id),
-    else the name of each [auth.NAME] section."""
-    auth = _secrets().get("auth") or {}
-    if "client_id" in auth:
-        return [None]
-    return [name for name, value in auth.items() if isinstance(value, Mapping)] or [None]
+    # A sign-in cookie lasts 30 days: a copy of it must not outlive a sign-out (after `iat`).
+    with suppress(NotesError):  # the database is down: every write fails and says so anyway
+        signed_out = NoteService.signed_out_at(get_connection(), issuer, subject)
+        issued = st.user.get("iat")
+        if signed_out is not None and not (type(issued) is int and issued > signed_out):
+            return None
+    email = (_claim("email") or "").strip().lower()
+    admin = st.user.get("email_verified") is True and bool(email) and email in _admins()
+    admin = admin or (issuer, subject) in _admin_subjects()
+    return Actor(name=_display_name(), subject=subject, issuer=issuer, admin=admin)
 
 
 def _sign_in_buttons(key: str) -> None:
     """A Sign in button per provider (st.login sends the browser to the provider)."""
-    providers = _providers()
+    auth = _secrets().get("auth") or {}
+    # One unnamed provider ([auth] with client_id), else one per [auth.NAME] section.
+    named = [name for name, value in auth.items() if isinstance(value, Mapping)]
+    providers = named if named and "client_id" not in auth else [None]
     for provider in providers:
         label = "Sign in" if len(providers) == 1 else f"Sign in with {provider}"
         suffix = "" if len(providers) == 1 else f"_{provider}"
@@ -3407,12 +3359,14 @@ def _render_account(actor: Actor | None) -> None:
             role = " (admin)" if actor.admin else ""
             st.caption(f"Signed in as **{_escape_markdown(actor.name or '')}**{role}")
             if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-                _sign_out(actor)
+                # Every earlier sign-in of this person counts no more; the cookie goes anyway.
+                with suppress(NotesError):
+                    NoteService.record_sign_out(get_connection(), actor)
+                st.logout()
 
 
 def _cannot_change(actor: Actor | None, note: Note) -> bool:
-    """Say, where the page's actions would be, why this person cannot change note;
-    return True if so (the page then hides its actions)."""
+    """Say why this person cannot change note, where its actions would be; True if so."""
     if actor is None:
         st.info(MSG_SIGN_IN_TO_WRITE)
         _sign_in_buttons("page_sign_in")
@@ -3424,20 +3378,21 @@ def _cannot_change(actor: Actor | None, note: Note) -> bool:
 
 
 class _Keys:
-    """The keys of a page's (or the Edit dialog's) Outcome, Undo button, note form and note
-    picker, each "<page>_<what>"."""
+    """The "<page>_<what>" keys of a page's (or the Edit dialog's) Outcome, form and picker."""
 
     _NAMES = ("outcome", "undo", "form", "username", "body", "submit", "preview", "find", "number")
 
     def __init__(self, page: str, picks: bool = False, lists_notes: bool = False) -> None:
-        self.picks = picks  # it has a note picker (key `number`): a restore or a vanished
-        # note changes what it picks
+        self.picks = picks  # a note picker (`number`): a restore or a vanished note changes it
         self.lists_notes = lists_notes  # the page shows notes itself (a restored one too)
         for name in self._NAMES:
             setattr(self, name, f"{page}_{name}")
         self.pick = f"{page}_pick_"  # + a note's number: its pick button
         self.searched = f"{page}_find_searched"  # the search the number was last chosen for
         self.asked = f"{page}_number_asked"  # the ?note= last shown (each is shown once)
+
+
+_known_zones = functools.cache(zoneinfo.available_timezones)  # read once, when first asked
 
 
 def _reader_zone() -> zoneinfo.ZoneInfo:
@@ -3449,21 +3404,13 @@ def _reader_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo("UTC")
 
 
-@functools.cache
-def _known_zones() -> frozenset[str]:
-    """Return the names of the time zones this machine knows (read once)."""
-    return frozenset(zoneinfo.available_timezones())
-
-
 def _format_time(timestamp: int) -> str:
     """Return a UTC epoch second as a date and time in the reader's browser time zone."""
     return datetime.fromtimestamp(timestamp, _reader_zone()).strftime("%d %b %Y, %H:%M %Z")
 
 
 def _ago(timestamp: int, now: float | None = None) -> str:
-    """When, as a feed says it: "just now", "5 min ago", "3 h ago", "yesterday, 14:05",
-    "Monday, 09:30" within a week, else the date and time (_format_time). The exact
-    time is on the note's own page."""
+    """When, as a feed says it: "just now", "5 min ago", "3 h ago", "Monday, 09:30", a date."""
     zone = _reader_zone()
     then = datetime.fromtimestamp(timestamp, zone)
     today = datetime.fromtimestamp(time.time() if now is None else now, zone)
@@ -3492,16 +3439,12 @@ def _update_page() -> st.Page:
 
 # Views: showing a note ------------------------------------------------------
 #
-# Notes are public, so a note is rendered by a CommonMark parser (markdown-it-py) and
-# an allow-list sanitiser (nh3), and shown with st.html, which runs no markdown of its
-# own: raw HTML shows as typed, links go to http, https or mailto only (in a new tab),
-# images become links to them and are never loaded, headings are bold text, and LaTeX,
-# emoji shortcodes and Streamlit's directives (:red[...]) cannot happen, by
-# construction. _NOTE_CSS caps a note's box and styles what the sanitiser lets through.
+# Notes are public: markdown-it-py renders them, nh3 sanitises to an allow-list, and st.html
+# runs no markdown of its own. Raw HTML shows as typed, links are http(s)/mailto only, images
+# are never loaded, headings are bold text; LaTeX, emoji codes and :red[...] cannot happen.
 
 _LINK_SCHEMES = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
-# maxNesting: as deep as a note's CHAR_LIMIT characters can nest (markdown-it's 20 hid
-# the text of a note of 139 ">"), and no deeper: a stored row of 560 recursed too deep.
+# maxNesting: as deep as CHAR_LIMIT characters nest (20 hid text); deeper rows recurse too far.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": True, "maxNesting": CHAR_LIMIT})
 _MARKDOWN.enable(["table", "strikethrough", "linkify"])
 _MARKDOWN.validateLink = lambda url: _LINK_SCHEMES.match(url) is not None
@@ -3528,8 +3471,7 @@ def _render_text(tokens: list, i: int, _options: object, env: dict) -> str:
 
 
 def _render_image(tokens: list, i: int, _options: object, _env: dict) -> str:
-    """An image as a link to it (http and https only), never loaded; its alt text alone
-    inside a link or for any other address."""
+    """An image as a link to it (http(s) only), never loaded; its alt text alone in a link."""
     alt = html.escape(f"{tokens[i].content} (image)".lstrip())
     src = tokens[i].attrGet("src") or ""
     links = [t.type for t in tokens[:i] if t.type in ("link_open", "link_close")]
@@ -3557,19 +3499,15 @@ _MARKDOWN.renderer.rules |= {
 
 @functools.lru_cache(maxsize=4096)
 def note_html(body: str, terms: tuple[str, ...] = ()) -> str:
-    """Return the HTML the app shows for a note body, words that start with one of terms
-    highlighted; rendered once per body and search. (#tags are buttons under the note,
-    not links in it.)"""
+    """Return the HTML the app shows for a note body, words starting with one of terms marked."""
     words = "|".join(re.escape(term) for term in terms)
     highlight = re.compile(rf"(?<!\w)((?:{words})\w*)", re.IGNORECASE) if words else None
     return _SANITISER.clean(_MARKDOWN.render(body, {"highlight": highlight}))
 
 
-# A note's text scrolls inside its box past about 16 lines, never spills out of it
-# sideways (long words wrap; wide tables and code scroll), and indents nested lists and
-# quotes four levels deep at most. A table's own "Download as CSV" is hidden: it writes
-# a body like =HYPERLINK(...) as is, which a spreadsheet runs; the feed's Download
-# writes spreadsheet-safe CSV (export_notes).
+# A note's box scrolls past about 16 lines, never spills sideways, and indents four levels at
+# most. A table's "Download as CSV" is hidden: it writes =HYPERLINK(...) as is, which a
+# spreadsheet runs (the feed's Download writes spreadsheet-safe CSV).
 _NOTE_CSS = """<style>
 [class*="st-key-text_of_"] {
   max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere;
@@ -3601,8 +3539,7 @@ _NOTE_CSS = """<style>
 
 
 def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
-    """Show a note's text (note_html) in a box of its own, key, that _NOTE_CSS caps
-    (main() adds the style once per run)."""
+    """Show a note's text (note_html) in a box of its own, key, that _NOTE_CSS caps."""
     with st.container(key=key):
         st.html(note_html(body, tuple(terms or ())))
 
@@ -3613,48 +3550,23 @@ def _show_in_feed(**params: str) -> None:
     st.session_state.q = ""
 
 
-def _tag_buttons(note: Note, here: bool) -> None:
-    """The note's #tags, each filtering the feed by it in this tab (Back undoes it)."""
-    tags = list(dict.fromkeys(tag.lower() for tag in extract_tags(note.body)))
-    if not tags:
-        return
-    with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
-        for tag in tags:
-            _feed_link(
-                f"\\#{tag}",
-                {"tag": tag},
-                f"tag_{note.id}_{tag}",
-                None,
-                f"Notes tagged #{tag}",
-                here,
-            )
-
-
 def _feed_link(
     label: str, params: dict[str, str], key: str, icon: str | None, help: str, here: bool
 ):
     """A link to the feed with query params; from the feed itself, a button that sets them
     (a page_link to the page shown leaves the address bar as it was: no Back, no sharing)."""
+    look = {"label": label, "icon": icon, "help": help}
     if here:
-        st.button(
-            label,
-            key=key,
-            icon=icon,
-            help=help,
-            type="tertiary",
-            on_click=_show_in_feed,
-            kwargs=params,
-        )
+        st.button(**look, key=key, type="tertiary", on_click=_show_in_feed, kwargs=params)
     else:
-        st.page_link(_feed_page(), label=label, query_params=params, icon=icon, help=help)
+        st.page_link(_feed_page(), **look, query_params=params)
 
 
 def _render_note(
     note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
 ) -> None:
-    """Show one note: its text, author, times, number and tags. links: "feed" on the feed
-    (with the note's menu), "page" elsewhere, None for none (a trashed note); key: its box's
-    key prefix (another where a page shows the same note twice)."""
+    """Show one note: text, author, times, number, tags. links: "feed" (with the note's menu),
+    "page", or None (a trashed note); key: its box's prefix (for a note shown twice)."""
     with st.container(border=True, key=f"{key}_{note.id}"):
         text_key = f"text_of_{note.id}" if key == "note" else f"text_of_{note.id}_{key}"
         _note_text(note.body, text_key, terms=terms)
@@ -3664,9 +3576,20 @@ def _render_note(
                 f"{_format_time(note.updated_timestamp)}"
             )
             return
-        _tag_buttons(note, here=links == "feed")
+        here = links == "feed"
+        # Each #tag filters the feed by it in this tab (Back undoes it).
+        if tags := list(dict.fromkeys(tag.lower() for tag in extract_tags(note.body))):
+            with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
+                for tag in tags:
+                    _feed_link(
+                        f"\\#{tag}",
+                        {"tag": tag},
+                        f"tag_{note.id}_{tag}",
+                        None,
+                        f"Notes tagged #{tag}",
+                        here,
+                    )
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            here = links == "feed"
             _feed_link(
                 _escape_markdown(note.username),
                 {"author": note.username},
@@ -3694,8 +3617,7 @@ def _render_note(
 
 
 def _notes_frame(notes: list[Note]) -> pd.DataFrame:
-    """Return notes as a table, one row a note, with the stored columns; the timestamps
-    as dates and times in the reader's time zone."""
+    """Return notes as a table of their stored columns, times in the reader's time zone."""
     columns = ["id", "created_timestamp", "updated_timestamp", "username", "body"]
     frame = pd.DataFrame([asdict(note) for note in notes], columns=columns)
     zone = _reader_zone()
@@ -3743,17 +3665,8 @@ for (const el of [document.scrollingElement,
 </script>"""
 
 
-def _land_at_top() -> None:
-    """After a page turn, scroll the page to its top (once per turn)."""
-    turn = st.session_state.get(_SCROLL_TOP)
-    if turn:
-        st.html(_SCROLL_TO_TOP.format(turn=turn), unsafe_allow_javascript=True)
-        st.session_state[_SCROLL_TOP] = 0
-
-
 def _page_bounds() -> tuple[int | None, int | None]:
-    """Return the (before, after) of the listing page in the URL (a crafted URL with both
-    gets `before`: the store refuses the pair)."""
+    """Return the (before, after) of the listing page in the URL (`before` if it has both)."""
     before = _query_int("before")
     return before, None if before is not None else _query_int("after")
 
@@ -3765,9 +3678,10 @@ def _page_gone(prefix: str) -> None:
 
 
 def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[Note]]) -> None:
-    """Show "← Newer" and "Older →" under a page of notes, each only if listing(limit=1,
-    after=/before=) finds a note that way (keys <prefix>_newer and <prefix>_older)."""
-    _land_at_top()
+    """Show "← Newer" and "Older →" under a page of notes, each if listing finds a note there."""
+    if turn := st.session_state.get(_SCROLL_TOP):  # after a page turn, once: land at the top
+        st.html(_SCROLL_TO_TOP.format(turn=turn), unsafe_allow_javascript=True)
+        st.session_state[_SCROLL_TOP] = 0
     left, right = st.columns(2)
     if listing(limit=1, after=notes[0].id):
         left.button(
@@ -3780,8 +3694,7 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
 
 
 def _on_restore(keys: _Keys, id: int) -> None:
-    """Bring note id back from the trash (Undo, or Restore on the Trash page); a page's
-    picker then shows the note just brought back."""
+    """Bring note id back from the trash (Undo, or the Trash page's Restore) and pick it."""
     outcome = _attempt(
         lambda: NoteService.restore_note(get_connection(), id, actor=current_actor()),
         lambda note: Outcome(Kind.SAVED, MSG_RESTORED.format(id=id), note),
@@ -3794,8 +3707,7 @@ def _on_restore(keys: _Keys, id: int) -> None:
 
 
 def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """Decorate a page that shows its callbacks' Outcomes: each is forgotten once a run of
-    the page has finished showing it, not when a run that a new click cut short began to."""
+    """Decorate a page to forget each Outcome once a run has finished showing it (not cut short)."""
 
     def decorate(render: Callable[[], None]) -> Callable[[], None]:
         @functools.wraps(render)
@@ -3805,9 +3717,8 @@ def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], 
             try:
                 render()
             except NotesError as error:
-                # The page failed part-way (the database went away, say): main() says
-                # why. An Outcome this run showed is forgotten all the same, or it would
-                # come back once the database is back; if it said the same, once is enough.
+                # main() says why the page failed; a shown Outcome would come back with the
+                # database, so it goes too, and if it said the same, once is enough.
                 outcome = state.get(keys.outcome)
                 if outcome is None or state.get(_OUTCOME_SHOWN) is not outcome:
                     raise
@@ -3858,13 +3769,9 @@ def _show_outcome(keys: _Keys) -> None:
         st.code(body, language=None, wrap_lines=True)  # as typed, ready to copy
 
 
-# The live character count under a note box: a constant script (no text of anyone's),
-# installed once per browser page, that counts as the app does (grapheme clusters, outer
-# spaces and newlines left out) on every keystroke, without the server. It also replaces
-# a lone half of a surrogate pair (which a page script can put in a box) with the U+FFFD
-# the box shows: the server refuses such a string as bad UTF-8 and drops the whole
-# message, so Save would do nothing and say nothing. It then names the field that holds
-# a U+FFFD, so that the person can remove it before saving.
+# The live character count under a note box: a constant script, once per browser page, that
+# counts as the app does on every keystroke. It replaces a lone surrogate half with U+FFFD
+# (the server drops a message of bad UTF-8, so Save would say nothing) and names its field.
 _COUNTER_KEYS = ("create_body", "update_body", "edit_body")  # the note boxes it counts
 _COUNTER_SCRIPT = f"""<script>
 if (!window.notesCounter) {{
@@ -3878,8 +3785,7 @@ if (!window.notesCounter) {{
   const mendHalves = (text) => text.replace(halves, (m) => (m.length === 2 ? m : "\\ufffd"));
   const setters = new Map([HTMLInputElement, HTMLTextAreaElement].map((type) =>
     [type.prototype, Object.getOwnPropertyDescriptor(type.prototype, "value").set]));
-  // Capture phase on the document: before React reads the value. The prototype's setter
-  // leaves React's own record of the value behind, so React takes the mended value.
+  // Capture phase: before React reads the value; the prototype's setter makes React take it.
   const mend = (event) => {{
     const el = event.target, set = setters.get(Object.getPrototypeOf(el));
     if (!set || typeof el.value !== "string") return;
@@ -3891,8 +3797,7 @@ if (!window.notesCounter) {{
   }};
   document.addEventListener("input", mend, true);
   document.addEventListener("change", mend, true);
-  // Each count goes into its own slot (an st.html of the app's), never into the
-  // widgets' elements: React owns those, and a node added there broke their clicks.
+  // Each count goes into its own slot: a node added to React's widgets broke their clicks.
   const count = (key) => {{
     const box = document.querySelector(`.st-key-${{key}} textarea`);
     const slot = document.querySelector(`.notes-counter[data-for="${{key}}"]`);
@@ -3916,21 +3821,6 @@ if (!window.notesCounter) {{
 </script>"""
 
 
-def _live_counter(key: str) -> None:
-    """The live character count of note box key: its slot, and the script that fills
-    it (see _COUNTER_SCRIPT)."""
-    # Drawn with the count of the text the page has now, in a box of a fixed height:
-    # a counter that grew when the first key was pressed moved the buttons under it,
-    # and a click aimed at Save a moment before landed on nothing.
-    typed = (st.session_state.get(key) or "").strip(" \t\n")
-    st.html(
-        f'<div class="notes-counter" data-for="{key}" aria-live="polite" style="font-size:'
-        f' 0.875rem; text-align: right; height: 1.5rem">{len(_GRAPHEME.findall(typed))}'
-        f" / {CHAR_LIMIT}</div>"
-    )
-    st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
-
-
 def _render_preview(keys: _Keys) -> None:
     """Below a form whose Preview was pressed: its note as the feed will show it."""
     if not st.session_state.get(f"{keys.preview}_shown"):
@@ -3945,22 +3835,26 @@ def _render_preview(keys: _Keys) -> None:
 
 
 def _note_fields(keys: _Keys, with_username: bool = True) -> None:
-    """Show the Username (open mode only) and Note inputs that the Create and Update
-    forms share."""
+    """Show the Username (open mode only) and Note inputs, with the note's live count."""
     if with_username:
         st.text_input("Username", key=keys.username, placeholder="Who is writing?")
-    # No max_chars: with it the browser silently drops a paste that is too long.
-    # The limit is checked on save, and the message says how far over the text is.
+    # No max_chars: the browser drops a paste too long; the save says how far over it is.
     st.text_area(
         "Note",
         key=keys.body,
         height=NOTE_BOX_HEIGHT_PX,
         placeholder=f"Up to {CHAR_LIMIT} characters. Markdown works: **bold**, - lists, [links](https://…)",
     )
-    # Forms keep Streamlit's enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as
-    # Enter in the Username field does (an empty note is refused with a message).
+    # Forms keep enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as Enter does above.
     st.caption(f"Up to {CHAR_LIMIT} characters of markdown. Ctrl+Enter saves.")
-    _live_counter(keys.body)
+    # The count (_COUNTER_SCRIPT) has a fixed height: one that grew moved Save from a click.
+    typed = (st.session_state.get(keys.body) or "").strip(" \t\n")
+    st.html(
+        f'<div class="notes-counter" data-for="{keys.body}" aria-live="polite" style="font-size:'
+        f' 0.875rem; text-align: right; height: 1.5rem">{len(_GRAPHEME.findall(typed))}'
+        f" / {CHAR_LIMIT}</div>"
+    )
+    st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
 
 
 def _note_form(
@@ -3983,17 +3877,10 @@ def _note_form(
             )
 
 
-# Markdown a pick button's label drops, so that it reads as the note does in the feed:
-# images and links keep their text, emphasis, code, heading and quote marks go.
+# The markdown a pick button's label drops: links keep their text; emphasis, code and blocks go.
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MARKDOWN_BLOCKS = re.compile(r"^[ \t]*(?:(?:#{1,6}|>|[-*+]|\d+[.)])[ \t]+)+", re.MULTILINE)
 _MARKDOWN_MARKS = re.compile(r"[*`~]+|(?<!\w)_+|_+(?!\w)|\\(?=\S)")
-
-
-def _plain_text(body: str) -> str:
-    """A note's text without its markdown, on one line (for labels)."""
-    text = _MARKDOWN_BLOCKS.sub("", _MARKDOWN_LINK.sub(r"\1", body))
-    return " ".join(_MARKDOWN_MARKS.sub("", text).split())
 
 
 def _pick_note(keys: _Keys) -> Note | None:
@@ -4021,9 +3908,10 @@ def _pick_note(keys: _Keys) -> Note | None:
         st.caption(MSG_NO_PICKS)
     with st.container(horizontal=True, gap="small"):
         for note in candidates:
-            excerpt = textwrap.shorten(_plain_text(note.body), PICK_EXCERPT_CHARS, placeholder=" …")
-            label = f"\\#{note.id} {_escape_markdown(note.username)}: "
-            label += _escape_markdown(excerpt)
+            text = _MARKDOWN_BLOCKS.sub("", _MARKDOWN_LINK.sub(r"\1", note.body))
+            text = " ".join(_MARKDOWN_MARKS.sub("", text).split())  # one line, as in the feed
+            excerpt = textwrap.shorten(text, PICK_EXCERPT_CHARS, placeholder=" …")
+            label = f"\\#{note.id} {_escape_markdown(note.username)}: {_escape_markdown(excerpt)}"
             chosen = note.id == st.session_state.get(keys.number)
             st.button(
                 label,
