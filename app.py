@@ -3040,19 +3040,15 @@ MSG_EDIT_GONE = (
 def _secrets() -> Mapping[str, object]:
     """Return the secrets the app reads, or {} when the app has no secrets file."""
     try:
-        notes = st.secrets.get("connections", {}).get("notes", {})
-        return {
-            "notes_db": st.secrets.get("notes_db"),
-            "database_url": notes.get("url"),
-            **{name: st.secrets.get(name) for name in _SETTINGS},
-        }
+        url = st.secrets.get("connections", {}).get("notes", {}).get("url")
+        return {"database_url": url, **{name: st.secrets.get(name) for name in _SETTINGS}}
     except FileNotFoundError:  # StreamlitSecretNotFoundError when there is no secrets.toml
         return {}
 
 
-# The other secrets _secrets reads (edits_per_note_per_minute: edits_per_minute's old name).
-_SETTINGS = """auth admins admin_subjects client_ip_header notes_per_minute deletes_per_minute
-    edits_per_minute edits_per_note_per_minute""".split()
+# The secrets _secrets reads as named (edits_per_note_per_minute: edits_per_minute's old name).
+_SETTINGS = """notes_db auth admins admin_subjects client_ip_header notes_per_minute
+    deletes_per_minute edits_per_minute edits_per_note_per_minute""".split()
 
 
 @st.cache_resource(show_spinner=False)
@@ -3223,9 +3219,8 @@ def _limited(
 
 # Views: who is writing -------------------------------------------------------
 #
-# Open mode (no [auth] in secrets): everyone is VISITOR and types a name per note.
-# Signed-in mode: Streamlit's st.login with the provider configured under [auth];
-# st.user holds the provider's claims, and the store gets them as an Actor.
+# Open mode (no [auth] in secrets): everyone is VISITOR and types a name per note. Signed-in
+# mode: st.login with the provider under [auth]; the store gets st.user's claims as an Actor.
 
 MSG_OPEN_MODE = "**Open mode**: anyone can write, under any name."
 MSG_SIGNED_OUT = "**Signed-in mode**: anyone can read; sign in to write."
@@ -3303,10 +3298,8 @@ def _display_name() -> str:
     """The signed-in person's valid author name: name, e-mail's name, or one from the subject."""
     email = _claim("email")
     for candidate in (_claim("name"), email and email.split("@")[0], _claim("preferred_username")):
-        try:
+        with suppress(InvalidNoteError):
             return validate_note(candidate, ".")[0]
-        except InvalidNoteError:
-            continue
     return f"user-{hashlib.sha256(str(_claim('sub')).encode()).hexdigest()[:8]}"
 
 
@@ -3462,11 +3455,9 @@ _SANITISER = nh3.Cleaner(
 def _render_text(tokens: list, i: int, _options: object, env: dict) -> str:
     """Plain text, escaped, with env["highlight"]'s words in <mark>."""
     text, highlight = tokens[i].content, env.get("highlight")
-    if highlight is None:
-        return html.escape(text)
     return "".join(
         f"<mark>{html.escape(part)}</mark>" if n % 2 else html.escape(part)
-        for n, part in enumerate(highlight.split(text))
+        for n, part in enumerate(highlight.split(text) if highlight else [text])
     )
 
 
@@ -3483,9 +3474,8 @@ def _render_image(tokens: list, i: int, _options: object, _env: dict) -> str:
 def _render_link_open(tokens: list, i: int, options: object, env: dict) -> str:
     """A link, showing its address when it has no text of its own."""
     tag = _MARKDOWN.renderer.renderToken(tokens, i, options, env)
-    if tokens[i + 1].type == "link_close":
-        return tag + html.escape(tokens[i].attrGet("href") or "")
-    return tag
+    bare = tokens[i + 1].type == "link_close"
+    return tag + (html.escape(tokens[i].attrGet("href") or "") if bare else "")
 
 
 _MARKDOWN.renderer.rules |= {
@@ -3509,33 +3499,25 @@ def note_html(body: str, terms: tuple[str, ...] = ()) -> str:
 # most. A table's "Download as CSV" is hidden: it writes =HYPERLINK(...) as is, which a
 # spreadsheet runs (the feed's Download writes spreadsheet-safe CSV).
 _NOTE_CSS = """<style>
-[class*="st-key-text_of_"] {
-  max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere;
-}
-[class*="st-key-text_of_"] :is(p, ul, ol, blockquote, pre, table) { margin: 0 0 0.5rem; }
-[class*="st-key-text_of_"] :is(p, ul, ol, blockquote, pre, table):last-child { margin: 0; }
-[class*="st-key-text_of_"] blockquote {
-  border-left: 0.25rem solid rgba(128, 128, 128, 0.5); padding-left: 0.75rem;
-}
-[class*="st-key-text_of_"] :is(code, pre) {
+BOX { max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere; }
+BOX :is(p, ul, ol, blockquote, pre, table) { margin: 0 0 0.5rem; }
+BOX :is(p, ul, ol, blockquote, pre, table):last-child { margin: 0; }
+BOX blockquote { border-left: 0.25rem solid rgba(128, 128, 128, 0.5); padding-left: 0.75rem; }
+BOX :is(code, pre) {
   font-family: "Source Code Pro", monospace; font-size: 0.875em;
   background: rgba(128, 128, 128, 0.15); border-radius: 0.25rem;
 }
-[class*="st-key-text_of_"] pre { padding: 0.75rem; overflow: auto; }
-[class*="st-key-text_of_"] pre code { background: none; }
-[class*="st-key-text_of_"] table { display: block; overflow: auto; border-collapse: collapse; }
-[class*="st-key-text_of_"] :is(th, td) {
-  border: 1px solid rgba(128, 128, 128, 0.5); padding: 0.25rem 0.5rem;
-}
-[class*="st-key-text_of_"] a { color: #1c6dd0; }
-[class*="st-key-text_of_"] mark { background: #ffd27a; color: #0e1016; }
-@media (prefers-color-scheme: dark) { [class*="st-key-text_of_"] a { color: #79b8ff; } }
-[class*="st-key-text_of_"] :is(ul, ol, blockquote) :is(ul, ol, blockquote)
-  :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote) {
-  margin: 0; padding-left: 0.25rem; border: 0;
-}
+BOX pre { padding: 0.75rem; overflow: auto; }
+BOX pre code { background: none; }
+BOX table { display: block; overflow: auto; border-collapse: collapse; }
+BOX :is(th, td) { border: 1px solid rgba(128, 128, 128, 0.5); padding: 0.25rem 0.5rem; }
+BOX a { color: #1c6dd0; }
+BOX mark { background: #ffd27a; color: #0e1016; }
+@media (prefers-color-scheme: dark) { BOX a { color: #79b8ff; } }
+BOX :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote)
+  :is(ul, ol, blockquote) :is(ul, ol, blockquote) { margin: 0; padding-left: 0.25rem; border: 0; }
 [data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none; }
-</style>"""
+</style>""".replace("BOX", '[class*="st-key-text_of_"]')  # each rule's note box
 
 
 def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
@@ -3568,8 +3550,7 @@ def _render_note(
     """Show one note: text, author, times, number, tags. links: "feed" (with the note's menu),
     "page", or None (a trashed note); key: its box's prefix (for a note shown twice)."""
     with st.container(border=True, key=f"{key}_{note.id}"):
-        text_key = f"text_of_{note.id}" if key == "note" else f"text_of_{note.id}_{key}"
-        _note_text(note.body, text_key, terms=terms)
+        _note_text(note.body, f"text_of_{note.id}{'' if key == 'note' else f'_{key}'}", terms)
         if links is None:
             st.caption(
                 f"{_escape_markdown(note.username)} · \\#{note.id} · "
@@ -3637,26 +3618,22 @@ _NOTE_NUMBER = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²".isdigit() i
 
 def _query_int(name: str) -> int | None:
     """Return query parameter name as a note number, or None if absent or not one."""
-    value = st.query_params.get(name)
-    if value is None or not _NOTE_NUMBER.fullmatch(value):
-        return None
-    number = int(value)
+    value = st.query_params.get(name) or ""
+    number = int(value) if _NOTE_NUMBER.fullmatch(value) else 0
     return number if 0 < number <= MAX_NOTE_ID else None
 
 
 def _go_to_page(direction: str | None = None, id: int | None = None) -> None:
     """Move a listing to the page before or after note id, or to the newest (in the URL)."""
     for name in ("before", "after"):
-        if name in st.query_params:
-            del st.query_params[name]
+        st.query_params.pop(name, None)
     if direction is not None:
         st.query_params[direction] = str(id)
         st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
 
 
 _SCROLL_TOP = "scroll_top"  # how many page turns asked to land at the top
-# A constant script (no text from anyone), so that after "Older →" or "← Newer" the
-# new page is read from its top: Streamlit keeps the scroll position across reruns.
+# A constant script: a turned page is read from its top (Streamlit keeps the scroll position).
 _SCROLL_TO_TOP = """<script data-turn="{turn}">
 for (const el of [document.scrollingElement,
                   ...document.querySelectorAll('[data-testid="stMain"], .stMain')]) {{
@@ -3720,12 +3697,11 @@ def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], 
                 # main() says why the page failed; a shown Outcome would come back with the
                 # database, so it goes too, and if it said the same, once is enough.
                 outcome = state.get(keys.outcome)
-                if outcome is None or state.get(_OUTCOME_SHOWN) is not outcome:
-                    raise
-                del state[keys.outcome]
-                if outcome.message != str(error):
-                    raise
-                return
+                if outcome is not None and state.get(_OUTCOME_SHOWN) is outcome:
+                    del state[keys.outcome]
+                    if outcome.message == str(error):
+                        return
+                raise
             state.pop(keys.outcome, None)  # only reached by a finished run
 
         return page
@@ -3742,19 +3718,15 @@ def _show_outcome(keys: _Keys) -> None:
     if outcome is None:
         return
     st.session_state[_OUTCOME_SHOWN] = outcome
-    if outcome.kind == Kind.SAVED:
-        st.success(outcome.message)
-        if outcome.note is not None:
-            _render_note(outcome.note)
-    elif outcome.kind == Kind.DELETED:
+    if outcome.kind == Kind.DELETED:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.success(outcome.message)
         right.button("Undo", key=keys.undo, on_click=_on_restore, args=(keys, outcome.note.id))
-    elif outcome.kind == Kind.NOTHING:
-        st.info(outcome.message)
     else:
-        st.error(outcome.message)
-    if outcome.kind == Kind.CONFLICT:
+        {Kind.SAVED: st.success, Kind.NOTHING: st.info}.get(outcome.kind, st.error)(outcome.message)
+    if outcome.kind == Kind.SAVED and outcome.note is not None:
+        _render_note(outcome.note)
+    elif outcome.kind == Kind.CONFLICT:
         theirs, yours = st.columns(2)
         with theirs:
             st.caption(f"Saved now (version {outcome.note.version})")
@@ -3772,20 +3744,20 @@ def _show_outcome(keys: _Keys) -> None:
 # The live character count under a note box: a constant script, once per browser page, that
 # counts as the app does on every keystroke. It replaces a lone surrogate half with U+FFFD
 # (the server drops a message of bad UTF-8, so Save would say nothing) and names its field.
-_COUNTER_KEYS = ("create_body", "update_body", "edit_body")  # the note boxes it counts
 _COUNTER_SCRIPT = f"""<script>
 if (!window.notesCounter) {{
   window.notesCounter = true;
   const limit = {CHAR_LIMIT};
   const graphemes = new Intl.Segmenter(undefined, {{granularity: "grapheme"}});
-  const keys = {json.dumps(list(_COUNTER_KEYS))};
+  const keys = ["create_body", "update_body", "edit_body"];
   // A whole pair, else a lone half. (No "<" in this script: the sanitiser of st.html,
   // DOMPurify, empties a script whose text has "<" before a letter, "/" or "!".)
   const halves = /[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udfff]/g;
   const mendHalves = (text) => text.replace(halves, (m) => (m.length === 2 ? m : "\\ufffd"));
   const setters = new Map([HTMLInputElement, HTMLTextAreaElement].map((type) =>
     [type.prototype, Object.getOwnPropertyDescriptor(type.prototype, "value").set]));
-  // Capture phase: before React reads the value; the prototype's setter makes React take it.
+  // Capture phase on the document: before React reads the value. The prototype's setter
+  // leaves React's own record of the value behind, so React takes the mended value.
   const mend = (event) => {{
     const el = event.target, set = setters.get(Object.getPrototypeOf(el));
     if (!set || typeof el.value !== "string") return;
@@ -3797,7 +3769,8 @@ if (!window.notesCounter) {{
   }};
   document.addEventListener("input", mend, true);
   document.addEventListener("change", mend, true);
-  // Each count goes into its own slot: a node added to React's widgets broke their clicks.
+  // Each count goes into its own slot (an st.html of the app's), never into the
+  // widgets' elements: React owns those, and a node added there broke their clicks.
   const count = (key) => {{
     const box = document.querySelector(`.st-key-${{key}} textarea`);
     const slot = document.querySelector(`.notes-counter[data-for="${{key}}"]`);
