@@ -3147,7 +3147,7 @@ def _session_ended(session: str) -> bool:
 
 
 def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
-    """Return act()'s Outcome, or, if is_repeat, this session's on page within DOUBLE_SUBMIT_S."""
+    """Return act()'s Outcome, or this session's last one on page if act() would repeat it."""
     recent, token = _recent(), _session_token()
     key = (token, page)
     with recent.locks[hash(token) % len(recent.locks)]:
