@@ -1241,13 +1241,10 @@ def connect(
 
 MSG_BOTH_BOUNDS = "A page is older than `before` or newer than `after`, not both."
 
-# The one way notes enter the table (create, seed, restore, copy, and any future
-# import): a JSON list of notes, so that a batch is one statement. A note without
-# an id gets the next number; one with an id and version (a restore, a copy) keeps
-# them. On SQLite, FTS5 flushes its index at every statement, so one statement per
-# batch keeps it from writing a segment per note. PostgreSQL takes the tags. SQLite
-# parses the JSON again for each json_extract: open-mode notes skip the five identity
-# columns.
+# The one way notes enter the table (create, seed, restore, copy): a JSON list of notes,
+# one statement a batch, as SQLite's FTS5 flushes its index at every statement. A note
+# without an id gets the next number; one with an id and version keeps them. SQLite
+# parses the JSON again for each json_extract: open-mode notes skip the identity columns.
 _SQLITE_INSERT_NOTES = f"""
 INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version{{columns}})
 SELECT json_extract(value, '$.id'),
@@ -1264,11 +1261,9 @@ _INSERT_NOTES = {
         values="".join(f", json_extract(value, '$.{column}')" for column in _IDENTITY_COLUMNS),
     ),
     ("postgresql", False): f"""
-INSERT INTO notes (id, created_timestamp, updated_timestamp, username, body, version,
-                   owner_subject, owner_issuer, editor, editor_subject, editor_issuer, tags,
-                   words)
-SELECT coalesce(r.id, nextval(pg_get_serial_sequence('notes', 'id'))),
-       r.created_timestamp, r.updated_timestamp, r.username, r.body, coalesce(r.version, 1),
+INSERT INTO notes ({_NOTE_COLUMNS}, tags, words)
+SELECT r.created_timestamp, r.updated_timestamp, r.username, r.body,
+       coalesce(r.id, nextval(pg_get_serial_sequence('notes', 'id'))), coalesce(r.version, 1),
        r.owner_subject, r.owner_issuer, r.editor, r.editor_subject, r.editor_issuer,
        r.tags, array_to_tsvector(r.words)
 FROM jsonb_to_recordset(CAST(:notes AS jsonb)) AS r(id bigint, created_timestamp bigint,
@@ -1291,45 +1286,37 @@ def _derived(username: str, body: str) -> dict:
 
 
 def _insert_notes(tx: Database, notes: list[dict]) -> list:
-    """Insert notes (dicts of Note's fields, id and version optional, already valid)
-    inside _write; return their rows."""
+    """Insert valid notes (Note's fields, id and version optional) in _write; return the rows."""
     dialect = _dialect(tx)
     if dialect == "postgresql":
         notes = [{**note, **_derived(note["username"], note["body"])} for note in notes]
-    batch = json.dumps(notes, ensure_ascii=False)
     identity = any(note.get(column) is not None for note in notes for column in _IDENTITY_COLUMNS)
-    return _execute(tx, _INSERT_NOTES[dialect, identity], {"notes": batch}).fetchall()
+    batch = {"notes": json.dumps(notes, ensure_ascii=False)}
+    return _execute(tx, _INSERT_NOTES[dialect, identity], batch).fetchall()
 
 
 def _hour(timestamp: int) -> int:
-    """The hour a note created at timestamp counts in: timestamp / 3600 as SQL divides
-    integers (toward zero, so the hour before 1970 is 0 too)."""
+    """The hour a note created at timestamp counts in, as SQL divides (toward zero)."""
     return timestamp // 3600 if timestamp >= 0 else -(-timestamp // 3600)
 
 
 @contextmanager
 def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
-    """Load many notes in one transaction (seed, copy): yield added(rows), to be called
-    with the rows _insert_notes returns. On PostgreSQL the count trigger stands aside
-    and the counts are added once, in key order, at the end; then the planner's
-    statistics are refreshed, so searches use the right index at once. SQLite's
-    triggers already cost little per row."""
-    if _dialect(tx) == "sqlite":
+    """Load many notes in one transaction: yield added(rows), for _insert_notes's rows."""
+    if _dialect(tx) == "sqlite":  # its triggers cost little per row
         yield lambda rows: None
         return
+    # PostgreSQL's count trigger stands aside; the counts are added once, in key order
     _execute(tx, "SELECT set_config('notes.bulk_load', 'on', true)")
-    # (table, key column, its type) -> Counter of (key, slot) -> notes
     counts: dict[tuple[str, str, str], Counter] = {table: Counter() for table in _PG_COUNTS}
-    authors, hours, tags = counts.values()
+    authors, hours, tags = counts.values()  # each (key, slot) -> notes
 
     def added(rows: list) -> None:
         for row in rows:
             slot = row["id"] % PG_COUNT_SLOTS
-            authors[("", slot)] += 1
-            authors[(row["username"], slot)] += 1
+            authors.update([("", slot), (row["username"], slot)])
             hours[(_hour(row["created_timestamp"]), 0)] += 1  # folded (see _PG_FOLD_HOURS)
-            for tag in extract_tags(row["body"]):  # as _derived filed them
-                tags[(tag, slot)] += 1
+            tags.update((tag, slot) for tag in extract_tags(row["body"]))  # as _derived has them
 
     yield added
     _execute(tx, "SELECT set_config('notes.bulk_load', 'off', true)")
@@ -1343,12 +1330,11 @@ def _bulk_load(tx: Database) -> Iterator[Callable[[list], None]]:
             f" ON CONFLICT ({key}, slot) DO UPDATE SET notes = {table}.notes + excluded.notes",
             {"rows": json.dumps(rows, ensure_ascii=False)},
         )
-    _execute(tx, "ANALYZE notes")
+    _execute(tx, "ANALYZE notes")  # so that searches use the right index at once
 
 
-# Who may change a row, as a condition every UPDATE and DELETE of a note carries: the
-# check and the write are one statement, and a permitted write costs no extra query.
-# Only when the write finds nothing does _changeable read the row, to say why.
+# Who may change a row, a condition of every UPDATE and DELETE of a note: the check and
+# the write are one statement. Only when it finds nothing does _changeable say why.
 _MAY_CHANGE = (
     " AND (:admin OR (coalesce(owner_subject, '') = coalesce(:actor_subject, '')"
     " AND coalesce(owner_issuer, '') = coalesce(:actor_issuer, '')))"
@@ -1364,21 +1350,19 @@ def _acting(actor: Actor | None) -> dict:
 
 # Saving an edit: a new version, only if the note is still at the version the person
 # saw (when given) and the text really changed. PostgreSQL takes the new tags and words.
-_UPDATE_NOTE = """
+_UPDATE_NOTE_SQL = {
+    dialect: f"""
 UPDATE notes SET username = :username, body = :body, version = version + 1{tags},
     editor = :editor, editor_subject = :editor_subject, editor_issuer = :editor_issuer,
     updated_timestamp = CASE WHEN :now > created_timestamp THEN :now ELSE created_timestamp END
 WHERE id = :id AND version = coalesce(:version, version)
-    AND (username <> :username OR body <> :body){may_change}
-RETURNING {columns}
+    AND (username <> :username OR body <> :body){_MAY_CHANGE}
+RETURNING {_NOTE_COLUMNS}
 """
-_UPDATE_NOTE_SQL = {
-    "sqlite": _UPDATE_NOTE.format(tags="", columns=_NOTE_COLUMNS, may_change=_MAY_CHANGE),
-    "postgresql": _UPDATE_NOTE.format(
-        tags=", tags = :tags, words = array_to_tsvector(CAST(:words AS text[]))",
-        columns=_NOTE_COLUMNS,
-        may_change=_MAY_CHANGE,
-    ),
+    for dialect, tags in (
+        ("sqlite", ""),
+        ("postgresql", ", tags = :tags, words = array_to_tsvector(CAST(:words AS text[]))"),
+    )
 }
 
 
@@ -1388,36 +1372,36 @@ _LISTING_COLUMNS = ", ".join(f"n.{name}" for name in _NOTE_FIELDS)  # a listing'
 def _listing_sql(template: str) -> dict[bool, str]:
     """Return template's "older" (newest first) and "newer" statements, keyed by newer."""
     return {
-        newer: template.format(
-            columns=_LISTING_COLUMNS, cmp=">" if newer else "<", order="ASC" if newer else "DESC"
-        )
-        for newer in (False, True)
+        newer: template.format(columns=_LISTING_COLUMNS, cmp=cmp, order=order, end=end)
+        for newer, cmp, order, end in ((False, "<", "DESC", "min"), (True, ">", "ASC", "max"))
     }
 
 
-_LIST_AUTHOR = _listing_sql(
-    "SELECT {columns} FROM notes n WHERE n.username = :author AND n.id {cmp} :bound"
-    " ORDER BY n.id {order} LIMIT :limit"
-)
-_LIST_ALL = _listing_sql(
-    "SELECT {columns} FROM notes n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
-)
-_LIST_TRASH = _listing_sql(
-    "SELECT {columns}, n.deleted_timestamp FROM trash n WHERE n.id {cmp} :bound"
-    " ORDER BY n.id {order} LIMIT :limit"
-)
 # One listing per structure that can drive it in id order, so that LIMIT stops it
 # early. SQLite: the search index, else the tag list, else the author index, else the
 # notes table itself ("+" keeps SQLite from driving by the author index instead).
 # PostgreSQL: the author index, else the notes table; searches and tags below.
+_LIST_BOTH = {
+    "author": _listing_sql(
+        "SELECT {columns} FROM notes n WHERE n.username = :author AND n.id {cmp} :bound"
+        " ORDER BY n.id {order} LIMIT :limit"
+    ),
+    "all": _listing_sql(
+        "SELECT {columns} FROM notes n WHERE n.id {cmp} :bound ORDER BY n.id {order} LIMIT :limit"
+    ),
+    "trash": _listing_sql(
+        "SELECT {columns}, n.deleted_timestamp FROM trash n WHERE n.id {cmp} :bound"
+        " ORDER BY n.id {order} LIMIT :limit"
+    ),
+}
 _LIST_SQL = {
     "sqlite": {
+        **_LIST_BOTH,
         "search": _listing_sql(
             "SELECT {columns} FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid"
             " WHERE notes_fts MATCH :match AND notes_fts.rowid {cmp} :bound"
-            " AND (:author IS NULL OR +n.username = :author)"
-            " AND (:tag IS NULL OR EXISTS (SELECT 1 FROM note_tags t WHERE t.tag = :tag"
-            " AND t.id = n.id))"
+            " AND (:author IS NULL OR +n.username = :author) AND (:tag IS NULL"
+            " OR EXISTS (SELECT 1 FROM note_tags t WHERE t.tag = :tag AND t.id = n.id))"
             " ORDER BY notes_fts.rowid {order} LIMIT :limit"
         ),
         "tag": _listing_sql(
@@ -1426,25 +1410,16 @@ _LIST_SQL = {
             " AND (:author IS NULL OR +n.username = :author)"
             " ORDER BY t.id {order} LIMIT :limit"
         ),
-        "author": _LIST_AUTHOR,
-        "all": _LIST_ALL,
-        "trash": _LIST_TRASH,
     },
-    "postgresql": {
-        "author": _LIST_AUTHOR,
-        "all": _LIST_ALL,
-        "trash": _LIST_TRASH,
-    },
+    "postgresql": _LIST_BOTH,
 }
 
 
-# PostgreSQL, a search or a tag: its planner guesses a word it has no statistics for
-# is common, and walks the primary key looking for 25 matches: the whole table, for a
-# word in no note. So a page is read in two steps: the PG_WINDOW newest notes below
-# the bound (an id range: bounded); then, if they held too few matches, the older ones:
-# through the GIN index if the window held none (the filter is rare; "n.id + 0" keeps
-# the planner off the key), else as the planner chooses (walking the key is faster for
-# common words).
+# PostgreSQL, a search or a tag: the planner takes a word it has no statistics for as common
+# and walks the primary key: the whole table, for a word in no note. So a page reads the
+# PG_WINDOW newest notes below the bound (an id range), then, if too few matched, the older
+# ones: by the GIN index if none did ("n.id + 0" keeps the planner off the key), else as
+# the planner chooses (walking the key is faster for common words).
 PG_WINDOW = 10_000  # notes a filtered page walks in id order before it uses the index
 _PG_FILTERS = {
     "search": "n.words @@ CAST(:match AS tsquery)"
@@ -1453,44 +1428,28 @@ _PG_FILTERS = {
     "tag": "n.tags @> ARRAY[CAST(:tag AS text)]"
     " AND (CAST(:author AS text) IS NULL OR n.username = :author)",
 }
-_PG_STEPS = {
-    (source, newer): [
-        template.format(
-            columns=_LISTING_COLUMNS,
-            filter=condition,
-            order="ASC" if newer else "DESC",
-            window="n.id > :bound AND n.id <= :edge"
-            if newer
-            else "n.id < :bound AND n.id >= :edge",
-            # (the subquery runs first and once: past the newest or oldest note, the
-            # index is not read at all, as when probing for a newer page on the first)
-            rest="n.id > :edge AND :edge < (SELECT max(id) FROM notes)"
-            if newer
-            else "n.id < :edge AND :edge > (SELECT min(id) FROM notes)",
+_PG_STEPS = {  # source -> the window, the rare and the common step
+    source: [
+        _listing_sql(
+            f"SELECT {{columns}} FROM notes n WHERE {condition} AND {step} {{order}} LIMIT :limit"
         )
-        for template in (
-            "SELECT {columns} FROM notes n WHERE {filter} AND {window}"
-            " ORDER BY n.id {order} LIMIT :limit",
-            "SELECT {columns} FROM notes n WHERE {filter} AND {rest}"
-            " ORDER BY n.id + 0 {order} LIMIT :limit",
-            "SELECT {columns} FROM notes n WHERE {filter} AND {rest}"
-            " ORDER BY n.id {order} LIMIT :limit",
+        for step in (
+            "n.id {cmp} :bound AND :edge {cmp}= n.id ORDER BY n.id",
+            # the subquery runs once, first: past the newest or oldest note, no index is read
+            "n.id {cmp} :edge AND (SELECT {end}(id) FROM notes) {cmp} :edge ORDER BY n.id + 0",
+            "n.id {cmp} :edge AND (SELECT {end}(id) FROM notes) {cmp} :edge ORDER BY n.id",
         )
     ]
     for source, condition in _PG_FILTERS.items()
-    for newer in (False, True)
 }
 
 
 def _pg_filtered_page(db: Database, source: str, params: dict, newer: bool, bound: int) -> list:
     """Rows of a search or tag listing on PostgreSQL, in listing order (see PG_WINDOW)."""
-    if newer:
-        edge = bound + PG_WINDOW
-    else:
-        if bound == MAX_NOTE_ID:  # the first page: the window ends at the newest note
-            bound = _read(db, "SELECT coalesce(max(id), 0) + 1 AS top FROM notes")[0]["top"]
-        edge = bound - PG_WINDOW
-    window, rare, common = _PG_STEPS[(source, newer)]
+    if not newer and bound == MAX_NOTE_ID:  # the first page: the window ends at the newest note
+        bound = _read(db, "SELECT coalesce(max(id), 0) + 1 AS top FROM notes")[0]["top"]
+    edge = bound + PG_WINDOW if newer else bound - PG_WINDOW
+    window, rare, common = (step[newer] for step in _PG_STEPS[source])
     rows = _read(db, window, {**params, "bound": bound, "edge": edge})
     if len(rows) < params["limit"]:
         rest = common if rows else rare
@@ -1499,11 +1458,8 @@ def _pg_filtered_page(db: Database, source: str, params: dict, newer: bool, boun
 
 
 def _search_query(dialect: str, terms: list[str]) -> str:
-    """Return a full-text query for all terms, the last matched as a prefix (it may be
-    half-typed): FTS5's syntax, or a tsquery for PostgreSQL.
-
-    Terms are letters and digits only, so quoting them leaves no syntax to break.
-    """
+    """Return an FTS5 query, or a tsquery, for all terms; the last, perhaps half-typed, a prefix."""
+    # terms are letters and digits only: quoted, they leave no syntax to break
     if dialect == "postgresql":  # words as the index keeps them; a literal, not parsed
         *whole, last = [_fold(term)[:SEARCH_WORD_CHARS] for term in terms]
         return " & ".join([*(f"'{term}'" for term in whole), f"'{last}':*"])
@@ -1521,12 +1477,7 @@ def _bounds(before: int | None, after: int | None) -> tuple[bool, int]:
 
 
 def _page(
-    conn: Database,
-    source: str,
-    params: dict,
-    limit: int,
-    before: int | None,
-    after: int | None,
+    conn: Database, source: str, params: dict, limit: int, before: int | None, after: int | None
 ) -> list[Note]:
     """Run a keyset listing: up to limit notes below `before` or above `after`, newest first."""
     newer, bound = _bounds(before, after)
@@ -1535,19 +1486,12 @@ def _page(
     else:
         sql = _LIST_SQL[_dialect(conn)][source][newer]
         rows = _read(conn, sql, {**params, "bound": bound, "limit": limit})
-    if source == "trash":
-        notes = [
-            TrashedNote(**asdict(_note(row)), deleted_timestamp=row["deleted_timestamp"])
-            for row in rows
-        ]
-    else:
-        notes = [_note(row) for row in rows]
+    notes = [TrashedNote(**dict(row)) if source == "trash" else _note(row) for row in rows]
     return notes[::-1] if newer else notes
 
 
 def _changeable(conn: Database, table: str, id: int, actor: Actor | None, missing: str) -> Note:
-    """Return note id from table (notes or trash) if actor may change it; else raise
-    NotAllowedError, or NoteNotFoundError(missing) if it is not there."""
+    """Return note id from table if actor may change it; NoteNotFoundError(missing) if gone."""
     _acting(actor)
     rows = _read(conn, f"SELECT {_NOTE_COLUMNS} FROM {table} WHERE id = ?", (id,))
     if not rows:
@@ -1567,13 +1511,8 @@ _RECENT_NOTES_BY = {
 
 
 def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
-    """Raise TooFastError if note's author already wrote `limit` notes in the last minute.
-
-    On PostgreSQL two servers could each count before either inserts: a lock on the
-    author (for this transaction) makes them count one after the other, as SQLite's
-    one writer does.
-    """
-    if _dialect(tx) == "postgresql":
+    """Raise TooFastError if note's author already wrote `limit` notes in the last minute."""
+    if _dialect(tx) == "postgresql":  # a lock on the author: two servers count in turn
         author = f"{note['owner_issuer']} {note['owner_subject']} {note['username']}"
         _execute(
             tx, "SELECT pg_advisory_xact_lock(hashtextextended(:author, 0))", {"author": author}
@@ -1603,12 +1542,10 @@ class Activity:
 
 # Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
 # slots of each): never the notes.
-_ACTIVITY_HOURS = {
-    "sqlite": "SELECT hour, notes FROM note_hours"
-    " WHERE hour BETWEEN :since AND :until AND notes > 0",
-    "postgresql": "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
-    " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour",
-}
+_ACTIVITY_HOURS = (
+    "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
+    " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour"
+)
 # A table's keys with notes, most first, and how many there are. Ties go by code point on
 # both backends (PostgreSQL would otherwise sort names by the server's locale).
 _ACTIVITY_TOP = {
@@ -1634,23 +1571,17 @@ class NoteService:
         author: str | None = None,
         tag: str | None = None,
     ) -> list[Note]:
-        """Return up to limit notes, newest first, older than `before` or newer than `after`.
+        """Return up to limit notes, newest first, below `before` or above `after` (not both).
 
-        Optional filters narrow the feed: `search` (words, each matched as a prefix in
-        body or username), `author` (exact username) and `tag` (without the #).
-        Any search text is safe: it is reduced to words, never passed as FTS syntax.
-        Raises ValueError if given both `before` and `after`.
+        Filters: `search` (words, each a prefix; never FTS syntax), `author`, `tag` (no #).
         """
         terms = search_terms(search)
         if search and not terms:
             _bounds(before, after)  # the same refusal as any other listing
             return []  # only punctuation or symbols: nothing can match
         source = "search" if terms else "tag" if tag else "author" if author else "all"
-        params = {
-            "match": _search_query(_dialect(conn), terms) if terms else None,
-            "author": author,
-            "tag": tag.lower() if tag else None,
-        }
+        match = _search_query(_dialect(conn), terms) if terms else None
+        params = {"match": match, "author": author, "tag": tag.lower() if tag else None}
         return _page(conn, source, params, limit, before, after)
 
     @staticmethod
@@ -1664,29 +1595,17 @@ class NoteService:
     @staticmethod
     def count_notes(conn: Database, author: str | None = None) -> int:
         """Return how many notes there are (by author, if given), from maintained counts."""
-        rows = _read(
-            conn,
-            "SELECT CAST(coalesce(sum(notes), 0) AS bigint) AS notes FROM note_counts"
-            " WHERE username = ?",
-            (author or "",),
-        )
-        return rows[0]["notes"]
+        counted = "SELECT CAST(coalesce(sum(notes), 0) AS bigint) AS notes FROM note_counts"
+        return _read(conn, counted + " WHERE username = ?", (author or "",))[0]["notes"]
 
     @staticmethod
     def activity(conn: Database, since: int, until: int, top: int = ACTIVITY_TOP) -> Activity:
-        """Return the feed's totals, its notes per UTC hour of creation from the hour of
-        `since` to that of `until` (epoch seconds), and its `top` authors and tags, from the
-        counts the store keeps (so it costs the same at any number of notes)."""
-        hours = _read(
-            conn, _ACTIVITY_HOURS[_dialect(conn)], {"since": _hour(since), "until": _hour(until)}
-        )
-        ranked = {
-            table: _read(
-                conn, _ACTIVITY_TOP[_dialect(conn)].format(key=key, table=table), {"top": top}
-            )
+        """Return the feed's totals, notes per hour from since to until, top authors and tags."""
+        hours = _read(conn, _ACTIVITY_HOURS, {"since": _hour(since), "until": _hour(until)})
+        authors, tags = (
+            _read(conn, _ACTIVITY_TOP[_dialect(conn)].format(key=key, table=table), {"top": top})
             for table, key in (("note_counts", "username"), ("tag_counts", "tag"))
-        }
-        authors, tags = ranked["note_counts"], ranked["tag_counts"]
+        )
         return Activity(
             notes=NoteService.count_notes(conn),
             authors=authors[0]["total"] if authors else 0,
@@ -1706,28 +1625,15 @@ class NoteService:
         actor: Actor | None = VISITOR,
         per_minute: int | None = None,
     ) -> Note:
-        """Validate and store a new note by actor; return it.
+        """Validate and store a new note by actor (signed in, named as the actor); return it.
 
-        Signed in, the author is the actor, whatever `username` says. With `per_minute`,
-        refuses a note past that many by the same author (identity, or typed name in
-        open mode) in the last minute. Raises InvalidNoteError, NotAllowedError,
-        TooFastError or StorageError.
+        Raises InvalidNoteError, NotAllowedError, TooFastError (over `per_minute` notes a minute).
         """
-        if actor is None:
-            raise NotAllowedError(MSG_SIGN_IN_TO_WRITE)
-        clean_username, clean_body = validate_note(
-            actor.name if actor.signed_in else username, body
-        )
+        _acting(actor)
+        username, body = validate_note(actor.name if actor.signed_in else username, body)
         stamp = now_timestamp() if now is None else now
-        note = {
-            "created_timestamp": stamp,
-            "updated_timestamp": stamp,
-            "username": clean_username,
-            "body": clean_body,
-            "owner_subject": actor.subject,
-            "owner_issuer": actor.issuer,
-            **actor.identity(),
-        }
+        note = dict(username=username, body=body, created_timestamp=stamp, updated_timestamp=stamp)
+        note.update(owner_subject=actor.subject, owner_issuer=actor.issuer, **actor.identity())
         with _write(conn) as tx:
             if per_minute is not None:
                 _check_note_flood(tx, note, per_minute, stamp)
@@ -1745,33 +1651,21 @@ class NoteService:
         now: int | None = None,
         actor: Actor | None = VISITOR,
     ) -> Note:
-        """Change a note's username and body (keeping the old version); return it.
+        """Save a new version of a note (at `version`, if given); the same text saves nothing.
 
-        With `version`, only if the note is still at that version (the one the person
-        saw). Saving the same text again changes nothing and makes no version. Signed
-        in, the author's name stays; the version records the actor as its editor.
-        Raises NoteNotFoundError if it is gone, ConflictError if it changed,
-        NotAllowedError if it is not the actor's.
+        Raises NoteNotFoundError, ConflictError if it changed, or NotAllowedError.
         """
         acting = _acting(actor)
         if actor.signed_in:  # the author's name stays: read it (and refuse early)
             username = _changeable(conn, "notes", id, actor, MSG_NOT_FOUND).username
-        clean_username, clean_body = validate_note(username, body)
+        username, body = validate_note(username, body)
+        text = {"username": username, "body": body, **_derived(username, body)}
         stamp = now_timestamp() if now is None else now
         with _write(conn) as tx:
             row = _execute(
                 tx,
                 _UPDATE_NOTE_SQL[_dialect(tx)],
-                {
-                    "username": clean_username,
-                    "body": clean_body,
-                    **_derived(clean_username, clean_body),
-                    **actor.identity(),
-                    **acting,
-                    "now": stamp,
-                    "id": id,
-                    "version": version,
-                },
+                {**text, **actor.identity(), **acting, "id": id, "version": version, "now": stamp},
             ).fetchone()
         if row is not None:
             return _note(row)
@@ -1788,9 +1682,7 @@ class NoteService:
         before: int | None = None,
         after: int | None = None,
     ) -> list[NoteVersion]:
-        """Return the earlier versions of note id, newest first: all of them, or up to
-        limit below version `before` or just above version `after` (after=0: the first
-        versions). Raises ValueError if given both."""
+        """Return note id's earlier versions, newest first: all, or a page (after=0: the first)."""
         newer, bound = _bounds(before, after)
         rows = _read(
             conn,
@@ -1811,21 +1703,13 @@ class NoteService:
         version: int | None = None,
         actor: Actor | None = VISITOR,
     ) -> Note:
-        """Make an earlier version the note's text again, as a new edit; return the note.
-
-        Raises NoteNotFoundError if that version is unknown; otherwise as update_note.
-        """
-        rows = _read(
-            conn,
-            "SELECT username, body FROM note_history WHERE id = ? AND version = ?",
-            (id, old_version),
-        )
+        """Save an earlier version as a new edit; NoteNotFoundError if unknown; as update_note."""
+        sql = "SELECT username, body FROM note_history WHERE id = ? AND version = ?"
+        rows = _read(conn, sql, (id, old_version))
         if not rows:
             raise NoteNotFoundError(MSG_VERSION_NOT_FOUND.format(id=id, version=old_version))
-        old = rows[0]
-        return NoteService.update_note(
-            conn, id, old["username"], old["body"], version=version, actor=actor
-        )
+        username, body = rows[0]["username"], rows[0]["body"]
+        return NoteService.update_note(conn, id, username, body, version=version, actor=actor)
 
     @staticmethod
     def delete_note(
@@ -1836,12 +1720,7 @@ class NoteService:
         now: int | None = None,
         actor: Actor | None = VISITOR,
     ) -> Note:
-        """Move a note to the trash and return it (restore_note brings it back).
-
-        With `version`, only if the note is still at that version. Raises
-        NoteNotFoundError if it is gone, ConflictError if it changed, NotAllowedError
-        if it is not the actor's.
-        """
+        """Move a note (at `version`, if given) to the trash; return it. Raises as update_note."""
         acting = _acting(actor)
         with _write(conn) as tx:
             row = _execute(
@@ -1869,17 +1748,12 @@ class NoteService:
         before: int | None = None,
         after: int | None = None,
     ) -> list[TrashedNote]:
-        """Return up to limit trashed notes, highest number first, below `before` or
-        above `after`, with when each was deleted. Raises ValueError if given both."""
+        """Return up to limit trashed notes, highest number first, as list_notes pages them."""
         return _page(conn, "trash", {}, limit, before, after)
 
     @staticmethod
     def restore_note(conn: Database, id: int, *, actor: Actor | None = VISITOR) -> Note:
-        """Bring a trashed note back with its number, timestamps and version; return it.
-
-        Raises NoteNotFoundError if it is not in the trash, NotAllowedError if it is
-        not the actor's.
-        """
+        """Bring a trashed note back as it was; NoteNotFoundError or NotAllowedError if not."""
         acting = _acting(actor)
         with _write(conn) as tx:
             row = _execute(
@@ -1896,36 +1770,23 @@ class NoteService:
 
     @staticmethod
     def trash_ids(conn: Database, deleted_before: int | None = None) -> list[int]:
-        """Return the numbers of the trashed notes (deleted before a timestamp, if given),
-        lowest first: what a purge will remove, to show before it is confirmed."""
-        rows = _read(
-            conn,
-            "SELECT id FROM trash WHERE deleted_timestamp < coalesce(:before, :never) ORDER BY id",
-            {"before": deleted_before, "never": MAX_NOTE_ID},
-        )
-        return [row["id"] for row in rows]
+        """Return the trashed notes' numbers, lowest first (deleted before, if given): a purge's."""
+        sql = "SELECT id FROM trash WHERE deleted_timestamp < ? ORDER BY id"
+        before = MAX_NOTE_ID if deleted_before is None else deleted_before
+        return [row["id"] for row in _read(conn, sql, (before,))]
 
     @staticmethod
     def purge_notes(conn: Database, ids: list[int], *, actor: Actor | None) -> int:
-        """Delete these trashed notes and their history for good, and no other (a note
-        trashed after they were listed stays); return how many were still there.
-
-        Only an admin (or the OPERATOR, the command line) may: NotAllowedError.
-        """
+        """Purge these trashed notes and their history (admins only); return how many were there."""
         if actor is None or not actor.admin:
             raise NotAllowedError(MSG_ADMINS_ONLY)
         with _write(conn) as tx:
             chosen = "SELECT value FROM json_each(:ids)"
             if _dialect(tx) == "postgresql":
                 chosen = "SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS bigint)"
-            purged = [
-                row["id"]
-                for row in _execute(
-                    tx,
-                    f"DELETE FROM trash WHERE id IN ({chosen}) RETURNING id",
-                    {"ids": json.dumps(list(ids))},
-                ).fetchall()
-            ]
+            listed = {"ids": json.dumps(list(ids))}
+            gone = _execute(tx, f"DELETE FROM trash WHERE id IN ({chosen}) RETURNING id", listed)
+            purged = [row["id"] for row in gone.fetchall()]
             _execute(  # the history of the notes purged now, not of one restored meanwhile
                 tx, f"DELETE FROM note_history WHERE id IN ({chosen})", {"ids": json.dumps(purged)}
             )
@@ -1946,11 +1807,8 @@ class NoteService:
     @staticmethod
     def signed_out_at(conn: Database, issuer: str, subject: str) -> int | None:
         """When the person (issuer, subject) last signed out, or None if never."""
-        rows = _read(
-            conn,
-            "SELECT signed_out FROM sign_outs WHERE issuer = ? AND subject = ?",
-            (issuer, subject),
-        )
+        sql = "SELECT signed_out FROM sign_outs WHERE issuer = ? AND subject = ?"
+        rows = _read(conn, sql, (issuer, subject))
         return rows[0]["signed_out"] if rows else None
 
 
@@ -2778,36 +2636,28 @@ MSG_EDIT_GONE = (
 
 
 def _secrets() -> Mapping[str, object]:
-    """Return the secrets the app reads (notes_db, [connections.notes] url as
-    database_url, [auth], admins and the flood limits), or {} when the app has no
-    secrets file (not an error)."""
+    """Return the secrets the app reads, or {} when the app has no secrets file."""
     try:
-        notes = st.secrets.get("connections", {}).get("notes", {})
-        return {
-            "notes_db": st.secrets.get("notes_db"),
-            "database_url": notes.get("url"),
-            **{name: st.secrets.get(name) for name in _SETTINGS},
-        }
+        url = st.secrets.get("connections", {}).get("notes", {}).get("url")
+        return {"database_url": url, **{name: st.secrets.get(name) for name in _SETTINGS}}
     except FileNotFoundError:  # StreamlitSecretNotFoundError when there is no secrets.toml
         return {}
 
 
-# The other secrets _secrets reads (edits_per_note_per_minute: edits_per_minute's old name).
-_SETTINGS = """auth admins admin_subjects client_ip_header notes_per_minute deletes_per_minute
-    edits_per_minute edits_per_note_per_minute""".split()
+# The secrets _secrets reads as named (edits_per_note_per_minute: edits_per_minute's old name).
+_SETTINGS = """notes_db auth admins admin_subjects client_ip_header notes_per_minute
+    deletes_per_minute edits_per_minute edits_per_note_per_minute""".split()
 
 
 @st.cache_resource(show_spinner=False)
 def _connections(path: str) -> threading.local:
-    """Hold one sqlite3 connection per thread (each session's script runs in its own
-    thread, and a connection must not be shared): reads stay concurrent (WAL)."""
+    """Hold one sqlite3 connection per thread (a session's thread): reads stay concurrent."""
     return threading.local()
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda db: db.close())
 def _postgres(url: str) -> Postgres:
-    """Hold the process's one pool to the PostgreSQL database at url (a failure is not
-    cached: the app recovers without a restart once the server is back)."""
+    """Hold the process's one PostgreSQL pool (a failure is not cached: the app recovers)."""
     return open_postgres(url)
 
 
@@ -2818,8 +2668,7 @@ def _database() -> Database | Path:
 
 
 def get_connection() -> Database:
-    """Return the configured database (the one cached getter): the process's pool for a
-    PostgreSQL URL, else this thread's connection to the SQLite file."""
+    """Return the configured database: the PostgreSQL pool, or this thread's SQLite connection."""
     source = _database()
     if _is_postgres(source):
         return source
@@ -2830,8 +2679,7 @@ def get_connection() -> Database:
 
 
 class Kind(enum.StrEnum):
-    """How a store call a person asked for turned out (a StrEnum compared with ==, so an
-    Outcome keeps its kind across a reload of the module)."""
+    """How a store call turned out (a StrEnum, so an Outcome survives a module reload)."""
 
     SAVED = "saved"  # written; the note (if any) is shown
     DELETED = "deleted"  # moved to the trash; Undo is offered
@@ -2876,8 +2724,7 @@ class _Recent:
 
 @st.cache_resource(show_spinner=False)
 def _recent() -> _Recent:
-    """Hold what each session did last, for the whole process: not in session state, and
-    behind a lock, because a double click's callbacks can all run before either records."""
+    """Hold what each session did last, behind locks: a double click's callbacks can race."""
     return _Recent({}, tuple(threading.RLock() for _ in range(64)), {}, threading.Lock())
 
 
@@ -2898,8 +2745,7 @@ def _session_ended(session: str) -> bool:
 
 
 def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
-    """Return act()'s Outcome, unless it repeats what this session did on page within
-    DOUBLE_SUBMIT_S (is_repeat says so): then return that Outcome and do nothing."""
+    """Return act()'s Outcome, or this session's last one on page if act() would repeat it."""
     recent, token = _recent(), _session_token()
     key = (token, page)
     with recent.locks[hash(token) % len(recent.locks)]:
@@ -2918,16 +2764,13 @@ def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Out
 
 
 def _client_address() -> str | None:
-    """The browser's address, as the limits count it: from the header the operator names
-    in `client_ip_header` (its last entry, the one their proxy added), else the
-    connection's; an IPv6 /64 counts as one address (one home or host holds all of it).
-    None on the server's own machine (Streamlit gives no loopback address)."""
+    """The browser's address: `client_ip_header`'s last entry (the operator's proxy's), else
+    the connection's, an IPv6 /64 as one; None on the server's own machine."""
     header = _secrets().get("client_ip_header")
     value = None
     if isinstance(header, str) and header.strip():
-        value = (st.context.headers.get(header.strip()) or "").split(",")[-1].strip() or None
-    value = value or st.context.ip_address
-    if value is None:
+        value = (st.context.headers.get(header.strip()) or "").split(",")[-1].strip()
+    if (value := value or st.context.ip_address) is None:
         return None
     try:
         address = ipaddress.ip_address(value)
@@ -2938,32 +2781,24 @@ def _client_address() -> str | None:
     )
 
 
-def _counted_as() -> list[str]:
-    """Whom a flood limit counts an action against: this browser session, its address,
-    and the signed-in person. A new tab, a new name or a new session changes only one."""
-    who = [f"session {_session_token()}"]
-    if (address := _client_address()) is not None:
-        who.append(f"address {address}")
-    if st.user.get("is_logged_in") is True and _claim("sub") is not None:
-        who.append(f"person {_claim('iss')} {_claim('sub')}")
-    return who
-
-
 def _limited(
     kind: str, limit: int, message: str, act: Callable[[], Outcome], what: str = "note"
 ) -> Outcome:
-    """Return act()'s Outcome, unless the session, its address or its signed-in person
-    already did `limit` of kind (a create, an edit, a delete) in the last minute: then a
-    FAILED Outcome saying so, and nothing done. A place is taken before act() runs and
-    given back if it did nothing, so racing clicks and tabs cannot slip past."""
+    """Return act()'s Outcome, or FAILED if the session, its address or its person did limit
+    of kind this minute. The place is taken before act() runs, so racing clicks cannot pass."""
     recent, now = _recent(), time.monotonic()
-    keys = [(who, kind) for who in _counted_as()]
+    # A new tab, a new name or a new session changes only one of whom it counts.
+    counted = [f"session {_session_token()}"]
+    if (address := _client_address()) is not None:
+        counted.append(f"address {address}")
+    if st.user.get("is_logged_in") is True and _claim("sub") is not None:
+        counted.append(f"person {_claim('iss')} {_claim('sub')}")
     with recent.events_lock:
         if len(recent.events) > 10_000:  # forget whoever was idle for a minute
             for key, times in list(recent.events.items()):
                 if not times or now - times[-1] >= 60:
                     recent.events.pop(key, None)
-        counts = [recent.events.setdefault(key, deque()) for key in keys]
+        counts = [recent.events.setdefault((who, kind), deque()) for who in counted]
         for done in counts:
             while done and now - done[0] >= 60:
                 done.popleft()
@@ -2982,9 +2817,8 @@ def _limited(
 
 # Views: who is writing -------------------------------------------------------
 #
-# Open mode (no [auth] in secrets): everyone is VISITOR and types a name per note.
-# Signed-in mode: Streamlit's st.login with the provider configured under [auth];
-# st.user holds the provider's claims, and the store gets them as an Actor.
+# Open mode (no [auth] in secrets): everyone is VISITOR and types a name per note. Signed-in
+# mode: st.login with the provider under [auth]; the store gets st.user's claims as an Actor.
 
 MSG_OPEN_MODE = "**Open mode**: anyone can write, under any name."
 MSG_SIGNED_OUT = "**Signed-in mode**: anyone can read; sign in to write."
@@ -3043,8 +2877,7 @@ def _admins() -> frozenset[str]:
 
 
 def _admin_subjects() -> frozenset[tuple[str, str]]:
-    """The (issuer, subject) pairs named in `admin_subjects`: admins for a provider that
-    never says whether an address is verified."""
+    """The (issuer, subject) pairs in `admin_subjects` (for a provider that verifies no e-mail)."""
     named = _secrets().get("admin_subjects") or []
     return frozenset(
         (str(entry.get("issuer", "")), str(entry.get("subject", "")))
@@ -3060,70 +2893,40 @@ def _claim(name: str) -> str | None:
 
 
 def _display_name() -> str:
-    """The signed-in person's name as a valid author name: their name, else their
-    e-mail's name, else a name made from their subject."""
+    """The signed-in person's valid author name: name, e-mail's name, or one from the subject."""
     email = _claim("email")
     for candidate in (_claim("name"), email and email.split("@")[0], _claim("preferred_username")):
-        try:
+        with suppress(InvalidNoteError):
             return validate_note(candidate, ".")[0]
-        except InvalidNoteError:
-            continue
     return f"user-{hashlib.sha256(str(_claim('sub')).encode()).hexdigest()[:8]}"
 
 
 def current_actor() -> Actor | None:
-    """Who is using this page, as the store checks it: VISITOR in open mode; in
-    signed-in mode the signed-in person, or None for a signed-out visitor. An admin is
-    a person whose e-mail is in `admins` and verified by the provider (a real true: a
-    string "false" is not), or whose issuer and subject are in `admin_subjects`."""
+    """Who is using this page: VISITOR in open mode, else the signed-in person or None. An
+    admin's e-mail is in `admins` and verified (a real true), or admin_subjects names them."""
     if not signed_in_mode():
         return VISITOR
     if st.user.get("is_logged_in") is not True or _claim("sub") is None:
         return None
-    if _signed_out_since():
-        return None
-    email = (_claim("email") or "").strip().lower()
-    verified = st.user.get("email_verified") is True
     issuer, subject = _claim("iss") or "", _claim("sub")
-    return Actor(
-        name=_display_name(),
-        subject=subject,
-        issuer=issuer,
-        admin=(verified and bool(email) and email in _admins())
-        or (issuer, subject) in _admin_subjects(),
-    )
-
-
-def _signed_out_since() -> bool:
-    """True if the signed-in person signed out after this sign-in (its ID token's `iat`):
-    their sign-in cookie lasts 30 days, and a copy of it must not outlive a sign-out."""
-    try:
-        signed_out = NoteService.signed_out_at(get_connection(), _claim("iss") or "", _claim("sub"))
-    except NotesError:  # the database is down: every write fails and says so anyway
-        return False
-    issued = st.user.get("iat")
-    return signed_out is not None and not (type(issued) is int and issued > signed_out)
-
-
-def _sign_out(actor: Actor) -> None:
-    """Sign out here, and make every earlier sign-in of this person count no more."""
-    with suppress(NotesError):  # the cookie still goes; the record is the extra safety
-        NoteService.record_sign_out(get_connection(), actor)
-    st.logout()
-
-
-def _providers() -> list[str | None]:
-    """The providers to offer: None for a single unnamed one ([auth] with client_id),
-    else the name of each [auth.NAME] section."""
-    auth = _secrets().get("auth") or {}
-    if "client_id" in auth:
-        return [None]
-    return [name for name, value in auth.items() if isinstance(value, Mapping)] or [None]
+    # A sign-in cookie lasts 30 days: a copy of it must not outlive a sign-out (after `iat`).
+    with suppress(NotesError):  # the database is down: every write fails and says so anyway
+        signed_out = NoteService.signed_out_at(get_connection(), issuer, subject)
+        issued = st.user.get("iat")
+        if signed_out is not None and not (type(issued) is int and issued > signed_out):
+            return None
+    email = (_claim("email") or "").strip().lower()
+    admin = st.user.get("email_verified") is True and bool(email) and email in _admins()
+    admin = admin or (issuer, subject) in _admin_subjects()
+    return Actor(name=_display_name(), subject=subject, issuer=issuer, admin=admin)
 
 
 def _sign_in_buttons(key: str) -> None:
     """A Sign in button per provider (st.login sends the browser to the provider)."""
-    providers = _providers()
+    auth = _secrets().get("auth") or {}
+    # One unnamed provider ([auth] with client_id), else one per [auth.NAME] section.
+    named = [name for name, value in auth.items() if isinstance(value, Mapping)]
+    providers = named if named and "client_id" not in auth else [None]
     for provider in providers:
         label = "Sign in" if len(providers) == 1 else f"Sign in with {provider}"
         suffix = "" if len(providers) == 1 else f"_{provider}"
@@ -3147,12 +2950,14 @@ def _render_account(actor: Actor | None) -> None:
             role = " (admin)" if actor.admin else ""
             st.caption(f"Signed in as **{_escape_markdown(actor.name or '')}**{role}")
             if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-                _sign_out(actor)
+                # Every earlier sign-in of this person counts no more; the cookie goes anyway.
+                with suppress(NotesError):
+                    NoteService.record_sign_out(get_connection(), actor)
+                st.logout()
 
 
 def _cannot_change(actor: Actor | None, note: Note) -> bool:
-    """Say, where the page's actions would be, why this person cannot change note;
-    return True if so (the page then hides its actions)."""
+    """Say why this person cannot change note, where its actions would be; True if so."""
     if actor is None:
         st.info(MSG_SIGN_IN_TO_WRITE)
         _sign_in_buttons("page_sign_in")
@@ -3164,20 +2969,21 @@ def _cannot_change(actor: Actor | None, note: Note) -> bool:
 
 
 class _Keys:
-    """The keys of a page's (or the Edit dialog's) Outcome, Undo button, note form and note
-    picker, each "<page>_<what>"."""
+    """The "<page>_<what>" keys of a page's (or the Edit dialog's) Outcome, form and picker."""
 
     _NAMES = ("outcome", "undo", "form", "username", "body", "submit", "preview", "find", "number")
 
     def __init__(self, page: str, picks: bool = False, lists_notes: bool = False) -> None:
-        self.picks = picks  # it has a note picker (key `number`): a restore or a vanished
-        # note changes what it picks
+        self.picks = picks  # a note picker (`number`): a restore or a vanished note changes it
         self.lists_notes = lists_notes  # the page shows notes itself (a restored one too)
         for name in self._NAMES:
             setattr(self, name, f"{page}_{name}")
         self.pick = f"{page}_pick_"  # + a note's number: its pick button
         self.searched = f"{page}_find_searched"  # the search the number was last chosen for
         self.asked = f"{page}_number_asked"  # the ?note= last shown (each is shown once)
+
+
+_known_zones = functools.cache(zoneinfo.available_timezones)  # read once, when first asked
 
 
 def _reader_zone() -> zoneinfo.ZoneInfo:
@@ -3189,21 +2995,13 @@ def _reader_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo("UTC")
 
 
-@functools.cache
-def _known_zones() -> frozenset[str]:
-    """Return the names of the time zones this machine knows (read once)."""
-    return frozenset(zoneinfo.available_timezones())
-
-
 def _format_time(timestamp: int) -> str:
     """Return a UTC epoch second as a date and time in the reader's browser time zone."""
     return datetime.fromtimestamp(timestamp, _reader_zone()).strftime("%d %b %Y, %H:%M %Z")
 
 
 def _ago(timestamp: int, now: float | None = None) -> str:
-    """When, as a feed says it: "just now", "5 min ago", "3 h ago", "yesterday, 14:05",
-    "Monday, 09:30" within a week, else the date and time (_format_time). The exact
-    time is on the note's own page."""
+    """When, as a feed says it: "just now", "5 min ago", "3 h ago", "Monday, 09:30", a date."""
     zone = _reader_zone()
     then = datetime.fromtimestamp(timestamp, zone)
     today = datetime.fromtimestamp(time.time() if now is None else now, zone)
@@ -3232,16 +3030,12 @@ def _update_page() -> st.Page:
 
 # Views: showing a note ------------------------------------------------------
 #
-# Notes are public, so a note is rendered by a CommonMark parser (markdown-it-py) and
-# an allow-list sanitiser (nh3), and shown with st.html, which runs no markdown of its
-# own: raw HTML shows as typed, links go to http, https or mailto only (in a new tab),
-# images become links to them and are never loaded, headings are bold text, and LaTeX,
-# emoji shortcodes and Streamlit's directives (:red[...]) cannot happen, by
-# construction. _NOTE_CSS caps a note's box and styles what the sanitiser lets through.
+# Notes are public: markdown-it-py renders them, nh3 sanitises to an allow-list, and st.html
+# runs no markdown of its own. Raw HTML shows as typed, links are http(s)/mailto only, images
+# are never loaded, headings are bold text; LaTeX, emoji codes and :red[...] cannot happen.
 
 _LINK_SCHEMES = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
-# maxNesting: as deep as a note's CHAR_LIMIT characters can nest (markdown-it's 20 hid
-# the text of a note of 139 ">"), and no deeper: a stored row of 560 recursed too deep.
+# maxNesting: as deep as CHAR_LIMIT characters nest (20 hid text); deeper rows recurse too far.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": True, "maxNesting": CHAR_LIMIT})
 _MARKDOWN.enable(["table", "strikethrough", "linkify"])
 _MARKDOWN.validateLink = lambda url: _LINK_SCHEMES.match(url) is not None
@@ -3259,17 +3053,14 @@ _SANITISER = nh3.Cleaner(
 def _render_text(tokens: list, i: int, _options: object, env: dict) -> str:
     """Plain text, escaped, with env["highlight"]'s words in <mark>."""
     text, highlight = tokens[i].content, env.get("highlight")
-    if highlight is None:
-        return html.escape(text)
     return "".join(
         f"<mark>{html.escape(part)}</mark>" if n % 2 else html.escape(part)
-        for n, part in enumerate(highlight.split(text))
+        for n, part in enumerate(highlight.split(text) if highlight else [text])
     )
 
 
 def _render_image(tokens: list, i: int, _options: object, _env: dict) -> str:
-    """An image as a link to it (http and https only), never loaded; its alt text alone
-    inside a link or for any other address."""
+    """An image as a link to it (http(s) only), never loaded; its alt text alone in a link."""
     alt = html.escape(f"{tokens[i].content} (image)".lstrip())
     src = tokens[i].attrGet("src") or ""
     links = [t.type for t in tokens[:i] if t.type in ("link_open", "link_close")]
@@ -3281,9 +3072,8 @@ def _render_image(tokens: list, i: int, _options: object, _env: dict) -> str:
 def _render_link_open(tokens: list, i: int, options: object, env: dict) -> str:
     """A link, showing its address when it has no text of its own."""
     tag = _MARKDOWN.renderer.renderToken(tokens, i, options, env)
-    if tokens[i + 1].type == "link_close":
-        return tag + html.escape(tokens[i].attrGet("href") or "")
-    return tag
+    bare = tokens[i + 1].type == "link_close"
+    return tag + (html.escape(tokens[i].attrGet("href") or "") if bare else "")
 
 
 _MARKDOWN.renderer.rules |= {
@@ -3297,52 +3087,39 @@ _MARKDOWN.renderer.rules |= {
 
 @functools.lru_cache(maxsize=4096)
 def note_html(body: str, terms: tuple[str, ...] = ()) -> str:
-    """Return the HTML the app shows for a note body, words that start with one of terms
-    highlighted; rendered once per body and search. (#tags are buttons under the note,
-    not links in it.)"""
+    """Return the HTML the app shows for a note body, words starting with one of terms marked."""
     words = "|".join(re.escape(term) for term in terms)
     highlight = re.compile(rf"(?<!\w)((?:{words})\w*)", re.IGNORECASE) if words else None
     return _SANITISER.clean(_MARKDOWN.render(body, {"highlight": highlight}))
 
 
-# A note's text scrolls inside its box past about 16 lines, never spills out of it
-# sideways (long words wrap; wide tables and code scroll), and indents nested lists and
-# quotes four levels deep at most. A table's own "Download as CSV" is hidden: it writes
-# a body like =HYPERLINK(...) as is, which a spreadsheet runs; the feed's Download
-# writes spreadsheet-safe CSV (export_notes).
+# A note's box scrolls past about 16 lines, never spills sideways, and indents four levels at
+# most. A table's "Download as CSV" is hidden: it writes =HYPERLINK(...) as is, which a
+# spreadsheet runs (the feed's Download writes spreadsheet-safe CSV).
 _NOTE_CSS = """<style>
-[class*="st-key-text_of_"] {
-  max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere;
-}
-[class*="st-key-text_of_"] :is(p, ul, ol, blockquote, pre, table) { margin: 0 0 0.5rem; }
-[class*="st-key-text_of_"] :is(p, ul, ol, blockquote, pre, table):last-child { margin: 0; }
-[class*="st-key-text_of_"] blockquote {
-  border-left: 0.25rem solid rgba(128, 128, 128, 0.5); padding-left: 0.75rem;
-}
-[class*="st-key-text_of_"] :is(code, pre) {
+BOX { max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere; }
+BOX :is(p, ul, ol, blockquote, pre, table) { margin: 0 0 0.5rem; }
+BOX :is(p, ul, ol, blockquote, pre, table):last-child { margin: 0; }
+BOX blockquote { border-left: 0.25rem solid rgba(128, 128, 128, 0.5); padding-left: 0.75rem; }
+BOX :is(code, pre) {
   font-family: "Source Code Pro", monospace; font-size: 0.875em;
   background: rgba(128, 128, 128, 0.15); border-radius: 0.25rem;
 }
-[class*="st-key-text_of_"] pre { padding: 0.75rem; overflow: auto; }
-[class*="st-key-text_of_"] pre code { background: none; }
-[class*="st-key-text_of_"] table { display: block; overflow: auto; border-collapse: collapse; }
-[class*="st-key-text_of_"] :is(th, td) {
-  border: 1px solid rgba(128, 128, 128, 0.5); padding: 0.25rem 0.5rem;
-}
-[class*="st-key-text_of_"] a { color: #1c6dd0; }
-[class*="st-key-text_of_"] mark { background: #ffd27a; color: #0e1016; }
-@media (prefers-color-scheme: dark) { [class*="st-key-text_of_"] a { color: #79b8ff; } }
-[class*="st-key-text_of_"] :is(ul, ol, blockquote) :is(ul, ol, blockquote)
-  :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote) {
-  margin: 0; padding-left: 0.25rem; border: 0;
-}
+BOX pre { padding: 0.75rem; overflow: auto; }
+BOX pre code { background: none; }
+BOX table { display: block; overflow: auto; border-collapse: collapse; }
+BOX :is(th, td) { border: 1px solid rgba(128, 128, 128, 0.5); padding: 0.25rem 0.5rem; }
+BOX a { color: #1c6dd0; }
+BOX mark { background: #ffd27a; color: #0e1016; }
+@media (prefers-color-scheme: dark) { BOX a { color: #79b8ff; } }
+BOX :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote)
+  :is(ul, ol, blockquote) :is(ul, ol, blockquote) { margin: 0; padding-left: 0.25rem; border: 0; }
 [data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none; }
-</style>"""
+</style>""".replace("BOX", '[class*="st-key-text_of_"]')  # each rule's note box
 
 
 def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
-    """Show a note's text (note_html) in a box of its own, key, that _NOTE_CSS caps
-    (main() adds the style once per run)."""
+    """Show a note's text (note_html) in a box of its own, key, that _NOTE_CSS caps."""
     with st.container(key=key):
         st.html(note_html(body, tuple(terms or ())))
 
@@ -3353,60 +3130,45 @@ def _show_in_feed(**params: str) -> None:
     st.session_state.q = ""
 
 
-def _tag_buttons(note: Note, here: bool) -> None:
-    """The note's #tags, each filtering the feed by it in this tab (Back undoes it)."""
-    tags = list(dict.fromkeys(tag.lower() for tag in extract_tags(note.body)))
-    if not tags:
-        return
-    with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
-        for tag in tags:
-            _feed_link(
-                f"\\#{tag}",
-                {"tag": tag},
-                f"tag_{note.id}_{tag}",
-                None,
-                f"Notes tagged #{tag}",
-                here,
-            )
-
-
 def _feed_link(
     label: str, params: dict[str, str], key: str, icon: str | None, help: str, here: bool
 ):
     """A link to the feed with query params; from the feed itself, a button that sets them
     (a page_link to the page shown leaves the address bar as it was: no Back, no sharing)."""
+    look = {"label": label, "icon": icon, "help": help}
     if here:
-        st.button(
-            label,
-            key=key,
-            icon=icon,
-            help=help,
-            type="tertiary",
-            on_click=_show_in_feed,
-            kwargs=params,
-        )
+        st.button(**look, key=key, type="tertiary", on_click=_show_in_feed, kwargs=params)
     else:
-        st.page_link(_feed_page(), label=label, query_params=params, icon=icon, help=help)
+        st.page_link(_feed_page(), **look, query_params=params)
 
 
 def _render_note(
     note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
 ) -> None:
-    """Show one note: its text, author, times, number and tags. links: "feed" on the feed
-    (with the note's menu), "page" elsewhere, None for none (a trashed note); key: its box's
-    key prefix (another where a page shows the same note twice)."""
+    """Show one note: text, author, times, number, tags. links: "feed" (with the note's menu),
+    "page", or None (a trashed note); key: its box's prefix (for a note shown twice)."""
     with st.container(border=True, key=f"{key}_{note.id}"):
-        text_key = f"text_of_{note.id}" if key == "note" else f"text_of_{note.id}_{key}"
-        _note_text(note.body, text_key, terms=terms)
+        _note_text(note.body, f"text_of_{note.id}{'' if key == 'note' else f'_{key}'}", terms)
         if links is None:
             st.caption(
                 f"{_escape_markdown(note.username)} · \\#{note.id} · "
                 f"{_format_time(note.updated_timestamp)}"
             )
             return
-        _tag_buttons(note, here=links == "feed")
+        here = links == "feed"
+        # Each #tag filters the feed by it in this tab (Back undoes it).
+        if tags := list(dict.fromkeys(tag.lower() for tag in extract_tags(note.body))):
+            with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
+                for tag in tags:
+                    _feed_link(
+                        f"\\#{tag}",
+                        {"tag": tag},
+                        f"tag_{note.id}_{tag}",
+                        None,
+                        f"Notes tagged #{tag}",
+                        here,
+                    )
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            here = links == "feed"
             _feed_link(
                 _escape_markdown(note.username),
                 {"author": note.username},
@@ -3434,8 +3196,7 @@ def _render_note(
 
 
 def _notes_frame(notes: list[Note]) -> pd.DataFrame:
-    """Return notes as a table, one row a note, with the stored columns; the timestamps
-    as dates and times in the reader's time zone."""
+    """Return notes as a table of their stored columns, times in the reader's time zone."""
     columns = ["id", "created_timestamp", "updated_timestamp", "username", "body"]
     frame = pd.DataFrame([asdict(note) for note in notes], columns=columns)
     zone = _reader_zone()
@@ -3455,26 +3216,22 @@ _NOTE_NUMBER = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²".isdigit() i
 
 def _query_int(name: str) -> int | None:
     """Return query parameter name as a note number, or None if absent or not one."""
-    value = st.query_params.get(name)
-    if value is None or not _NOTE_NUMBER.fullmatch(value):
-        return None
-    number = int(value)
+    value = st.query_params.get(name) or ""
+    number = int(value) if _NOTE_NUMBER.fullmatch(value) else 0
     return number if 0 < number <= MAX_NOTE_ID else None
 
 
 def _go_to_page(direction: str | None = None, id: int | None = None) -> None:
     """Move a listing to the page before or after note id, or to the newest (in the URL)."""
     for name in ("before", "after"):
-        if name in st.query_params:
-            del st.query_params[name]
+        st.query_params.pop(name, None)
     if direction is not None:
         st.query_params[direction] = str(id)
         st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
 
 
 _SCROLL_TOP = "scroll_top"  # how many page turns asked to land at the top
-# A constant script (no text from anyone), so that after "Older →" or "← Newer" the
-# new page is read from its top: Streamlit keeps the scroll position across reruns.
+# A constant script: a turned page is read from its top (Streamlit keeps the scroll position).
 _SCROLL_TO_TOP = """<script data-turn="{turn}">
 for (const el of [document.scrollingElement,
                   ...document.querySelectorAll('[data-testid="stMain"], .stMain')]) {{
@@ -3483,17 +3240,8 @@ for (const el of [document.scrollingElement,
 </script>"""
 
 
-def _land_at_top() -> None:
-    """After a page turn, scroll the page to its top (once per turn)."""
-    turn = st.session_state.get(_SCROLL_TOP)
-    if turn:
-        st.html(_SCROLL_TO_TOP.format(turn=turn), unsafe_allow_javascript=True)
-        st.session_state[_SCROLL_TOP] = 0
-
-
 def _page_bounds() -> tuple[int | None, int | None]:
-    """Return the (before, after) of the listing page in the URL (a crafted URL with both
-    gets `before`: the store refuses the pair)."""
+    """Return the (before, after) of the listing page in the URL (`before` if it has both)."""
     before = _query_int("before")
     return before, None if before is not None else _query_int("after")
 
@@ -3505,9 +3253,10 @@ def _page_gone(prefix: str) -> None:
 
 
 def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[Note]]) -> None:
-    """Show "← Newer" and "Older →" under a page of notes, each only if listing(limit=1,
-    after=/before=) finds a note that way (keys <prefix>_newer and <prefix>_older)."""
-    _land_at_top()
+    """Show "← Newer" and "Older →" under a page of notes, each if listing finds a note there."""
+    if turn := st.session_state.get(_SCROLL_TOP):  # after a page turn, once: land at the top
+        st.html(_SCROLL_TO_TOP.format(turn=turn), unsafe_allow_javascript=True)
+        st.session_state[_SCROLL_TOP] = 0
     left, right = st.columns(2)
     if listing(limit=1, after=notes[0].id):
         left.button(
@@ -3520,8 +3269,7 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
 
 
 def _on_restore(keys: _Keys, id: int) -> None:
-    """Bring note id back from the trash (Undo, or Restore on the Trash page); a page's
-    picker then shows the note just brought back."""
+    """Bring note id back from the trash (Undo, or the Trash page's Restore) and pick it."""
     outcome = _attempt(
         lambda: NoteService.restore_note(get_connection(), id, actor=current_actor()),
         lambda note: Outcome(Kind.SAVED, MSG_RESTORED.format(id=id), note),
@@ -3534,8 +3282,7 @@ def _on_restore(keys: _Keys, id: int) -> None:
 
 
 def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """Decorate a page that shows its callbacks' Outcomes: each is forgotten once a run of
-    the page has finished showing it, not when a run that a new click cut short began to."""
+    """Decorate a page to forget each Outcome once a run has finished showing it (not cut short)."""
 
     def decorate(render: Callable[[], None]) -> Callable[[], None]:
         @functools.wraps(render)
@@ -3545,16 +3292,14 @@ def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], 
             try:
                 render()
             except NotesError as error:
-                # The page failed part-way (the database went away, say): main() says
-                # why. An Outcome this run showed is forgotten all the same, or it would
-                # come back once the database is back; if it said the same, once is enough.
+                # main() says why the page failed; a shown Outcome would come back with the
+                # database, so it goes too, and if it said the same, once is enough.
                 outcome = state.get(keys.outcome)
-                if outcome is None or state.get(_OUTCOME_SHOWN) is not outcome:
-                    raise
-                del state[keys.outcome]
-                if outcome.message != str(error):
-                    raise
-                return
+                if outcome is not None and state.get(_OUTCOME_SHOWN) is outcome:
+                    del state[keys.outcome]
+                    if outcome.message == str(error):
+                        return
+                raise
             state.pop(keys.outcome, None)  # only reached by a finished run
 
         return page
@@ -3571,19 +3316,15 @@ def _show_outcome(keys: _Keys) -> None:
     if outcome is None:
         return
     st.session_state[_OUTCOME_SHOWN] = outcome
-    if outcome.kind == Kind.SAVED:
-        st.success(outcome.message)
-        if outcome.note is not None:
-            _render_note(outcome.note)
-    elif outcome.kind == Kind.DELETED:
+    if outcome.kind == Kind.DELETED:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.success(outcome.message)
         right.button("Undo", key=keys.undo, on_click=_on_restore, args=(keys, outcome.note.id))
-    elif outcome.kind == Kind.NOTHING:
-        st.info(outcome.message)
     else:
-        st.error(outcome.message)
-    if outcome.kind == Kind.CONFLICT:
+        {Kind.SAVED: st.success, Kind.NOTHING: st.info}.get(outcome.kind, st.error)(outcome.message)
+    if outcome.kind == Kind.SAVED and outcome.note is not None:
+        _render_note(outcome.note)
+    elif outcome.kind == Kind.CONFLICT:
         theirs, yours = st.columns(2)
         with theirs:
             st.caption(f"Saved now (version {outcome.note.version})")
@@ -3598,20 +3339,15 @@ def _show_outcome(keys: _Keys) -> None:
         st.code(body, language=None, wrap_lines=True)  # as typed, ready to copy
 
 
-# The live character count under a note box: a constant script (no text of anyone's),
-# installed once per browser page, that counts as the app does (grapheme clusters, outer
-# spaces and newlines left out) on every keystroke, without the server. It also replaces
-# a lone half of a surrogate pair (which a page script can put in a box) with the U+FFFD
-# the box shows: the server refuses such a string as bad UTF-8 and drops the whole
-# message, so Save would do nothing and say nothing. It then names the field that holds
-# a U+FFFD, so that the person can remove it before saving.
-_COUNTER_KEYS = ("create_body", "update_body", "edit_body")  # the note boxes it counts
+# The live character count under a note box: a constant script, once per browser page, that
+# counts as the app does on every keystroke. It replaces a lone surrogate half with U+FFFD
+# (the server drops a message of bad UTF-8, so Save would say nothing) and names its field.
 _COUNTER_SCRIPT = f"""<script>
 if (!window.notesCounter) {{
   window.notesCounter = true;
   const limit = {CHAR_LIMIT};
   const graphemes = new Intl.Segmenter(undefined, {{granularity: "grapheme"}});
-  const keys = {json.dumps(list(_COUNTER_KEYS))};
+  const keys = ["create_body", "update_body", "edit_body"];
   // A whole pair, else a lone half. (No "<" in this script: the sanitiser of st.html,
   // DOMPurify, empties a script whose text has "<" before a letter, "/" or "!".)
   const halves = /[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udfff]/g;
@@ -3656,21 +3392,6 @@ if (!window.notesCounter) {{
 </script>"""
 
 
-def _live_counter(key: str) -> None:
-    """The live character count of note box key: its slot, and the script that fills
-    it (see _COUNTER_SCRIPT)."""
-    # Drawn with the count of the text the page has now, in a box of a fixed height:
-    # a counter that grew when the first key was pressed moved the buttons under it,
-    # and a click aimed at Save a moment before landed on nothing.
-    typed = (st.session_state.get(key) or "").strip(" \t\n")
-    st.html(
-        f'<div class="notes-counter" data-for="{key}" aria-live="polite" style="font-size:'
-        f' 0.875rem; text-align: right; height: 1.5rem">{len(_GRAPHEME.findall(typed))}'
-        f" / {CHAR_LIMIT}</div>"
-    )
-    st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
-
-
 def _render_preview(keys: _Keys) -> None:
     """Below a form whose Preview was pressed: its note as the feed will show it."""
     if not st.session_state.get(f"{keys.preview}_shown"):
@@ -3685,22 +3406,26 @@ def _render_preview(keys: _Keys) -> None:
 
 
 def _note_fields(keys: _Keys, with_username: bool = True) -> None:
-    """Show the Username (open mode only) and Note inputs that the Create and Update
-    forms share."""
+    """Show the Username (open mode only) and Note inputs, with the note's live count."""
     if with_username:
         st.text_input("Username", key=keys.username, placeholder="Who is writing?")
-    # No max_chars: with it the browser silently drops a paste that is too long.
-    # The limit is checked on save, and the message says how far over the text is.
+    # No max_chars: the browser drops a paste too long; the save says how far over it is.
     st.text_area(
         "Note",
         key=keys.body,
         height=NOTE_BOX_HEIGHT_PX,
         placeholder=f"Up to {CHAR_LIMIT} characters. Markdown works: **bold**, - lists, [links](https://…)",
     )
-    # Forms keep Streamlit's enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as
-    # Enter in the Username field does (an empty note is refused with a message).
+    # Forms keep enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as Enter does above.
     st.caption(f"Up to {CHAR_LIMIT} characters of markdown. Ctrl+Enter saves.")
-    _live_counter(keys.body)
+    # The count (_COUNTER_SCRIPT) has a fixed height: one that grew moved Save from a click.
+    typed = (st.session_state.get(keys.body) or "").strip(" \t\n")
+    st.html(
+        f'<div class="notes-counter" data-for="{keys.body}" aria-live="polite" style="font-size:'
+        f' 0.875rem; text-align: right; height: 1.5rem">{len(_GRAPHEME.findall(typed))}'
+        f" / {CHAR_LIMIT}</div>"
+    )
+    st.html(_COUNTER_SCRIPT, unsafe_allow_javascript=True)
 
 
 def _note_form(
@@ -3723,17 +3448,10 @@ def _note_form(
             )
 
 
-# Markdown a pick button's label drops, so that it reads as the note does in the feed:
-# images and links keep their text, emphasis, code, heading and quote marks go.
+# The markdown a pick button's label drops: links keep their text; emphasis, code and blocks go.
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MARKDOWN_BLOCKS = re.compile(r"^[ \t]*(?:(?:#{1,6}|>|[-*+]|\d+[.)])[ \t]+)+", re.MULTILINE)
 _MARKDOWN_MARKS = re.compile(r"[*`~]+|(?<!\w)_+|_+(?!\w)|\\(?=\S)")
-
-
-def _plain_text(body: str) -> str:
-    """A note's text without its markdown, on one line (for labels)."""
-    text = _MARKDOWN_BLOCKS.sub("", _MARKDOWN_LINK.sub(r"\1", body))
-    return " ".join(_MARKDOWN_MARKS.sub("", text).split())
 
 
 def _pick_note(keys: _Keys) -> Note | None:
@@ -3761,9 +3479,10 @@ def _pick_note(keys: _Keys) -> Note | None:
         st.caption(MSG_NO_PICKS)
     with st.container(horizontal=True, gap="small"):
         for note in candidates:
-            excerpt = textwrap.shorten(_plain_text(note.body), PICK_EXCERPT_CHARS, placeholder=" …")
-            label = f"\\#{note.id} {_escape_markdown(note.username)}: "
-            label += _escape_markdown(excerpt)
+            text = _MARKDOWN_BLOCKS.sub("", _MARKDOWN_LINK.sub(r"\1", note.body))
+            text = " ".join(_MARKDOWN_MARKS.sub("", text).split())  # one line, as in the feed
+            excerpt = textwrap.shorten(text, PICK_EXCERPT_CHARS, placeholder=" …")
+            label = f"\\#{note.id} {_escape_markdown(note.username)}: {_escape_markdown(excerpt)}"
             chosen = note.id == st.session_state.get(keys.number)
             st.button(
                 label,
