@@ -4049,9 +4049,7 @@ def _set_state(key: str, value: object) -> None:
 
 # Views: a note's menu --------------------------------------------------------
 #
-# Every note in the feed (and on its permalink) has an Actions menu: Edit (a dialog with
-# the Update page's checks), Delete (with Undo), History (the Update page, ?note=N) and
-# its link to copy. Edit and Delete are offered only to who may change the note.
+# Each note's Actions menu: Edit (a dialog), Delete (with Undo), History and its link.
 
 _FEED = _Keys("feed", lists_notes=True)
 _EDIT = _Keys("edit")
@@ -4059,9 +4057,8 @@ _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
 
 
 def _on_delete(keys: _Keys, id: int, version: int, off: str) -> None:
-    """Move note id to the trash if it is still at version, within the session's delete
-    limit, and offer Undo (off: the menu or tick box to turn off). A conflict is a failure:
-    the page shows the note as it is now."""
+    """Trash note id if still at version, within the delete limit (off: the box to untick).
+    A conflict is a failure: the page shows the note as it is now."""
     st.session_state[off] = False
     outcome = _limited(
         "delete",
@@ -4104,12 +4101,8 @@ def _save_edit(
     success: Callable[[Note], Outcome],
     limited: bool = True,
 ) -> Outcome:
-    """Run write(the version the person loaded, in state[loaded] with the note's id) within
-    the person's edit limit unless not `limited`; leave its Outcome for the page.
-
-    After a conflict, the form keeps the person's text and saving again is a deliberate
-    choice to replace what is saved; if the note is gone, the text is kept on the page.
-    """
+    """Run write(the version loaded, state[loaded][1]) within the edit limit if `limited`.
+    After a conflict or if the note is gone, the person's text is kept on the page."""
     state = st.session_state
     id, draft = state[loaded][0], (state.get(keys.username, ""), state[keys.body])
 
@@ -4117,9 +4110,7 @@ def _save_edit(
         state[loaded] = (id, note.version)
         return success(note)
 
-    def act() -> Outcome:
-        return _attempt(lambda: write(state[loaded][1]), saved)
-
+    act = functools.partial(_attempt, lambda: write(state[loaded][1]), saved)
     if limited:
         outcome = _limited("edit", _setting("edits_per_minute"), MSG_TOO_MANY_EDITS, act, "edit")
     else:
@@ -4136,8 +4127,7 @@ def _save_edit(
 
 
 def _on_update(keys: _Keys, loaded: str) -> None:
-    """Save a note form (the Update page's, or the Edit dialog's) if its note is still the
-    version loaded into it; the Edit dialog then closes and the feed says so."""
+    """Save the Update page's or Edit dialog's form if its note is still the version loaded."""
     state = st.session_state
     if loaded not in state:  # a double click's second press: the first saved and closed
         return
@@ -4176,14 +4166,12 @@ def _close_editor() -> None:
 
 @st.dialog("Edit note", width="medium", on_dismiss=_close_editor)
 def _edit_dialog() -> None:
-    """The Edit dialog: the Update page's form, for the note opened from its menu. Once
-    saved or cancelled it reruns the whole page (a dialog reruns alone, as a fragment)."""
+    """The Edit dialog: the Update page's form for the note opened from its menu."""
     editing = st.session_state.get(_EDITING)
     if editing is None:
-        st.rerun()
-    id, _ = editing
+        st.rerun()  # saved or cancelled: the whole page, since a dialog reruns alone
     actor = current_actor()
-    st.caption(f"Note \\#{id}")
+    st.caption(f"Note \\#{editing[0]}")
     _show_outcome(_EDIT)
     with st.form(_EDIT.form, border=False):
         _note_fields(_EDIT, with_username=actor is not None and not actor.signed_in)
@@ -4242,12 +4230,9 @@ def _note_menu(note: Note) -> None:
 
 # Views: the live feed --------------------------------------------------------
 #
-# The newest page of the feed (of a search or a filter too) has a small fragment, the
-# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S: one listing
-# (_live_tick) counts the newer notes, offered in a slot kept free so nothing the person
-# reads moves, and rereads the shown ones. Only if one of those was edited or deleted does
-# it rerun the page, which shows the notes as the tick read them (_LIVE_KEEP): an idle
-# tick sends a banner, not the notes. Older pages and permalinks have no fragment.
+# The newest feed page's banner slot (kept free, so nothing read moves) is a fragment rerun
+# every LIVE_FEED_TICK_S: one listing counts newer notes and rereads the shown ones; only if
+# one of those changed does the page rerun (_LIVE_KEEP), so an idle tick sends no notes.
 
 MSG_NEW_NOTES = "{count} — show"
 MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
@@ -4283,18 +4268,13 @@ def _live_first(conn: Database, filters: dict) -> _LiveView:
 
 
 def _live_tick(conn: Database, view: _LiveView) -> _LiveView:
-    """Read view's notes again and count the newer ones (up to LIVE_MAX_NEW + 1), in one
-    listing upwards from the oldest shown. A note among them that was not shown (restored,
-    or edited into a search) waits for a full run: it would push down what is being read."""
+    """Reread view's notes and count newer ones (to LIVE_MAX_NEW + 1) in one listing.
+    A note that was not shown waits for a full run: it would push down what is being read."""
     limit = len(view.shown) + LIVE_MAX_NEW + 1
     notes = NoteService.list_notes(conn, limit=limit, after=view.after, **dict(view.filters))
     new = min(sum(1 for note in notes if note.id > view.newest), LIVE_MAX_NEW + 1)
     kept = tuple(note for note in notes if note.id in view.shown)
     return _LiveView(view.filters, view.shown, view.after, view.newest, kept, new)
-
-
-def _versions(notes: tuple[Note, ...]) -> list[tuple[int, int]]:
-    return [(note.id, note.version) for note in notes]
 
 
 def _new_notes(count: int) -> str:
@@ -4304,8 +4284,7 @@ def _new_notes(count: int) -> str:
 
 
 def _on_show_new() -> None:
-    """The banner's "show": read the newest page afresh, from its top (the button is in
-    the fragment, whose widgets rerun only it: ask for the page)."""
+    """The banner's "show": rerun the whole page (not just the fragment), from its top."""
     st.session_state.pop(_LIVE_KEEP, None)
     st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
     st.rerun(scope="app")
@@ -4313,9 +4292,8 @@ def _on_show_new() -> None:
 
 @st.fragment(run_every=LIVE_FEED_TICK_S)
 def _live_banner(run: int) -> None:
-    """The banner's slot above the newest page's notes: shows the view the full run read,
-    and every later call (a tick) reads it again. A database fault in a tick says so in the
-    slot, once however many ticks fail, and the page stays as it is."""
+    """The banner's slot above the newest page's notes; every call after the run's first
+    (a tick) rereads the view. A database fault in a tick says so once in the slot."""
     state = st.session_state
     view: _LiveView = state[_LIVE]
     problem = None
@@ -4327,7 +4305,7 @@ def _live_banner(run: int) -> None:
         except NotesError as error:
             problem = str(error)
         else:
-            changed = _versions(ticked.notes) != _versions(view.notes)
+            changed = ticked.notes != view.notes
             state[_LIVE] = view = ticked
             if changed:  # a shown note was edited or deleted: the page shows it so now
                 state[_LIVE_KEEP] = True
@@ -4347,8 +4325,8 @@ def _live_banner(run: int) -> None:
             )
 
 
-def _render_newest(conn: Database, filters: dict, terms: list[str]) -> list[Note]:
-    """Show the newest page of the feed, live (see _live_banner); return its notes."""
+def _render_newest(conn: Database, filters: dict) -> tuple[Note, ...]:
+    """Start the newest page of the feed, live (see _live_banner); return its notes."""
     state = st.session_state
     view: _LiveView | None = state.get(_LIVE)
     keep = state.pop(_LIVE_KEEP, False) and view is not None
@@ -4358,9 +4336,7 @@ def _render_newest(conn: Database, filters: dict, terms: list[str]) -> list[Note
     _live_banner(run)
     if not view.notes:
         st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
-    for note in view.notes:
-        _render_note(note, terms, links="feed")
-    return list(view.notes)
+    return view.notes
 
 
 # Views: Read Note Feed -------------------------------------------------------
@@ -4414,7 +4390,7 @@ def render_read() -> None:
     before, after = _page_bounds()
     terms = search_terms(search or "")
     if before is None and after is None:  # the newest page: live
-        notes = _render_newest(conn, filters, terms)
+        notes = list(_render_newest(conn, filters))
         if not notes:
             return  # it says so, and shows notes as they come
     else:
@@ -4422,8 +4398,8 @@ def render_read() -> None:
         if not notes:
             _page_gone("feed")
             return
-        for note in notes:
-            _render_note(note, terms, links="feed")
+    for note in notes:
+        _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     _render_feed_export(conn, filters)
     with st.expander("Raw Note Table Data"):
@@ -4446,8 +4422,7 @@ def _is_text_of(note: Note, username: object, body: object) -> bool:
 
 
 def _on_create() -> None:
-    """Save the Create form; on success clear the note box. A second press within
-    DOUBLE_SUBMIT_S, with the same text or the box cleared, reports the first one's note."""
+    """Save the Create form and clear its box; a double press reports the first note (_once)."""
     state = st.session_state
     actor = current_actor()
     username, body = state.get(_CREATE.username, ""), state[_CREATE.body]
@@ -4490,8 +4465,7 @@ _UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the fo
 
 def _on_restore_version(id: int, old_version: int) -> None:
     """Make an earlier version of note id current again, and load it into the form.
-    Signed in, the note's author and an admin restore whatever their edit limit, so a
-    vandal's edits can never keep them from putting their note back."""
+    Its author or an admin restores beyond the edit limit: a vandal cannot lock them out."""
     state = st.session_state
     actor, owner = current_actor(), False
     if actor is not None and actor.signed_in:
@@ -4543,8 +4517,7 @@ def _render_version(note: Note, old: NoteVersion, may_change: bool) -> None:
 
 
 def _render_history(note: Note, may_change: bool) -> None:
-    """Show a note's earlier versions a page at a time, newest first, and always its
-    first version: no number of edits buries the original or slows the page."""
+    """Show a note's earlier versions a page at a time, newest first, and always the first."""
     conn, state = get_connection(), st.session_state
     earlier = note.version - 1  # every edit kept the version it replaced
     with st.expander(f"History: {_how_many(earlier, 'earlier version')}"):
@@ -4591,9 +4564,7 @@ def render_update() -> None:
     except NotesError as error:
         if loaded is None or _UPDATE.body not in state:
             raise  # nothing typed to keep: main() shows the message
-        # The database failed (went away, say) with the person's edit in the form: say
-        # so once and keep the form, so that nothing typed is lost and Save works again
-        # as soon as the server is back.
+        # The database failed with an edit in the form: say so once, keep what was typed.
         outcome = state.get(_UPDATE.outcome)
         if outcome is None or outcome.message != str(error):
             st.error(str(error))
@@ -4621,8 +4592,7 @@ def render_update() -> None:
         _render_note(note)
         _render_history(note, may_change=False)
         return
-    # Load the chosen note into the form when the choice changes (or the form was
-    # cleared by visiting another page), never over what the person is typing.
+    # Load the chosen note when the choice changes or the form was cleared, never over typing.
     if loaded is None or loaded[0] != note.id or _UPDATE.body not in state:
         state[_UPDATE.username], state[_UPDATE.body] = note.username, note.body
         state[_UPDATE_LOADED] = (note.id, note.version)
@@ -4695,18 +4665,14 @@ def _on_purge(ids: tuple[int, ...]) -> None:
     except NotesError as error:
         st.session_state[_TRASH.outcome] = Outcome(Kind.FAILED, str(error))
         return
-    kept = len(ids) - purged
-    message = MSG_PURGED.format(notes=_how_many(purged, "note"))
-    if kept:
-        message = MSG_PURGED_SOME.format(
-            notes=_how_many(purged, "note"), kept=kept, verb="is" if kept == 1 else "are"
-        )
+    kept, notes = len(ids) - purged, _how_many(purged, "note")
+    verb = "is" if kept == 1 else "are"
+    message = (MSG_PURGED_SOME if kept else MSG_PURGED).format(notes=notes, kept=kept, verb=verb)
     st.session_state[_TRASH.outcome] = Outcome(Kind.SAVED, message)
 
 
 def _render_purge(notes: list[Note]) -> None:
-    """An admin's way to delete the notes on this page for good: a button, then a
-    confirmation that counts and names them; only those are deleted."""
+    """An admin's button to delete this page's notes for good, then a confirmation naming them."""
     asked: tuple[int, ...] | None = st.session_state.get(_TRASH_PURGE)
     if not asked:
         st.button(
@@ -4734,8 +4700,7 @@ def _render_purge(notes: list[Note]) -> None:
 
 @_shows_outcomes(_TRASH)
 def render_trash() -> None:
-    """The Trash page: deleted notes a page at a time, each restorable by whoever may change
-    it; an admin (signed in) deletes them for good here, else `python app.py purge` does."""
+    """The Trash page: deleted notes a page at a time, to restore, or (an admin) to purge."""
     st.title("Trash")
     actor = current_actor()
     st.caption(MSG_TRASH_KEPT_SIGNED_IN if signed_in_mode() else MSG_TRASH_KEPT)
