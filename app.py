@@ -4131,17 +4131,12 @@ def _on_update(keys: _Keys, loaded: str) -> None:
     state = st.session_state
     if loaded not in state:  # a double click's second press: the first saved and closed
         return
-    id = state[loaded][0]
+    id, username, body = state[loaded][0], state.get(keys.username, ""), state[keys.body]
     outcome = _save_edit(
         keys,
         loaded,
         lambda version: NoteService.update_note(
-            get_connection(),
-            id,
-            state.get(keys.username, ""),
-            state[keys.body],
-            version=version,
-            actor=current_actor(),
+            get_connection(), id, username, body, version=version, actor=current_actor()
         ),
         lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
     )
@@ -4530,21 +4525,14 @@ def _render_history(note: Note, may_change: bool) -> None:
         versions = NoteService.note_history(conn, note.id, limit=HISTORY_PAGE_SIZE, before=before)
         for old in versions:
             _render_version(note, old, may_change)
+        older = (note.id, versions[-1].version) if versions and versions[-1].version > 1 else None
         with st.container(horizontal=True, gap="small"):
-            if before is not None:
-                st.button(
-                    "← Newest versions",
-                    key="update_history_newest",
-                    on_click=_set_state,
-                    args=(_HISTORY_BEFORE, None),
-                )
-            if versions and versions[-1].version > 1:
-                st.button(
-                    "Older versions →",
-                    key="update_history_older",
-                    on_click=_set_state,
-                    args=(_HISTORY_BEFORE, (note.id, versions[-1].version)),
-                )
+            for label, key, shows, offered in (
+                ("← Newest versions", "update_history_newest", None, before is not None),
+                ("Older versions →", "update_history_older", older, older is not None),
+            ):
+                if offered:
+                    st.button(label, key=key, on_click=_set_state, args=(_HISTORY_BEFORE, shows))
         if versions and versions[-1].version > 2:  # the original is further back: show it
             st.caption("The first version:")
             for first in NoteService.note_history(conn, note.id, limit=1, after=0):
@@ -5004,42 +4992,29 @@ def render_data() -> None:
 # Views: About ----------------------------------------------------------------
 
 
-def _mode_description() -> str:
-    """What the About page says about who may write, in the mode the app runs in."""
-    if not signed_in_mode():
-        return (
-            "It runs in **open mode**: anyone who opens it can write a note under any"
-            " name, edit or delete any note, and restore it from the Trash."
-        )
-    return (
-        "It runs in **signed-in mode**: anyone can read; to write, people sign in"
-        " with the app's identity provider (OpenID Connect, through Streamlit's"
-        " `st.login`), and a note is signed with their name. Only a note's author, or"
-        " an admin the operator names, can edit, delete or restore it; only an admin"
-        " can delete notes for good."
-    )
-
-
-def _limits_description() -> str:
-    """The flood limits in force, for the About page."""
-    notes = _setting("notes_per_minute")
-    deletes = _setting("deletes_per_minute")
-    edits = _setting("edits_per_minute")
-    return (
-        f"To keep floods out, each person (counted by browser session, by address and,"
-        f" signed in, by account; and each author) may save {_how_many(notes, 'new note')},"
-        f" make {_how_many(edits, 'edit')} and delete {_how_many(deletes, 'note')} a"
-        f" minute. A note's author and an admin can always restore an earlier version."
-    )
+_OPEN_MODE = (
+    "It runs in **open mode**: anyone who opens it can write a note under any"
+    " name, edit or delete any note, and restore it from the Trash."
+)
+_SIGNED_IN_MODE = (
+    "It runs in **signed-in mode**: anyone can read; to write, people sign in"
+    " with the app's identity provider (OpenID Connect, through Streamlit's"
+    " `st.login`), and a note is signed with their name. Only a note's author, or"
+    " an admin the operator names, can edit, delete or restore it; only an admin"
+    " can delete notes for good."
+)
 
 
 def render_about() -> None:
-    """The About page: what the app is and how it is built."""
+    """The About page: what the app is and how it is built, its mode and its limits."""
     st.title("About")
+    notes = _how_many(_setting("notes_per_minute"), "new note")
+    edits = _how_many(_setting("edits_per_minute"), "edit")
+    deletes = _how_many(_setting("deletes_per_minute"), "note")
     st.markdown(
         f"""
 **Littlest Notes** is a public feed of short markdown notes of up to {CHAR_LIMIT}
-characters. {_mode_description()}
+characters. {_SIGNED_IN_MODE if signed_in_mode() else _OPEN_MODE}
 
 It is a whole web app in one Python file, `app.py`:
 
@@ -5063,7 +5038,9 @@ can destroy a note.
 Notes are rendered as markdown with raw HTML shown as text, never run; links in notes
 go only to http, https and mailto addresses, and images in notes are shown as links,
 never loaded.
-{_limits_description()}
+To keep floods out, each person (counted by browser session, by address and, signed in,
+by account; and each author) may save {notes}, make {edits} and delete {deletes} a
+minute. A note's author and an admin can always restore an earlier version.
 """
     )
     try:
@@ -5076,12 +5053,9 @@ never loaded.
 
 # Views: Activity -------------------------------------------------------------
 #
-# Everything here comes from NoteService.activity: the counts the store keeps, never the
-# notes, so the page costs the same at a million notes as at a hundred. The store counts
-# notes per UTC hour; the page puts each hour on the reader's day and hour of the day by
-# its middle (in a zone half an hour off UTC, an hour that straddles midnight counts on
-# the day it mostly falls in). Charts are pictures, so every figure is written out too.
-# Author and tag names are shown as escaped text, and link to the feed filtered by them.
+# From the counts the store keeps (NoteService.activity), never the notes, so it costs the
+# same at any size. Each UTC hour counts on the reader's day by its middle (zones half an
+# hour off UTC). Charts are pictures, so every figure is written out too.
 
 MSG_NO_ACTIVITY = (
     "No notes yet, so no activity to show. Write the first one on the **Create a Note** page."
@@ -5091,9 +5065,7 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _local_counts(activity: Activity, zone: zoneinfo.ZoneInfo, first: pd.Timestamp, days: int):
-    """Notes per day from `first` (local midnight) for `days` days, and per hour of the
-    day over those days, in zone: each counted UTC hour by its middle (numpy, so that a
-    year of hours costs half a millisecond)."""
+    """Notes per day for `days` days from `first` (local midnight), and per hour of the day."""
     counted = np.array(activity.hours, dtype=np.int64).reshape(-1, 2)
     middles = pd.to_datetime(counted[:, 0] * 3600 + 1800, unit="s", utc=True)
     local = pd.DatetimeIndex(middles).tz_convert(zone).tz_localize(None).as_unit("s").asi8
@@ -5112,9 +5084,8 @@ def _day_chart(days: pd.Series):
 
     frame = pd.DataFrame({"notes": days.to_numpy()}, index=days.index)
     frame["date"] = days.index.strftime("%a %d %b %Y")
-    frame["week"] = (days.index - pd.to_timedelta(days.index.day_of_week, unit="D")).strftime(
-        "%Y-%m-%d"
-    )
+    monday = days.index - pd.to_timedelta(days.index.day_of_week, unit="D")
+    frame["week"] = monday.strftime("%Y-%m-%d")
     frame["weekday"] = [_WEEKDAYS[d] for d in days.index.day_of_week]
     # A week's column is labelled with its month when the month starts in it.
     month_label = "utcdate(toDate(datum.value)) <= 7 ? utcFormat(toDate(datum.value), '%b') : ''"
@@ -5160,8 +5131,7 @@ def _ranked_links(title: str, ranked: tuple[tuple[str, int], ...], param: str, p
 
 
 def render_activity() -> None:
-    """The Activity page: totals, notes per day over the last year, the busiest hours of
-    the day and the most active authors and tags, in the reader's time zone."""
+    """The Activity page: totals, notes per day and hour, the most active authors and tags."""
     st.title("Activity")
     zone = _reader_zone()
     today = datetime.fromtimestamp(time.time(), zone).date()
@@ -5256,9 +5226,8 @@ def _tab_title(page: st.Page) -> str:
     return f"{page.title if note is None else f'Note #{note}'} · Littlest Notes"
 
 
-# The favicon, served by the app itself (/media/...): a ":material/...:" icon is fetched
-# from fonts.gstatic.com by every visitor, and an emoji or SVG one is a data: URL that a
-# Content-Security-Policy of img-src 'self' refuses. A copy of app.py alone gets the emoji.
+# Served by the app itself: a ":material/...:" icon comes from fonts.gstatic.com, and an
+# emoji or SVG one is a data: URL that a Content-Security-Policy of img-src 'self' refuses.
 _FAVICON = Path(__file__).with_name("favicon.png")
 
 
@@ -5268,8 +5237,7 @@ def main() -> None:
     st.set_page_config(page_icon=str(_FAVICON) if _FAVICON.is_file() else "🗒️")
     page = st.navigation(pages(), position="sidebar")
     st.set_page_config(page_title=_tab_title(page))  # calls add up: this adds the title
-    # Style-only, so it goes to the page's event area and takes no room; once per run,
-    # not once per note (a dialog reruns alone, and keeps the page's style).
+    # Style-only, so it takes no room; once per run, not per note (a dialog keeps it).
     st.html(_NOTE_CSS)
     try:
         _render_account(current_actor())
