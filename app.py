@@ -4057,8 +4057,7 @@ _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
 
 
 def _on_delete(keys: _Keys, id: int, version: int, off: str) -> None:
-    """Trash note id if still at version, within the delete limit (off: the box to untick).
-    A conflict is a failure: the page shows the note as it is now."""
+    """Trash note id if still at version, within the delete limit (off: the box to untick)."""
     st.session_state[off] = False
     outcome = _limited(
         "delete",
@@ -4101,8 +4100,7 @@ def _save_edit(
     success: Callable[[Note], Outcome],
     limited: bool = True,
 ) -> Outcome:
-    """Run write(the version loaded, state[loaded][1]) within the edit limit if `limited`.
-    After a conflict or if the note is gone, the person's text is kept on the page."""
+    """Run write(the version loaded) within the edit limit if `limited`; keep text on failure."""
     state = st.session_state
     id, draft = state[loaded][0], (state.get(keys.username, ""), state[keys.body])
 
@@ -4287,8 +4285,7 @@ def _on_show_new() -> None:
 
 @st.fragment(run_every=LIVE_FEED_TICK_S)
 def _live_banner(run: int) -> None:
-    """The banner's slot above the newest page's notes; every call after the run's first
-    (a tick) rereads the view. A database fault in a tick says so once in the slot."""
+    """The banner's slot above the newest page's notes; each later call (a tick) rereads them."""
     state = st.session_state
     view: _LiveView = state[_LIVE]
     problem = None
@@ -4373,8 +4370,7 @@ def render_read() -> None:
     )
     author, tag = st.query_params.get("author"), st.query_params.get("tag")
     if author or tag:
-        # Plain text (st.text), not markdown: anyone can send a link with any value in it,
-        # and markdown links even an escaped URL.
+        # st.text, not markdown: a link can carry any value, and markdown links even escaped URLs.
         what = f"by {author} " if author else ""
         what += f"tagged #{tag}" if tag else ""
         count = f" ({NoteService.count_notes(conn, author):,} in all)" if author and not tag else ""
@@ -4560,19 +4556,17 @@ def render_update() -> None:
         _update_form(current_actor(), state.get(_UPDATE.username, ""))
         return
     outcome: Outcome | None = state.get(_UPDATE.outcome)
-    if outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None:
-        # The note the person edited is gone: their text, not another note's form.
+    gone = outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None
+    if gone or note is None:
         _show_outcome(_UPDATE)
-        st.button(
-            "Save as a new note",
-            key="update_save_as_new",
-            icon=":material/note_add:",
-            on_click=_on_save_as_new,
-            args=outcome.draft,
-        )
-        return
-    if note is None:
-        _show_outcome(_UPDATE)
+        if gone:  # the note the person edited is gone: their text, not another note's form
+            st.button(
+                "Save as a new note",
+                key="update_save_as_new",
+                icon=":material/note_add:",
+                on_click=_on_save_as_new,
+                args=outcome.draft,
+            )
         return
     actor = current_actor()
     if _cannot_change(actor, note):
@@ -5220,12 +5214,6 @@ def pages() -> list[st.Page]:
     ]
 
 
-def _tab_title(page: st.Page) -> str:
-    """Return the browser tab's title: the page's own, or on a permalink the note's."""
-    note = _query_int("note") if page.url_path == "" else None  # "" is the feed's path
-    return f"{page.title if note is None else f'Note #{note}'} · Littlest Notes"
-
-
 # Served by the app itself: a ":material/...:" icon comes from fonts.gstatic.com, and an
 # emoji or SVG one is a data: URL that a Content-Security-Policy of img-src 'self' refuses.
 _FAVICON = Path(__file__).with_name("favicon.png")
@@ -5236,7 +5224,9 @@ def main() -> None:
     # Before st.navigation, which would otherwise make the page's icon the favicon.
     st.set_page_config(page_icon=str(_FAVICON) if _FAVICON.is_file() else "🗒️")
     page = st.navigation(pages(), position="sidebar")
-    st.set_page_config(page_title=_tab_title(page))  # calls add up: this adds the title
+    note = _query_int("note") if page.url_path == "" else None  # "" is the feed's path
+    title = page.title if note is None else f"Note #{note}"  # a permalink's tab names it
+    st.set_page_config(page_title=f"{title} · Littlest Notes")  # calls add up: adds the title
     # Style-only, so it takes no room; once per run, not per note (a dialog keeps it).
     st.html(_NOTE_CSS)
     try:
