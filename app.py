@@ -4183,8 +4183,7 @@ def _permalink(id: int) -> str:
 
 def _note_menu(note: Note) -> None:
     """The note's Actions menu (Edit and Delete only for who may change it)."""
-    # on_change="rerun": the menu's contents run only when it is open (25 closed menus
-    # cost nothing), and its key opens and closes it from a callback.
+    # on_change="rerun": its contents run only while open; callbacks close it by its key.
     with st.popover(
         "Actions",  # a name screen readers say (an icon alone is read as "more_horiz icon")
         icon=":material/more_horiz:",
@@ -4628,8 +4627,7 @@ def render_delete() -> None:
 _TRASH = _Keys("trash")
 
 
-# The numbers an admin asked to delete for good, to confirm. Not the button's own key:
-# Streamlit refuses to draw a button whose key a callback has set (after Cancel).
+# The ids to confirm; not the button's key: Streamlit won't draw a button a callback set.
 _TRASH_PURGE = "trash_purge_asked"
 MSG_PURGE_CONFIRM = (
     "Delete {notes} for good: {numbers}? Their text and history cannot be brought back."
@@ -5047,9 +5045,8 @@ minute. A note's author and an admin can always restore an earlier version.
 
 # Views: Activity -------------------------------------------------------------
 #
-# From the counts the store keeps (NoteService.activity), never the notes, so it costs the
-# same at any size. Each UTC hour counts on the reader's day by its middle (zones half an
-# hour off UTC). Charts are pictures, so every figure is written out too.
+# From the store's counts, never the notes, so it costs the same at any size. Each UTC hour
+# counts on the reader's day by its middle. Charts are pictures: every figure is in words too.
 
 MSG_NO_ACTIVITY = (
     "No notes yet, so no activity to show. Write the first one on the **Create a Note** page."
