@@ -3508,9 +3508,7 @@ def _set_state(key: str, value: object) -> None:
 
 # Views: a note's menu --------------------------------------------------------
 #
-# Every note in the feed (and on its permalink) has an Actions menu: Edit (a dialog with
-# the Update page's checks), Delete (with Undo), History (the Update page, ?note=N) and
-# its link to copy. Edit and Delete are offered only to who may change the note.
+# Each note's Actions menu: Edit (a dialog), Delete (with Undo), History and its link.
 
 _FEED = _Keys("feed", lists_notes=True)
 _EDIT = _Keys("edit")
@@ -3518,9 +3516,7 @@ _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
 
 
 def _on_delete(keys: _Keys, id: int, version: int, off: str) -> None:
-    """Move note id to the trash if it is still at version, within the session's delete
-    limit, and offer Undo (off: the menu or tick box to turn off). A conflict is a failure:
-    the page shows the note as it is now."""
+    """Trash note id if still at version, within the delete limit (off: the box to untick)."""
     st.session_state[off] = False
     outcome = _limited(
         "delete",
@@ -3563,12 +3559,7 @@ def _save_edit(
     success: Callable[[Note], Outcome],
     limited: bool = True,
 ) -> Outcome:
-    """Run write(the version the person loaded, in state[loaded] with the note's id) within
-    the person's edit limit unless not `limited`; leave its Outcome for the page.
-
-    After a conflict, the form keeps the person's text and saving again is a deliberate
-    choice to replace what is saved; if the note is gone, the text is kept on the page.
-    """
+    """Run write(the version loaded) within the edit limit if `limited`; keep text on failure."""
     state = st.session_state
     id, draft = state[loaded][0], (state.get(keys.username, ""), state[keys.body])
 
@@ -3576,9 +3567,7 @@ def _save_edit(
         state[loaded] = (id, note.version)
         return success(note)
 
-    def act() -> Outcome:
-        return _attempt(lambda: write(state[loaded][1]), saved)
-
+    act = functools.partial(_attempt, lambda: write(state[loaded][1]), saved)
     if limited:
         outcome = _limited("edit", _setting("edits_per_minute"), MSG_TOO_MANY_EDITS, act, "edit")
     else:
@@ -3595,22 +3584,16 @@ def _save_edit(
 
 
 def _on_update(keys: _Keys, loaded: str) -> None:
-    """Save a note form (the Update page's, or the Edit dialog's) if its note is still the
-    version loaded into it; the Edit dialog then closes and the feed says so."""
+    """Save the Update page's or Edit dialog's form if its note is still the version loaded."""
     state = st.session_state
     if loaded not in state:  # a double click's second press: the first saved and closed
         return
-    id = state[loaded][0]
+    id, username, body = state[loaded][0], state.get(keys.username, ""), state[keys.body]
     outcome = _save_edit(
         keys,
         loaded,
         lambda version: NoteService.update_note(
-            get_connection(),
-            id,
-            state.get(keys.username, ""),
-            state[keys.body],
-            version=version,
-            actor=current_actor(),
+            get_connection(), id, username, body, version=version, actor=current_actor()
         ),
         lambda note: Outcome(Kind.SAVED, MSG_UPDATED.format(id=id), note),
     )
@@ -3635,14 +3618,12 @@ def _close_editor() -> None:
 
 @st.dialog("Edit note", width="medium", on_dismiss=_close_editor)
 def _edit_dialog() -> None:
-    """The Edit dialog: the Update page's form, for the note opened from its menu. Once
-    saved or cancelled it reruns the whole page (a dialog reruns alone, as a fragment)."""
+    """The Edit dialog: the Update page's form for the note opened from its menu."""
     editing = st.session_state.get(_EDITING)
     if editing is None:
-        st.rerun()
-    id, _ = editing
+        st.rerun()  # saved or cancelled: the whole page, since a dialog reruns alone
     actor = current_actor()
-    st.caption(f"Note \\#{id}")
+    st.caption(f"Note \\#{editing[0]}")
     _show_outcome(_EDIT)
     with st.form(_EDIT.form, border=False):
         _note_fields(_EDIT, with_username=actor is not None and not actor.signed_in)
@@ -3661,8 +3642,7 @@ def _permalink(id: int) -> str:
 
 def _note_menu(note: Note) -> None:
     """The note's Actions menu (Edit and Delete only for who may change it)."""
-    # on_change="rerun": the menu's contents run only when it is open (25 closed menus
-    # cost nothing), and its key opens and closes it from a callback.
+    # on_change="rerun": its contents run only while open; callbacks close it by its key.
     with st.popover(
         "Actions",  # a name screen readers say (an icon alone is read as "more_horiz icon")
         icon=":material/more_horiz:",
@@ -3701,12 +3681,9 @@ def _note_menu(note: Note) -> None:
 
 # Views: the live feed --------------------------------------------------------
 #
-# The newest page of the feed (of a search or a filter too) has a small fragment, the
-# banner's slot above the notes, that reruns alone every LIVE_FEED_TICK_S: one listing
-# (_live_tick) counts the newer notes, offered in a slot kept free so nothing the person
-# reads moves, and rereads the shown ones. Only if one of those was edited or deleted does
-# it rerun the page, which shows the notes as the tick read them (_LIVE_KEEP): an idle
-# tick sends a banner, not the notes. Older pages and permalinks have no fragment.
+# The newest feed page's banner slot (kept free, so nothing read moves) is a fragment rerun
+# every LIVE_FEED_TICK_S: one listing counts newer notes and rereads the shown ones; only if
+# one of those changed does the page rerun (_LIVE_KEEP), so an idle tick sends no notes.
 
 MSG_NEW_NOTES = "{count} — show"
 MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
@@ -3742,18 +3719,13 @@ def _live_first(conn: Database, filters: dict) -> _LiveView:
 
 
 def _live_tick(conn: Database, view: _LiveView) -> _LiveView:
-    """Read view's notes again and count the newer ones (up to LIVE_MAX_NEW + 1), in one
-    listing upwards from the oldest shown. A note among them that was not shown (restored,
-    or edited into a search) waits for a full run: it would push down what is being read."""
+    """Reread view's notes and count newer ones (to LIVE_MAX_NEW + 1) in one listing.
+    A note that was not shown waits for a full run: it would push down what is being read."""
     limit = len(view.shown) + LIVE_MAX_NEW + 1
     notes = NoteService.list_notes(conn, limit=limit, after=view.after, **dict(view.filters))
     new = min(sum(1 for note in notes if note.id > view.newest), LIVE_MAX_NEW + 1)
     kept = tuple(note for note in notes if note.id in view.shown)
     return _LiveView(view.filters, view.shown, view.after, view.newest, kept, new)
-
-
-def _versions(notes: tuple[Note, ...]) -> list[tuple[int, int]]:
-    return [(note.id, note.version) for note in notes]
 
 
 def _new_notes(count: int) -> str:
@@ -3763,8 +3735,7 @@ def _new_notes(count: int) -> str:
 
 
 def _on_show_new() -> None:
-    """The banner's "show": read the newest page afresh, from its top (the button is in
-    the fragment, whose widgets rerun only it: ask for the page)."""
+    """The banner's "show": rerun the whole page (not just the fragment), from its top."""
     st.session_state.pop(_LIVE_KEEP, None)
     st.session_state[_SCROLL_TOP] = st.session_state.get(_SCROLL_TOP, 0) + 1
     st.rerun(scope="app")
@@ -3772,9 +3743,7 @@ def _on_show_new() -> None:
 
 @st.fragment(run_every=LIVE_FEED_TICK_S)
 def _live_banner(run: int) -> None:
-    """The banner's slot above the newest page's notes: shows the view the full run read,
-    and every later call (a tick) reads it again. A database fault in a tick says so in the
-    slot, once however many ticks fail, and the page stays as it is."""
+    """The banner's slot above the newest page's notes; each later call (a tick) rereads them."""
     state = st.session_state
     view: _LiveView = state[_LIVE]
     problem = None
@@ -3786,7 +3755,7 @@ def _live_banner(run: int) -> None:
         except NotesError as error:
             problem = str(error)
         else:
-            changed = _versions(ticked.notes) != _versions(view.notes)
+            changed = ticked.notes != view.notes
             state[_LIVE] = view = ticked
             if changed:  # a shown note was edited or deleted: the page shows it so now
                 state[_LIVE_KEEP] = True
@@ -3806,8 +3775,8 @@ def _live_banner(run: int) -> None:
             )
 
 
-def _render_newest(conn: Database, filters: dict, terms: list[str]) -> list[Note]:
-    """Show the newest page of the feed, live (see _live_banner); return its notes."""
+def _render_newest(conn: Database, filters: dict) -> tuple[Note, ...]:
+    """Start the newest page of the feed, live (see _live_banner); return its notes."""
     state = st.session_state
     view: _LiveView | None = state.get(_LIVE)
     keep = state.pop(_LIVE_KEEP, False) and view is not None
@@ -3817,9 +3786,7 @@ def _render_newest(conn: Database, filters: dict, terms: list[str]) -> list[Note
     _live_banner(run)
     if not view.notes:
         st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
-    for note in view.notes:
-        _render_note(note, terms, links="feed")
-    return list(view.notes)
+    return view.notes
 
 
 # Views: Read Note Feed -------------------------------------------------------
@@ -3861,8 +3828,7 @@ def render_read() -> None:
     )
     author, tag = st.query_params.get("author"), st.query_params.get("tag")
     if author or tag:
-        # Plain text (st.text), not markdown: anyone can send a link with any value in it,
-        # and markdown links even an escaped URL.
+        # st.text, not markdown: a link can carry any value, and markdown links even escaped URLs.
         what = f"by {author} " if author else ""
         what += f"tagged #{tag}" if tag else ""
         count = f" ({NoteService.count_notes(conn, author):,} in all)" if author and not tag else ""
@@ -3873,7 +3839,7 @@ def render_read() -> None:
     before, after = _page_bounds()
     terms = search_terms(search or "")
     if before is None and after is None:  # the newest page: live
-        notes = _render_newest(conn, filters, terms)
+        notes = list(_render_newest(conn, filters))
         if not notes:
             return  # it says so, and shows notes as they come
     else:
@@ -3881,8 +3847,8 @@ def render_read() -> None:
         if not notes:
             _page_gone("feed")
             return
-        for note in notes:
-            _render_note(note, terms, links="feed")
+    for note in notes:
+        _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     _render_feed_export(conn, filters)
     with st.expander("Raw Note Table Data"):
@@ -3905,8 +3871,7 @@ def _is_text_of(note: Note, username: object, body: object) -> bool:
 
 
 def _on_create() -> None:
-    """Save the Create form; on success clear the note box. A second press within
-    DOUBLE_SUBMIT_S, with the same text or the box cleared, reports the first one's note."""
+    """Save the Create form and clear its box; a double press reports the first note (_once)."""
     state = st.session_state
     actor = current_actor()
     username, body = state.get(_CREATE.username, ""), state[_CREATE.body]
@@ -3949,8 +3914,7 @@ _UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the fo
 
 def _on_restore_version(id: int, old_version: int) -> None:
     """Make an earlier version of note id current again, and load it into the form.
-    Signed in, the note's author and an admin restore whatever their edit limit, so a
-    vandal's edits can never keep them from putting their note back."""
+    Its author or an admin restores beyond the edit limit: a vandal cannot lock them out."""
     state = st.session_state
     actor, owner = current_actor(), False
     if actor is not None and actor.signed_in:
@@ -4002,8 +3966,7 @@ def _render_version(note: Note, old: NoteVersion, may_change: bool) -> None:
 
 
 def _render_history(note: Note, may_change: bool) -> None:
-    """Show a note's earlier versions a page at a time, newest first, and always its
-    first version: no number of edits buries the original or slows the page."""
+    """Show a note's earlier versions a page at a time, newest first, and always the first."""
     conn, state = get_connection(), st.session_state
     earlier = note.version - 1  # every edit kept the version it replaced
     with st.expander(f"History: {_how_many(earlier, 'earlier version')}"):
@@ -4016,21 +3979,14 @@ def _render_history(note: Note, may_change: bool) -> None:
         versions = NoteService.note_history(conn, note.id, limit=HISTORY_PAGE_SIZE, before=before)
         for old in versions:
             _render_version(note, old, may_change)
+        older = (note.id, versions[-1].version) if versions and versions[-1].version > 1 else None
         with st.container(horizontal=True, gap="small"):
-            if before is not None:
-                st.button(
-                    "← Newest versions",
-                    key="update_history_newest",
-                    on_click=_set_state,
-                    args=(_HISTORY_BEFORE, None),
-                )
-            if versions and versions[-1].version > 1:
-                st.button(
-                    "Older versions →",
-                    key="update_history_older",
-                    on_click=_set_state,
-                    args=(_HISTORY_BEFORE, (note.id, versions[-1].version)),
-                )
+            for label, key, shows, offered in (
+                ("← Newest versions", "update_history_newest", None, before is not None),
+                ("Older versions →", "update_history_older", older, older is not None),
+            ):
+                if offered:
+                    st.button(label, key=key, on_click=_set_state, args=(_HISTORY_BEFORE, shows))
         if versions and versions[-1].version > 2:  # the original is further back: show it
             st.caption("The first version:")
             for first in NoteService.note_history(conn, note.id, limit=1, after=0):
@@ -4050,9 +4006,7 @@ def render_update() -> None:
     except NotesError as error:
         if loaded is None or _UPDATE.body not in state:
             raise  # nothing typed to keep: main() shows the message
-        # The database failed (went away, say) with the person's edit in the form: say
-        # so once and keep the form, so that nothing typed is lost and Save works again
-        # as soon as the server is back.
+        # The database failed with an edit in the form: say so once, keep what was typed.
         outcome = state.get(_UPDATE.outcome)
         if outcome is None or outcome.message != str(error):
             st.error(str(error))
@@ -4060,19 +4014,17 @@ def render_update() -> None:
         _update_form(current_actor(), state.get(_UPDATE.username, ""))
         return
     outcome: Outcome | None = state.get(_UPDATE.outcome)
-    if outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None:
-        # The note the person edited is gone: their text, not another note's form.
+    gone = outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None
+    if gone or note is None:
         _show_outcome(_UPDATE)
-        st.button(
-            "Save as a new note",
-            key="update_save_as_new",
-            icon=":material/note_add:",
-            on_click=_on_save_as_new,
-            args=outcome.draft,
-        )
-        return
-    if note is None:
-        _show_outcome(_UPDATE)
+        if gone:  # the note the person edited is gone: their text, not another note's form
+            st.button(
+                "Save as a new note",
+                key="update_save_as_new",
+                icon=":material/note_add:",
+                on_click=_on_save_as_new,
+                args=outcome.draft,
+            )
         return
     actor = current_actor()
     if _cannot_change(actor, note):
@@ -4080,8 +4032,7 @@ def render_update() -> None:
         _render_note(note)
         _render_history(note, may_change=False)
         return
-    # Load the chosen note into the form when the choice changes (or the form was
-    # cleared by visiting another page), never over what the person is typing.
+    # Load the chosen note when the choice changes or the form was cleared, never over typing.
     if loaded is None or loaded[0] != note.id or _UPDATE.body not in state:
         state[_UPDATE.username], state[_UPDATE.body] = note.username, note.body
         state[_UPDATE_LOADED] = (note.id, note.version)
@@ -4135,8 +4086,7 @@ def render_delete() -> None:
 _TRASH = _Keys("trash")
 
 
-# The numbers an admin asked to delete for good, to confirm. Not the button's own key:
-# Streamlit refuses to draw a button whose key a callback has set (after Cancel).
+# The ids to confirm; not the button's key: Streamlit won't draw a button a callback set.
 _TRASH_PURGE = "trash_purge_asked"
 MSG_PURGE_CONFIRM = (
     "Delete {notes} for good: {numbers}? Their text and history cannot be brought back."
@@ -4154,18 +4104,14 @@ def _on_purge(ids: tuple[int, ...]) -> None:
     except NotesError as error:
         st.session_state[_TRASH.outcome] = Outcome(Kind.FAILED, str(error))
         return
-    kept = len(ids) - purged
-    message = MSG_PURGED.format(notes=_how_many(purged, "note"))
-    if kept:
-        message = MSG_PURGED_SOME.format(
-            notes=_how_many(purged, "note"), kept=kept, verb="is" if kept == 1 else "are"
-        )
+    kept, notes = len(ids) - purged, _how_many(purged, "note")
+    verb = "is" if kept == 1 else "are"
+    message = (MSG_PURGED_SOME if kept else MSG_PURGED).format(notes=notes, kept=kept, verb=verb)
     st.session_state[_TRASH.outcome] = Outcome(Kind.SAVED, message)
 
 
 def _render_purge(notes: list[Note]) -> None:
-    """An admin's way to delete the notes on this page for good: a button, then a
-    confirmation that counts and names them; only those are deleted."""
+    """An admin's button to delete this page's notes for good, then a confirmation naming them."""
     asked: tuple[int, ...] | None = st.session_state.get(_TRASH_PURGE)
     if not asked:
         st.button(
@@ -4193,8 +4139,7 @@ def _render_purge(notes: list[Note]) -> None:
 
 @_shows_outcomes(_TRASH)
 def render_trash() -> None:
-    """The Trash page: deleted notes a page at a time, each restorable by whoever may change
-    it; an admin (signed in) deletes them for good here, else `python app.py purge` does."""
+    """The Trash page: deleted notes a page at a time, to restore, or (an admin) to purge."""
     st.title("Trash")
     actor = current_actor()
     st.caption(MSG_TRASH_KEPT_SIGNED_IN if signed_in_mode() else MSG_TRASH_KEPT)
@@ -4472,42 +4417,29 @@ def render_data() -> None:
 # Views: About ----------------------------------------------------------------
 
 
-def _mode_description() -> str:
-    """What the About page says about who may write, in the mode the app runs in."""
-    if not signed_in_mode():
-        return (
-            "It runs in **open mode**: anyone who opens it can write a note under any"
-            " name, edit or delete any note, and restore it from the Trash."
-        )
-    return (
-        "It runs in **signed-in mode**: anyone can read; to write, people sign in"
-        " with the app's identity provider (OpenID Connect, through Streamlit's"
-        " `st.login`), and a note is signed with their name. Only a note's author, or"
-        " an admin the operator names, can edit, delete or restore it; only an admin"
-        " can delete notes for good."
-    )
-
-
-def _limits_description() -> str:
-    """The flood limits in force, for the About page."""
-    notes = _setting("notes_per_minute")
-    deletes = _setting("deletes_per_minute")
-    edits = _setting("edits_per_minute")
-    return (
-        f"To keep floods out, each person (counted by browser session, by address and,"
-        f" signed in, by account; and each author) may save {_how_many(notes, 'new note')},"
-        f" make {_how_many(edits, 'edit')} and delete {_how_many(deletes, 'note')} a"
-        f" minute. A note's author and an admin can always restore an earlier version."
-    )
+_OPEN_MODE = (
+    "It runs in **open mode**: anyone who opens it can write a note under any"
+    " name, edit or delete any note, and restore it from the Trash."
+)
+_SIGNED_IN_MODE = (
+    "It runs in **signed-in mode**: anyone can read; to write, people sign in"
+    " with the app's identity provider (OpenID Connect, through Streamlit's"
+    " `st.login`), and a note is signed with their name. Only a note's author, or"
+    " an admin the operator names, can edit, delete or restore it; only an admin"
+    " can delete notes for good."
+)
 
 
 def render_about() -> None:
-    """The About page: what the app is and how it is built."""
+    """The About page: what the app is and how it is built, its mode and its limits."""
     st.title("About")
+    notes = _how_many(_setting("notes_per_minute"), "new note")
+    edits = _how_many(_setting("edits_per_minute"), "edit")
+    deletes = _how_many(_setting("deletes_per_minute"), "note")
     st.markdown(
         f"""
 **Littlest Notes** is a public feed of short markdown notes of up to {CHAR_LIMIT}
-characters. {_mode_description()}
+characters. {_SIGNED_IN_MODE if signed_in_mode() else _OPEN_MODE}
 
 It is a whole web app in one Python file, `app.py`:
 
@@ -4531,7 +4463,9 @@ can destroy a note.
 Notes are rendered as markdown with raw HTML shown as text, never run; links in notes
 go only to http, https and mailto addresses, and images in notes are shown as links,
 never loaded.
-{_limits_description()}
+To keep floods out, each person (counted by browser session, by address and, signed in,
+by account; and each author) may save {notes}, make {edits} and delete {deletes} a
+minute. A note's author and an admin can always restore an earlier version.
 """
     )
     try:
@@ -4544,12 +4478,8 @@ never loaded.
 
 # Views: Activity -------------------------------------------------------------
 #
-# Everything here comes from NoteService.activity: the counts the store keeps, never the
-# notes, so the page costs the same at a million notes as at a hundred. The store counts
-# notes per UTC hour; the page puts each hour on the reader's day and hour of the day by
-# its middle (in a zone half an hour off UTC, an hour that straddles midnight counts on
-# the day it mostly falls in). Charts are pictures, so every figure is written out too.
-# Author and tag names are shown as escaped text, and link to the feed filtered by them.
+# From the store's counts, never the notes, so it costs the same at any size. Each UTC hour
+# counts on the reader's day by its middle. Charts are pictures: every figure is in words too.
 
 MSG_NO_ACTIVITY = (
     "No notes yet, so no activity to show. Write the first one on the **Create a Note** page."
@@ -4559,9 +4489,7 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _local_counts(activity: Activity, zone: zoneinfo.ZoneInfo, first: pd.Timestamp, days: int):
-    """Notes per day from `first` (local midnight) for `days` days, and per hour of the
-    day over those days, in zone: each counted UTC hour by its middle (numpy, so that a
-    year of hours costs half a millisecond)."""
+    """Notes per day for `days` days from `first` (local midnight), and per hour of the day."""
     counted = np.array(activity.hours, dtype=np.int64).reshape(-1, 2)
     middles = pd.to_datetime(counted[:, 0] * 3600 + 1800, unit="s", utc=True)
     local = pd.DatetimeIndex(middles).tz_convert(zone).tz_localize(None).as_unit("s").asi8
@@ -4580,9 +4508,8 @@ def _day_chart(days: pd.Series):
 
     frame = pd.DataFrame({"notes": days.to_numpy()}, index=days.index)
     frame["date"] = days.index.strftime("%a %d %b %Y")
-    frame["week"] = (days.index - pd.to_timedelta(days.index.day_of_week, unit="D")).strftime(
-        "%Y-%m-%d"
-    )
+    monday = days.index - pd.to_timedelta(days.index.day_of_week, unit="D")
+    frame["week"] = monday.strftime("%Y-%m-%d")
     frame["weekday"] = [_WEEKDAYS[d] for d in days.index.day_of_week]
     # A week's column is labelled with its month when the month starts in it.
     month_label = "utcdate(toDate(datum.value)) <= 7 ? utcFormat(toDate(datum.value), '%b') : ''"
@@ -4628,8 +4555,7 @@ def _ranked_links(title: str, ranked: tuple[tuple[str, int], ...], param: str, p
 
 
 def render_activity() -> None:
-    """The Activity page: totals, notes per day over the last year, the busiest hours of
-    the day and the most active authors and tags, in the reader's time zone."""
+    """The Activity page: totals, notes per day and hour, the most active authors and tags."""
     st.title("Activity")
     zone = _reader_zone()
     today = datetime.fromtimestamp(time.time(), zone).date()
@@ -4718,15 +4644,8 @@ def pages() -> list[st.Page]:
     ]
 
 
-def _tab_title(page: st.Page) -> str:
-    """Return the browser tab's title: the page's own, or on a permalink the note's."""
-    note = _query_int("note") if page.url_path == "" else None  # "" is the feed's path
-    return f"{page.title if note is None else f'Note #{note}'} · Littlest Notes"
-
-
-# The favicon, served by the app itself (/media/...): a ":material/...:" icon is fetched
-# from fonts.gstatic.com by every visitor, and an emoji or SVG one is a data: URL that a
-# Content-Security-Policy of img-src 'self' refuses. A copy of app.py alone gets the emoji.
+# Served by the app itself: a ":material/...:" icon comes from fonts.gstatic.com, and an
+# emoji or SVG one is a data: URL that a Content-Security-Policy of img-src 'self' refuses.
 _FAVICON = Path(__file__).with_name("favicon.png")
 
 
@@ -4735,9 +4654,10 @@ def main() -> None:
     # Before st.navigation, which would otherwise make the page's icon the favicon.
     st.set_page_config(page_icon=str(_FAVICON) if _FAVICON.is_file() else "🗒️")
     page = st.navigation(pages(), position="sidebar")
-    st.set_page_config(page_title=_tab_title(page))  # calls add up: this adds the title
-    # Style-only, so it goes to the page's event area and takes no room; once per run,
-    # not once per note (a dialog reruns alone, and keeps the page's style).
+    note = _query_int("note") if page.url_path == "" else None  # "" is the feed's path
+    title = page.title if note is None else f"Note #{note}"  # a permalink's tab names it
+    st.set_page_config(page_title=f"{title} · Littlest Notes")  # calls add up: adds the title
+    # Style-only, so it takes no room; once per run, not per note (a dialog keeps it).
     st.html(_NOTE_CSS)
     try:
         _render_account(current_actor())
