@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from notes_e2e import Server
+from notes_e2e import DEAD_PROXY, Server
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 with warnings.catch_warnings():
@@ -103,17 +103,11 @@ def auth_secrets(provider: Provider, admins: list[str]) -> Callable[[str], str]:
     return text
 
 
-# Where a context's requests to other hosts go: a proxy on a port nothing listens on
-# (9, discard), so they fail at once; this machine's hosts bypass it.
-_DEAD_PROXY = {"server": "http://127.0.0.1:9", "bypass": ",".join(sorted(LOCAL_HOSTS))}
-
-
 def new_browser(browser: Browser) -> BrowserContext:
     """A fresh browser context (a person's own cookies) that never reaches off this machine
-    (the mock's CDN stylesheet fails at once). A dead proxy, not a route that aborts:
-    routing turns a context's HTTP cache off (Playwright), so each of its page loads
-    fetched and compiled Streamlit's scripts again, about 3 times as slow."""
-    return browser.new_context(proxy=_DEAD_PROXY)
+    (the mock's CDN stylesheet fails at once): DEAD_PROXY, not a route, which made each
+    page load about 3 times as slow by turning the context's HTTP cache off."""
+    return browser.new_context(proxy=DEAD_PROXY)
 
 
 def sidebar(page: Page) -> Locator:
