@@ -45,7 +45,9 @@ BACKENDS = ["sqlite", "postgresql"]
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by what it needs, for the quick subset (README): `browser` (a real
     Chromium and a server, tests/e2e) and `postgres` (a PostgreSQL server); `slow` is
-    marked by hand on tests that take seconds of their own."""
+    marked by hand on tests that take seconds of their own. The browser tests go first
+    (a stable sort), for the whole suite's scheduler (pytest_xdist_make_scheduler)."""
+    items.sort(key=lambda item: "e2e" not in item.path.parts)
     for item in items:
         if "e2e" in item.path.parts:
             item.add_marker(pytest.mark.browser)
@@ -55,6 +57,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             backend is None and {"pg_cluster", "pg_database"} & set(item.fixturenames)
         ):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """The whole suite's `-n 2 --dist loadgroup` (README): each browser test file is one
+    unit of work, run whole by one worker, so its server and fixtures start once; every
+    other test is a unit of its own. xdist hands out the units with the most tests
+    first; the tests' order breaks ties, and the browser tests come first
+    (pytest_collection_modifyitems), so the last minutes are short unit tests that both
+    workers share and the two end together. (`--dist loadfile` queued whole files by
+    their number of tests, so the browser files of 1 to 3 long tests came last, one
+    worker running them alone while the other had finished.)
+
+    A scheduler, not xdist_group marks: with pytest 9, xdist 3.8's marks had no effect
+    here (every test ran as a unit of its own, a module's server on both workers)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserFilesWhole(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path.startswith("tests/e2e/") else nodeid
+
+    return BrowserFilesWhole(config, log)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

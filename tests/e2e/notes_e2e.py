@@ -34,6 +34,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A browser context's proxy that keeps it on this machine: requests to other hosts go to
+# a port nothing listens on (9, discard) and fail at once; 127.0.0.1 and localhost bypass
+# it. Unlike a route that aborts them, it leaves the context's HTTP cache on (routing
+# turns it off: each page load then fetches and compiles Streamlit's scripts again).
+DEAD_PROXY = {"server": "http://127.0.0.1:9", "bypass": "127.0.0.1,localhost"}
 
 
 @dataclass(frozen=True)

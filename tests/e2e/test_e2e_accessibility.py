@@ -16,7 +16,17 @@ from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from notes_e2e import PAGES, REPO_ROOT, Server, open_page, rerun, store_notes, title, trash_notes
+from notes_e2e import (
+    DEAD_PROXY,
+    PAGES,
+    REPO_ROOT,
+    Server,
+    open_page,
+    rerun,
+    store_notes,
+    title,
+    trash_notes,
+)
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -71,10 +81,16 @@ def context(
 ) -> Iterator[BrowserContext]:
     """The browser in this colour scheme and at this width: one context for all the tests
     that use them (pytest groups the tests by these module-scoped parameters), so their
-    pages share its HTTP cache (tests/e2e/conftest.py's context)."""
+    pages share its HTTP cache (tests/e2e/conftest.py's context). Nothing it asks of
+    another host leaves the machine (DEAD_PROXY)."""
     viewport = {"width": width, "height": 900}
     context = browser.new_context(
-        **{**browser_context_args, "color_scheme": color_scheme, "viewport": viewport}
+        **{
+            **browser_context_args,
+            "color_scheme": color_scheme,
+            "viewport": viewport,
+            "proxy": DEAD_PROXY,
+        }
     )
     yield context
     context.close()
@@ -145,18 +161,18 @@ def test_every_page_and_every_permalink_has_its_own_tab_title(
 
 
 @pytest.fixture
-def outside_requests(page: Page, server: Server) -> Iterator[list[str]]:
-    """Every request the page makes to another origin, refused (the test never leaves
-    the machine) and listed."""
+def outside_requests(page: Page, server: Server) -> list[str]:
+    """Every request the page makes to another origin, listed (and refused: the module's
+    context sends it to DEAD_PROXY). Listened to, not routed: a route would turn the
+    HTTP cache off, and each page load would fetch and compile Streamlit's scripts."""
     outside: list[str] = []
 
-    def refuse(route: Route, request: Request) -> None:
-        outside.append(request.url)
-        route.abort()
+    def listed(request: Request) -> None:
+        if not request.url.startswith(server.base_url + "/"):
+            outside.append(request.url)
 
-    page.route(lambda url: not url.startswith(server.base_url + "/"), refuse)
-    yield outside
-    page.unroute_all(behavior="ignoreErrors")
+    page.on("request", listed)
+    return outside
 
 
 def test_the_favicon_comes_from_the_app_and_no_request_leaves_its_origin(
