@@ -4725,6 +4725,8 @@ _DB_FILES = ("", "-wal", "-shm", "-journal")  # a SQLite database's files
 
 def _copy(source: str | Path, target: str | Path, replace: bool) -> str:
     """The copy command: source to target; return what to print (a file it made goes on failure)."""
+    for url in filter(is_database_url, (source, target)):
+        _pg_url_parts(str(url))  # a malformed URL says so, not that two of them are the same
     files = not is_database_url(source) and not is_database_url(target)
     same = files and Path(target).exists() and Path(source).resolve() == Path(target).resolve()
     if same or _label(source) == _label(target):

@@ -151,6 +151,13 @@ def test_copy_into_itself_is_refused(filled_sqlite):
     assert (result.returncode, result.stderr.strip()) == (1, f"error: {app.MSG_COPY_SAME}")
 
 
+def test_a_copy_between_two_malformed_urls_says_the_url_is_not_valid(tmp_path):
+    bad = "postgresql://ann:p@ss@host/db"  # a raw @ in the password
+    result = run_cli("--db", bad, "copy", "--to", bad.replace("ann", "bob"))
+    assert (result.returncode, result.stderr.strip()) == (1, f"error: {app.MSG_PG_BAD_URL}")
+    assert "p@ss" not in result.stdout + result.stderr
+
+
 @pytest.mark.slow  # a process of its own, or a terminal
 def test_the_copy_command_shows_a_progress_bar_on_a_terminal(filled_sqlite, tmp_path):
     leader, follower = pty.openpty()
