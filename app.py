@@ -493,12 +493,12 @@ _HISTORY_COLUMNS = ", ".join(field.name for field in fields(NoteVersion))
 class Postgres:
     """A PostgreSQL database: a pool of connections, each lent for one statement or transaction."""
 
-    def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
+    def __init__(self, url: str) -> None:
         self.name, self.password = _pg_url_parts(url)  # name: host/database, safe to show
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
-            max_size=pool_size,
+            max_size=POOL_MAX_SIZE,
             open=False,
             timeout=BUSY_TIMEOUT_S,  # how long a call waits for a connection
             kwargs={
@@ -1167,9 +1167,9 @@ def open_database(
     return connect(target, create=create, read_only=read_only)
 
 
-def open_postgres(url: str, *, upgrade: bool = True, pool_size: int = POOL_MAX_SIZE) -> Postgres:
+def open_postgres(url: str, *, upgrade: bool = True) -> Postgres:
     """Connect to PostgreSQL at url, migrate it (unless upgrade=False) and return a pool."""
-    db = Postgres(url, pool_size)
+    db = Postgres(url)
     try:
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, row_factory=dict_row) as conn:
             _pg_migrate(conn, db.name, upgrade=upgrade)
@@ -2007,9 +2007,6 @@ def _batches(tx: Database, table: str, columns: str, key: tuple[str, ...]) -> It
         last = {name: batch[-1][name] for name in key}
 
 
-_TRASH_COLUMNS = f"{_NOTE_COLUMNS}, deleted_timestamp"
-
-
 def copy_database(
     source: Database,
     target: Database,
@@ -2034,7 +2031,7 @@ def copy_database(
             _execute(tx, f"DELETE FROM {table}")
         for table, columns, key in (
             ("notes", _NOTE_COLUMNS, ("id",)),
-            ("trash", _TRASH_COLUMNS, ("id",)),
+            ("trash", f"{_NOTE_COLUMNS}, deleted_timestamp", ("id",)),
             ("note_history", _HISTORY_COLUMNS, ("id", "version")),
         ):
             values = re.sub(r"\w+", r":\g<0>", columns)
@@ -3151,7 +3148,7 @@ def _render_note(
             return
         here = links == "feed"
         # Each #tag filters the feed by it in this tab (Back undoes it).
-        if tags := list(dict.fromkeys(tag.lower() for tag in extract_tags(note.body))):
+        if tags := extract_tags(note.body):
             with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
                 for tag in tags:
                     _feed_link(
@@ -3841,7 +3838,9 @@ def render_read() -> None:
     for note in notes:
         _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
-    _render_feed_export(conn, filters)
+    # The feed's download: every note its search and filters show, not only this page.
+    with st.popover("Download", icon=":material/download:", key="feed_export"):
+        _download_buttons("feed_export", conn, filters)
     with st.expander("Raw Note Table Data"):
         st.dataframe(
             _notes_frame(notes), hide_index=True, key="feed_table", column_config=_TABLE_COLUMNS
@@ -4251,12 +4250,6 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
         on_click="ignore",
         icon=":material/download:",
     )
-
-
-def _render_feed_export(conn: Database, filters: dict[str, str | None]) -> None:
-    """The feed's download: every note its search and filters show, not only this page."""
-    with st.popover("Download", icon=":material/download:", key="feed_export"):
-        _download_buttons("feed_export", conn, filters)
 
 
 def _rejects_csv(rejected: list[Rejected]) -> bytes:
