@@ -487,17 +487,18 @@ MSG_BACKUP_FAILED = "The backup to '{path}' failed: {error}. No file was left be
 
 _NOTE_FIELDS = tuple(field.name for field in fields(Note))
 _NOTE_COLUMNS = ", ".join(_NOTE_FIELDS)
+_HISTORY_COLUMNS = ", ".join(field.name for field in fields(NoteVersion))
 
 
 class Postgres:
     """A PostgreSQL database: a pool of connections, each lent for one statement or transaction."""
 
-    def __init__(self, url: str, pool_size: int = POOL_MAX_SIZE) -> None:
+    def __init__(self, url: str) -> None:
         self.name, self.password = _pg_url_parts(url)  # name: host/database, safe to show
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
-            max_size=pool_size,
+            max_size=POOL_MAX_SIZE,
             open=False,
             timeout=BUSY_TIMEOUT_S,  # how long a call waits for a connection
             kwargs={
@@ -567,17 +568,13 @@ def _pg_url_parts(url: str) -> tuple[str, str]:
     return f"{host}/{database}", str(params.get("password") or "")
 
 
-def _is_postgres(db: object) -> bool:
-    return isinstance(db, Postgres)
-
-
 def _dialect(db: Database) -> str:
     return "sqlite" if isinstance(db, sqlite3.Connection) else "postgresql"
 
 
 def _db_name(conn: Database) -> str:
     """Return the file (or host/database) behind conn, for messages."""
-    if _is_postgres(conn):
+    if isinstance(conn, Postgres):
         return conn.name
     try:
         return conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
@@ -587,7 +584,7 @@ def _db_name(conn: Database) -> str:
 
 def describe_database(db: Database) -> str:
     """Say where the notes are, for people: never a URL (it holds the password)."""
-    if _is_postgres(db):
+    if isinstance(db, Postgres):
         return f"PostgreSQL at {db.name}"
     return f"the SQLite file {Path(_db_name(db)).name}"
 
@@ -663,7 +660,7 @@ def _execute(tx: Database, sql: str, params: tuple | dict = ()) -> sqlite3.Curso
 
 def _read(db: Database, sql: str, params: tuple | dict = ()) -> list:
     """Run one parameterised query and return its rows; raise StorageError on failure."""
-    if _is_postgres(db):
+    if isinstance(db, Postgres):
         with _lend(db) as conn:
             return conn.execute(_pg_sql(sql), params).fetchall()
     try:
@@ -703,7 +700,7 @@ def _lend(db: Postgres) -> Iterator[psycopg.Connection]:
 @contextmanager
 def _write(conn: Database) -> Iterator[sqlite3.Connection | psycopg.Connection]:
     """Run the block as one transaction, all or none; InvalidNoteError if a CHECK refuses a row."""
-    if _is_postgres(conn):
+    if isinstance(conn, Postgres):
         with _lend(conn) as pg, pg.transaction():
             yield pg
         return
@@ -748,7 +745,6 @@ def _queued(conn: sqlite3.Connection) -> Iterator[None]:
 
 # A signed-in note's owner and each version's editor (all NULL in open mode).
 _IDENTITY_COLUMNS = ["owner_subject", "owner_issuer", "editor", "editor_subject", "editor_issuer"]
-_EDITOR_COLUMNS = _IDENTITY_COLUMNS[2:]
 
 # GLOB classes for the CHECKs: ranges, several times faster to check than lists.
 _SQL_CONTROLS_EXCEPT_LF_TAB = "char(1) || '-' || char(8, 11) || '-' || char(31, 127)"
@@ -1171,9 +1167,9 @@ def open_database(
     return connect(target, create=create, read_only=read_only)
 
 
-def open_postgres(url: str, *, upgrade: bool = True, pool_size: int = POOL_MAX_SIZE) -> Postgres:
+def open_postgres(url: str, *, upgrade: bool = True) -> Postgres:
     """Connect to PostgreSQL at url, migrate it (unless upgrade=False) and return a pool."""
-    db = Postgres(url, pool_size)
+    db = Postgres(url)
     try:
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, row_factory=dict_row) as conn:
             _pg_migrate(conn, db.name, upgrade=upgrade)
@@ -1274,7 +1270,7 @@ RETURNING {_NOTE_COLUMNS}
 """,
 }
 _INSERT_NOTES["postgresql", True] = _INSERT_NOTES["postgresql", False]
-SEED_BATCH = 1000  # notes per INSERT in a bulk load
+BULK_BATCH = 1000  # rows per statement of a bulk load (seed, copy; a copy's progress step)
 # PostgreSQL's maintained counts, in the order the trigger takes them: (table, key, type).
 _PG_COUNTS = (("note_counts", "username", "text"), ("note_hours", "hour", "bigint"),
               ("tag_counts", "tag", "text"))  # fmt: skip
@@ -1856,7 +1852,7 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
 
     batches = rows()
     with _write(conn) as tx, _bulk_load(tx) as added:
-        while batch := list(itertools.islice(batches, SEED_BATCH)):
+        while batch := list(itertools.islice(batches, BULK_BATCH)):
             added(_insert_notes(tx, batch))
     return count
 
@@ -1900,13 +1896,12 @@ MSG_COPY_TARGET_HAS_NOTES = (
     "database, or add --replace to delete what it holds first."
 )
 MSG_COPY_SAME = "The source and the target are the same database. Nothing was copied."
-COPY_BATCH = 1000  # rows per statement (and per progress step) of a copy
 
 
 @contextmanager
 def _snapshot(db: Database) -> Iterator[Database]:
     """Yield a connection that sees db as of one moment (a read transaction) until the end."""
-    if _is_postgres(db):
+    if isinstance(db, Postgres):
         with _lend(db) as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
@@ -1999,21 +1994,17 @@ def _is_new_feed(tx: Database) -> bool:
 
 
 def _batches(tx: Database, table: str, columns: str, key: tuple[str, ...]) -> Iterator[list[dict]]:
-    """Yield every row of table, COPY_BATCH at a time, in key order (keyset: flat memory)."""
+    """Yield every row of table, BULK_BATCH at a time, in key order (keyset: flat memory)."""
     marks = ", ".join(f":{name}" for name in key)
     query = (
         f"SELECT {columns} FROM {table} WHERE ({', '.join(key)}) > ({marks})"
-        f" ORDER BY {', '.join(key)} LIMIT {COPY_BATCH}"
+        f" ORDER BY {', '.join(key)} LIMIT {BULK_BATCH}"
     )
     last = dict.fromkeys(key, -1)
     while rows := _execute(tx, query, last).fetchall():
         batch = [dict(row) for row in rows]
         yield batch
         last = {name: batch[-1][name] for name in key}
-
-
-_HISTORY_COLUMNS = "id, version, username, body, updated_timestamp, " + ", ".join(_EDITOR_COLUMNS)
-_TRASH_COLUMNS = f"{_NOTE_COLUMNS}, deleted_timestamp"
 
 
 def copy_database(
@@ -2040,7 +2031,7 @@ def copy_database(
             _execute(tx, f"DELETE FROM {table}")
         for table, columns, key in (
             ("notes", _NOTE_COLUMNS, ("id",)),
-            ("trash", _TRASH_COLUMNS, ("id",)),
+            ("trash", f"{_NOTE_COLUMNS}, deleted_timestamp", ("id",)),
             ("note_history", _HISTORY_COLUMNS, ("id", "version")),
         ):
             values = re.sub(r"\w+", r":\g<0>", columns)
@@ -2152,7 +2143,7 @@ def check_database(conn: Database) -> CheckReport:
         high = _high_water(tx)
     if MAX_NOTE_ID - high < NUMBERS_LEFT_WARNING:
         problems.append(MSG_NUMBERS_RUNNING_OUT.format(high=high, left=MAX_NOTE_ID - high))
-    if _is_postgres(conn):  # the server checks its own pages; search is a column
+    if isinstance(conn, Postgres):  # the server checks its own pages; search is a column
         return CheckReport(problems, [])
     problems = [
         row[0] for row in _read(conn, "PRAGMA integrity_check") if row[0] != "ok"
@@ -2167,7 +2158,7 @@ def check_database(conn: Database) -> CheckReport:
 
 def vacuum_database(conn: Database) -> None:
     """Optimise the search index and compact the file, or VACUUM ANALYZE PostgreSQL's tables."""
-    if _is_postgres(conn):
+    if isinstance(conn, Postgres):
         for table in ("notes", "note_history", "trash", "note_counts"):
             with _lend(conn) as lent:  # VACUUM runs outside a transaction: autocommit
                 lent.execute(f"VACUUM (ANALYZE) {table}")
@@ -2239,7 +2230,7 @@ MSG_ROW_TIME = "{column} '{value}' is not a time like 2026-11-26T07:15:13Z"
 MSG_ROW_TIME_RANGE = "{column} {value} is before 1970 or too far in the future"
 MSG_ROW_UPDATED_EARLY = "updated {updated} is before created {created}"
 MSG_ROW_WHOLE_NUMBER = "{column} '{value}' is not a whole number from 1 to {limit:,}"
-_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII digits, short enough for int() (4,301 raise)
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII ("²".isdigit() is True), short enough for int()
 
 
 class InvalidFileError(NotesError, ValueError):
@@ -2670,7 +2661,7 @@ def _database() -> Database | Path:
 def get_connection() -> Database:
     """Return the configured database: the PostgreSQL pool, or this thread's SQLite connection."""
     source = _database()
-    if _is_postgres(source):
+    if isinstance(source, Postgres):
         return source
     local = _connections(str(source))
     if getattr(local, "conn", None) is None:
@@ -3157,7 +3148,7 @@ def _render_note(
             return
         here = links == "feed"
         # Each #tag filters the feed by it in this tab (Back undoes it).
-        if tags := list(dict.fromkeys(tag.lower() for tag in extract_tags(note.body))):
+        if tags := extract_tags(note.body):
             with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
                 for tag in tags:
                     _feed_link(
@@ -3211,13 +3202,10 @@ _TABLE_COLUMNS = {  # how the raw table shows its columns
 }
 
 
-_NOTE_NUMBER = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²".isdigit() is True
-
-
 def _query_int(name: str) -> int | None:
     """Return query parameter name as a note number, or None if absent or not one."""
     value = st.query_params.get(name) or ""
-    number = int(value) if _NOTE_NUMBER.fullmatch(value) else 0
+    number = int(value) if _DIGITS.fullmatch(value) else 0
     return number if 0 < number <= MAX_NOTE_ID else None
 
 
@@ -3850,7 +3838,9 @@ def render_read() -> None:
     for note in notes:
         _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
-    _render_feed_export(conn, filters)
+    # The feed's download: every note its search and filters show, not only this page.
+    with st.popover("Download", icon=":material/download:", key="feed_export"):
+        _download_buttons("feed_export", conn, filters)
     with st.expander("Raw Note Table Data"):
         st.dataframe(
             _notes_frame(notes), hide_index=True, key="feed_table", column_config=_TABLE_COLUMNS
@@ -4221,7 +4211,7 @@ def _export_bytes(
         still_wanted()
     try:
         still_wanted()
-        db = source if _is_postgres(source) else connect(source, create=False)
+        db = source if isinstance(source, Postgres) else connect(source, create=False)
         try:
             with tempfile.TemporaryFile() as spool:  # so memory holds the file's bytes once
                 text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
@@ -4229,7 +4219,7 @@ def _export_bytes(
                 text.detach().seek(0)  # flushed, and the spool left open
                 return spool.read()
         finally:
-            if not _is_postgres(db):
+            if not isinstance(db, Postgres):
                 db.close()
     finally:
         turns.release()
@@ -4260,12 +4250,6 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
         on_click="ignore",
         icon=":material/download:",
     )
-
-
-def _render_feed_export(conn: Database, filters: dict[str, str | None]) -> None:
-    """The feed's download: every note its search and filters show, not only this page."""
-    with st.popover("Download", icon=":material/download:", key="feed_export"):
-        _download_buttons("feed_export", conn, filters)
 
 
 def _rejects_csv(rejected: list[Rejected]) -> bytes:
@@ -4780,7 +4764,8 @@ def _export(db: Database, path: str, fmt: str | None, filters: dict, force: bool
     """The export command: notes to path (- for stdout), never over the database's files, nor
     another file unless force (a failure leaves it as it was); return what to print."""
     if path != "-" and Path(path).exists():
-        files = [] if _is_postgres(db) else [Path(f"{_db_name(db)}{end}") for end in _DB_FILES]
+        ends = () if isinstance(db, Postgres) else _DB_FILES
+        files = [Path(f"{_db_name(db)}{end}") for end in ends]
         if any(file.exists() and file.samefile(path) for file in files):  # links too
             raise StorageError(MSG_EXPORT_OVER_DATABASE.format(path=path))
         if not force:
@@ -4918,11 +4903,11 @@ def cli(argv: list[str]) -> int:
                     return _purge(conn, target, args.older_than, args.yes)
                 elif args.command == "stats":
                     sql = "SELECT pg_database_size(current_database()) AS n"
-                    pg = _is_postgres(conn)
+                    pg = isinstance(conn, Postgres)
                     size = _read(conn, sql)[0]["n"] if pg else Path(target).stat().st_size
                     print(f"{name}: {database_totals(conn)}, {size / 1e6:.1f} MB")
                 elif args.command == "backup":
-                    if _is_postgres(conn):
+                    if isinstance(conn, Postgres):
                         raise StorageError(MSG_BACKUP_POSTGRES)
                     backup_database(conn, args.path)
                     print(f"backed up {target} to {args.path}")
