@@ -11,6 +11,7 @@ critical, so "no serious or critical violation" includes "every control has a na
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -34,7 +35,6 @@ from playwright.sync_api import (
     BrowserType,
     Page,
     Request,
-    Route,
     expect,
 )
 
@@ -248,33 +248,58 @@ def test_every_page_works_under_the_readmes_content_security_policy(
 ) -> None:
     policy = _readme_header("Content-Security-Policy")
     assert "img-src 'self';" in policy and "frame-ancestors 'none'" in policy
-    # Chromium refuses a page that Playwright answered (below) a websocket to 127.0.0.1
-    # ("local network access"); a reverse proxy's answer is an ordinary response.
+    added = {
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": _readme_header("X-Frame-Options"),
+    }
+    # Chromium refuses a page whose response the browser's client supplied (below) a
+    # websocket to 127.0.0.1 ("local network access"); a reverse proxy's is an ordinary one.
     flags = [*browser_type_launch_args["args"], "--disable-features=LocalNetworkAccessChecks"]
     browser = browser_type.launch(**{**browser_type_launch_args, "args": flags})
     try:
         page = browser.new_page()
         refused: list[str] = []
         page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else 0)
+        # The proxy's headers on each page's document (only documents), as the DevTools
+        # protocol's Fetch domain pauses it: a Playwright route would turn the HTTP cache
+        # off, and each of the 9 loads would fetch and compile Streamlit's scripts again.
+        # Fulfilled with the body, not Fetch.continueResponse with new headers: Chromium
+        # applied no Content-Security-Policy given that way (default-src 'none' passed).
+        devtools = page.context.new_cdp_session(page)
+        with_headers: list[str] = []
 
-        def with_headers(route: Route) -> None:
-            response = route.fetch()
-            headers = {**response.headers, "content-security-policy": policy}
-            headers["x-frame-options"] = _readme_header("X-Frame-Options")
-            route.fulfill(response=response, headers=headers)
+        def add_headers(paused: dict) -> None:
+            headers = [
+                header
+                for header in paused.get("responseHeaders", [])
+                if header["name"].lower() not in {name.lower() for name in added}
+            ]
+            headers += [{"name": name, "value": value} for name, value in added.items()]
+            body = devtools.send("Fetch.getResponseBody", {"requestId": paused["requestId"]})
+            devtools.send(
+                "Fetch.fulfillRequest",
+                {
+                    "requestId": paused["requestId"],
+                    "responseCode": paused["responseStatusCode"],
+                    "responseHeaders": headers,
+                    "body": body["body"]
+                    if body["base64Encoded"]
+                    else base64.b64encode(body["body"].encode()).decode(),
+                },
+            )
+            with_headers.append(paused["request"]["url"])
 
-        page.route(lambda url: url.split("?")[0].rstrip("/") in _page_urls(server), with_headers)
-        for path in (*PAGES, PERMALINK.format(note=note)):
+        devtools.on("Fetch.requestPaused", add_headers)
+        document = {"resourceType": "Document", "requestStage": "Response"}
+        devtools.send("Fetch.enable", {"patterns": [{**document, "urlPattern": server.url("/*")}]})
+        paths = (*PAGES, PERMALINK.format(note=note))
+        for path in paths:
             open_page(page, server, path)
             if path == "/":
                 page.get_by_text("Raw Note Table Data").click()
                 expect(page.get_by_test_id("stDataFrame")).to_be_visible()
             expect(page.get_by_test_id("stException")).to_have_count(0)
         assert refused == []
+        assert with_headers == [server.url(path) for path in paths]
     finally:
         browser.close()
-
-
-def _page_urls(server: Server) -> set[str]:
-    """The addresses of the app's pages (the documents a proxy adds the headers to)."""
-    return {server.url(path).rstrip("/") for path in PAGES}
