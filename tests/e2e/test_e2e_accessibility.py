@@ -11,11 +11,13 @@ critical, so "no serious or critical violation" includes "every control has a na
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Iterator
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.sync_playwright import DEFAULT_OPTIONS, Axe
 from notes_e2e import (
     DEAD_PROXY,
     PAGES,
@@ -33,14 +35,16 @@ from playwright.sync_api import (
     BrowserType,
     Page,
     Request,
-    Route,
     expect,
 )
 
 AXE = Axe()
+AXE_OPTIONS = DEFAULT_OPTIONS  # what Axe().run(page) passes to axe.run
 SERIOUS = {"serious", "critical"}
 SCHEMES = ("light", "dark")
-WIDTHS = (1280, 390)  # a desktop window and a phone
+DESKTOP, PHONE = 1280, 390  # a desktop window and a phone, in CSS pixels
+WIDTHS = (DESKTOP, PHONE)
+HEIGHT = 900
 PERMALINK = "/?note={note}"  # the note is only known once the module's notes are stored
 PATHS = (*PAGES, PERMALINK)
 PRIMARY = "rgb(28, 109, 208)"  # primaryColor #1c6dd0 in .streamlit/config.toml
@@ -64,36 +68,58 @@ def note(server: Server) -> int:
 
 
 @pytest.fixture(scope="module")
-def color_scheme() -> str:
-    """The browser's prefers-color-scheme (tests parametrize it, with scope="module")."""
-    return "light"
-
-
-@pytest.fixture(scope="module")
-def width() -> int:
-    """The browser window's width in CSS pixels (tests parametrize it, with scope="module")."""
-    return 1280
-
-
-@pytest.fixture(scope="module")
-def context(
-    browser: Browser, browser_context_args: dict, color_scheme: str, width: int
-) -> Iterator[BrowserContext]:
-    """The browser in this colour scheme and at this width: one context for all the tests
-    that use them (pytest groups the tests by these module-scoped parameters), so their
-    pages share its HTTP cache (tests/e2e/conftest.py's context). Nothing it asks of
-    another host leaves the machine (DEAD_PROXY)."""
-    viewport = {"width": width, "height": 900}
+def context(browser: Browser, browser_context_args: dict) -> Iterator[BrowserContext]:
+    """One browser context for the module (tests/e2e/conftest.py's context), light and
+    1280 px wide until a test emulates another colour scheme or width on its page.
+    Nothing it asks of another host leaves the machine (DEAD_PROXY)."""
+    viewport = {"width": DESKTOP, "height": HEIGHT}
     context = browser.new_context(
         **{
             **browser_context_args,
-            "color_scheme": color_scheme,
+            "color_scheme": "light",
             "viewport": viewport,
             "proxy": DEAD_PROXY,
         }
     )
     yield context
     context.close()
+
+
+@pytest.fixture(scope="module")
+def scanned_page(context: BrowserContext, server: Server, note: int, path: str) -> Iterator[Page]:
+    """The page at path, loaded once and with axe-core injected once, for the scans of all
+    its colour schemes and widths (pytest groups the tests by the module-scoped path).
+    Each scan emulates its scheme and width on it and waits until the page shows them: a
+    page load and an injection per scan took most of this module's time, and Streamlit's
+    theme and layout follow prefers-color-scheme and the width live."""
+    page = context.new_page()
+    open_page(page, server, path.format(note=note))
+    page.evaluate(AXE.axe_script)
+    yield page
+    page.close()
+
+
+def _show(page: Page, color_scheme: str, width: int) -> None:
+    """Emulate the colour scheme and width on page and wait until it shows them: the app's
+    background in that scheme (as the theme test checks it), the sidebar shown on a
+    desktop and folded away on a phone (as a page first loaded at that width has it)."""
+    page.emulate_media(color_scheme=color_scheme)
+    page.set_viewport_size({"width": width, "height": HEIGHT})
+    page.wait_for_function(
+        """dark => {
+            const app = document.querySelector("[data-testid='stApp']");
+            const [red, green, blue] = getComputedStyle(app).backgroundColor.match(/\\d+/g);
+            const brightness = (Number(red) + Number(green) + Number(blue)) / 3;
+            return dark ? brightness < 64 : brightness > 192;
+        }""",
+        arg=color_scheme == "dark",
+    )
+    assert page.evaluate("window.innerWidth") == width
+    sidebar = page.get_by_test_id("stSidebar")
+    if width == PHONE:
+        expect(sidebar).not_to_be_in_viewport()
+    else:
+        expect(sidebar).to_be_in_viewport()
 
 
 def _report(violations: list[dict]) -> str:
@@ -108,25 +134,30 @@ def _report(violations: list[dict]) -> str:
 
 
 @pytest.mark.parametrize(
-    "path", PATHS, ids=lambda path: {"/": "feed", PERMALINK: "permalink"}.get(path, path[1:])
+    "path",
+    PATHS,
+    ids=lambda path: {"/": "feed", PERMALINK: "permalink"}.get(path, path[1:]),
+    scope="module",
 )
-@pytest.mark.parametrize("width", WIDTHS, scope="module")
-@pytest.mark.parametrize("color_scheme", SCHEMES, scope="module")
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("color_scheme", SCHEMES)
 def test_no_page_has_a_serious_or_critical_accessibility_violation(
-    page: Page, server: Server, note: int, color_scheme: str, width: int, path: str
+    scanned_page: Page, color_scheme: str, width: int, path: str
 ) -> None:
-    open_page(page, server, path.format(note=note))
+    _show(scanned_page, color_scheme, width)
 
-    violations = AXE.run(page).response["violations"]
+    # Axe().run(page)'s own call (its options too), less its injection of axe-core again.
+    violations = scanned_page.evaluate(f"axe.run({json.dumps(AXE_OPTIONS)})")["violations"]
 
     serious = [violation for violation in violations if violation["impact"] in SERIOUS]
     assert not serious, f"{path} in {color_scheme} at {width} px:\n{_report(serious)}"
 
 
-@pytest.mark.parametrize("color_scheme", SCHEMES, scope="module")
+@pytest.mark.parametrize("color_scheme", SCHEMES)
 def test_the_theme_follows_the_browsers_colour_scheme_with_our_accent_colour(
     page: Page, server: Server, color_scheme: str
 ) -> None:
+    page.emulate_media(color_scheme=color_scheme)  # the browser's setting, before the load
     open_page(page, server, "/")
 
     background = page.get_by_test_id("stApp").evaluate("e => getComputedStyle(e).backgroundColor")
@@ -217,33 +248,58 @@ def test_every_page_works_under_the_readmes_content_security_policy(
 ) -> None:
     policy = _readme_header("Content-Security-Policy")
     assert "img-src 'self';" in policy and "frame-ancestors 'none'" in policy
-    # Chromium refuses a page that Playwright answered (below) a websocket to 127.0.0.1
-    # ("local network access"); a reverse proxy's answer is an ordinary response.
+    added = {
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": _readme_header("X-Frame-Options"),
+    }
+    # Chromium refuses a page whose response the browser's client supplied (below) a
+    # websocket to 127.0.0.1 ("local network access"); a reverse proxy's is an ordinary one.
     flags = [*browser_type_launch_args["args"], "--disable-features=LocalNetworkAccessChecks"]
     browser = browser_type.launch(**{**browser_type_launch_args, "args": flags})
     try:
         page = browser.new_page()
         refused: list[str] = []
         page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else 0)
+        # The proxy's headers on each page's document (only documents), as the DevTools
+        # protocol's Fetch domain pauses it: a Playwright route would turn the HTTP cache
+        # off, and each of the 9 loads would fetch and compile Streamlit's scripts again.
+        # Fulfilled with the body, not Fetch.continueResponse with new headers: Chromium
+        # applied no Content-Security-Policy given that way (default-src 'none' passed).
+        devtools = page.context.new_cdp_session(page)
+        with_headers: list[str] = []
 
-        def with_headers(route: Route) -> None:
-            response = route.fetch()
-            headers = {**response.headers, "content-security-policy": policy}
-            headers["x-frame-options"] = _readme_header("X-Frame-Options")
-            route.fulfill(response=response, headers=headers)
+        def add_headers(paused: dict) -> None:
+            headers = [
+                header
+                for header in paused.get("responseHeaders", [])
+                if header["name"].lower() not in {name.lower() for name in added}
+            ]
+            headers += [{"name": name, "value": value} for name, value in added.items()]
+            body = devtools.send("Fetch.getResponseBody", {"requestId": paused["requestId"]})
+            devtools.send(
+                "Fetch.fulfillRequest",
+                {
+                    "requestId": paused["requestId"],
+                    "responseCode": paused["responseStatusCode"],
+                    "responseHeaders": headers,
+                    "body": body["body"]
+                    if body["base64Encoded"]
+                    else base64.b64encode(body["body"].encode()).decode(),
+                },
+            )
+            with_headers.append(paused["request"]["url"])
 
-        page.route(lambda url: url.split("?")[0].rstrip("/") in _page_urls(server), with_headers)
-        for path in (*PAGES, PERMALINK.format(note=note)):
+        devtools.on("Fetch.requestPaused", add_headers)
+        document = {"resourceType": "Document", "requestStage": "Response"}
+        devtools.send("Fetch.enable", {"patterns": [{**document, "urlPattern": server.url("/*")}]})
+        paths = (*PAGES, PERMALINK.format(note=note))
+        for path in paths:
             open_page(page, server, path)
             if path == "/":
                 page.get_by_text("Raw Note Table Data").click()
                 expect(page.get_by_test_id("stDataFrame")).to_be_visible()
             expect(page.get_by_test_id("stException")).to_have_count(0)
         assert refused == []
+        assert with_headers == [server.url(path) for path in paths]
     finally:
         browser.close()
-
-
-def _page_urls(server: Server) -> set[str]:
-    """The addresses of the app's pages (the documents a proxy adds the headers to)."""
-    return {server.url(path).rstrip("/") for path in PAGES}
