@@ -19,6 +19,7 @@ from types import ModuleType
 
 import psycopg
 from playwright.sync_api import Locator, Page, WebSocket, expect
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -126,24 +127,44 @@ PAGES = {  # url path -> the page's title (its h1 and its sidebar link)
 
 # The app's websocket of each open page, to see when a script run has finished.
 _SOCKETS: weakref.WeakKeyDictionary[Page, WebSocket | None] = weakref.WeakKeyDictionary()
+# The fragments each page reruns on its own timer (run_every: the live feed's ticks).
+_TIMED: weakref.WeakKeyDictionary[Page, set[str]] = weakref.WeakKeyDictionary()
 
 
-def _is_end_of_run(payload: str | bytes) -> bool:
-    """True if a message from the server says a script run finished (not cut short by a rerun)."""
+def _is_end_of_run(payload: str | bytes, timed: set[str]) -> bool:
+    """True if a message from the server says a script run finished (not cut short by a
+    rerun), and the run was not only of fragments in timed (a tick, which no action starts)."""
     if not isinstance(payload, bytes):
         return False
     message = ForwardMsg.FromString(payload)
     return (
         message.WhichOneof("type") == "script_finished"
         and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        and not (
+            message.metadata.run.fragment_ids and set(message.metadata.run.fragment_ids) <= timed
+        )
     )
+
+
+def _note_timer(page: Page, payload: str | bytes) -> None:
+    """Remember the fragment of a rerun that page's timer asked for (run_every)."""
+    if isinstance(payload, bytes):
+        message = BackMsg.FromString(payload)
+        if message.WhichOneof("type") == "rerun_script" and message.rerun_script.is_auto_rerun:
+            _TIMED[page].add(message.rerun_script.fragment_id)
+
+
+def _socket_opened(page: Page, socket: WebSocket) -> None:
+    """Remember page's new websocket, and the timer fragments it asks to rerun."""
+    _SOCKETS[page] = socket
+    socket.on("framesent", lambda payload: _note_timer(page, payload))
 
 
 def _watch_socket(page: Page) -> None:
     """Remember the app's websocket of page, now and after every reload."""
     if page not in _SOCKETS:
-        _SOCKETS[page] = None
-        page.on("websocket", lambda socket: _SOCKETS.__setitem__(page, socket))
+        _SOCKETS[page], _TIMED[page] = None, set()
+        page.on("websocket", lambda socket: _socket_opened(page, socket))
 
 
 def wait_for_idle(page: Page) -> None:
@@ -160,10 +181,13 @@ def rerun(page: Page, action: Callable[[], object]) -> None:
     "notRunning" to "running" and back within one React render, so the DOM never
     shows it. The server's "script finished" message on the websocket is certain.
     (The DOM may be drawn a moment later: assert on what it shows with expect().)
+    A live feed's tick (a fragment's run on the page's own timer) ends too, at any
+    moment: the end of one is not the end of the action's run, and is not waited for.
     """
     socket = _SOCKETS.get(page)
     assert socket is not None, "open the page with open_page() before rerun()"
-    with socket.expect_event("framereceived", predicate=_is_end_of_run):
+    timed = _TIMED[page]
+    with socket.expect_event("framereceived", predicate=lambda m: _is_end_of_run(m, timed)):
         action()
 
 
