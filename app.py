@@ -1984,9 +1984,9 @@ def _set_high_water(tx: Database, high: int) -> None:
         _execute(tx, sql, {"high": high})
 
 
-def _is_new_feed(tx: Database) -> bool:
-    """True if the database holds nothing but its untouched welcome note."""
-    if _count_rows(tx) not in (Totals(0, 0, 0), Totals(1, 0, 0)):
+def _is_new_feed(tx: Database, held: Totals) -> bool:
+    """True if the database (holding `held`) holds nothing but its untouched welcome note."""
+    if held not in (Totals(0, 0, 0), Totals(1, 0, 0)):
         return False
     rows = _execute(tx, "SELECT id, version, username, body FROM notes").fetchall()
     welcome = {"id": 1, "version": 1, "username": WELCOME_USERNAME, "body": WELCOME_BODY}
@@ -2023,10 +2023,9 @@ def copy_database(
     with _snapshot(source) as src, _write(target) as tx, _bulk_load(tx) as added:
         totals = _count_rows(src)
         total = totals.notes + totals.trash + totals.history
-        if not replace and not _is_new_feed(tx):
-            raise StorageError(
-                MSG_COPY_TARGET_HAS_NOTES.format(name=_db_name(target), totals=_count_rows(tx))
-            )
+        held = None if replace else _count_rows(tx)  # counted once: checked, then reported
+        if held is not None and not _is_new_feed(tx, held):
+            raise StorageError(MSG_COPY_TARGET_HAS_NOTES.format(name=_db_name(target), totals=held))
         for table in ("note_history", "trash", "notes", "note_counts", "note_hours", "tag_counts"):
             _execute(tx, f"DELETE FROM {table}")
         for table, columns, key in (
