@@ -6,7 +6,10 @@ Each section uses only the sections above it. Run it with ``streamlit run app.py
 
 from __future__ import annotations
 
+import base64
+import codecs
 import csv
+import email.utils
 import enum
 import functools
 import hashlib
@@ -15,6 +18,7 @@ import io
 import ipaddress
 import itertools
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -27,6 +31,7 @@ import unicodedata
 import urllib.parse
 import uuid
 import weakref
+import xml.etree.ElementTree as ET
 import zoneinfo
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
@@ -46,6 +51,10 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
 from streamlit.errors import StreamlitAuthError
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -1188,9 +1197,10 @@ def _welcome_note() -> dict:
 
 
 def connect(
-    path: str | os.PathLike, *, create: bool = True, read_only: bool = False
+    path: str | os.PathLike, *, create: bool = True, read_only: bool = False, threads: bool = False
 ) -> sqlite3.Connection:
-    """Open the notes database at path for this thread; bring its schema up to date.
+    """Open the notes database at path for this thread (threads: for threads in turn); bring its
+    schema up to date.
 
     create=False refuses a missing file; read_only refuses an out-of-date one. Raises
     StorageError if the file is missing, cannot be opened, is not this app's, or stays locked.
@@ -1206,6 +1216,7 @@ def connect(
             timeout=BUSY_TIMEOUT_S,
             isolation_level=None,
             factory=_Connection,
+            check_same_thread=not threads,
         )
     except sqlite3.Error as error:
         raise _storage_error(error, str(path)) from error
@@ -2321,19 +2332,18 @@ def _markdown_export(notes: list[Note]) -> str:
     return "".join(parts)
 
 
-def export_notes(
+def export_parts(
     db: Database,
-    out: TextIO,
     fmt: str = "csv",
     *,
     search: str = "",
     author: str | None = None,
     tag: str | None = None,
     progress: Callable[[int, int | None], None] | None = None,
-) -> int:
-    """Write the notes the feed shows for these filters to out (csv, json or md), newest first, as
-    of one moment, EXPORT_BATCH at a time; return how many. progress(done, total) after each
-    batch (total None for a search or tag). Raises ValueError for another format."""
+) -> Iterator[str]:
+    """Yield the file of the notes the feed shows for these filters (csv, json or md), newest
+    first, as of one moment, EXPORT_BATCH at a time; return how many. progress(done, total)
+    after each batch (total None for a search or tag). Raises ValueError for another format."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}: use csv, json or md.")
     filters = {"search": search, "author": author, "tag": tag}
@@ -2341,30 +2351,40 @@ def export_notes(
     with _snapshot(db) as tx:
         total = None if search or tag else NoteService.count_notes(tx, author)
         if fmt == "json":
-            out.write("[")
+            yield "["
         elif fmt == "csv":
-            out.write(",".join(EXPORT_COLUMNS) + "\n")
+            yield ",".join(EXPORT_COLUMNS) + "\n"
         else:
             what = f" by {author}" if author else ""
             what += f" tagged #{tag}" if tag else ""
             what += f" matching “{search}”" if search else ""
-            out.write(f"# Littlest Notes{_escape_markdown(what)}\n\n")
+            yield f"# Littlest Notes{_escape_markdown(what)}\n\n"
         before = None
         while notes := NoteService.list_notes(tx, EXPORT_BATCH, before, **filters):
             if fmt == "md":
-                out.write(_markdown_export(notes))
+                yield _markdown_export(notes)
             elif fmt == "csv":
                 frame = _export_frame(notes, fmt)
-                frame.to_csv(out, index=False, header=False, lineterminator="\n")
+                yield frame.to_csv(index=False, header=False, lineterminator="\n")
             else:
                 records = _export_frame(notes, fmt).to_json(orient="records", force_ascii=False)
-                out.write(("," if done else "") + "\n" + records[1:-1])
+                yield ("," if done else "") + "\n" + records[1:-1]
             done += len(notes)
             before = notes[-1].id
             progress and progress(done, total)
         if fmt == "json":
-            out.write("\n]\n")
+            yield "\n]\n"
     return done
+
+
+def export_notes(db: Database, out: TextIO, fmt: str = "csv", **filters: object) -> int:
+    """Write export_parts(db, fmt, **filters) to out; return how many notes it holds."""
+    parts = export_parts(db, fmt, **filters)
+    while True:
+        try:
+            out.write(next(parts))
+        except StopIteration as end:
+            return end.value
 
 
 def _whole_number(value: object, column: str, limit: int) -> int | None:
@@ -2753,14 +2773,14 @@ def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Out
     return outcome
 
 
-def _client_address() -> str | None:
+def _client_address(headers: Mapping[str, str], ip: str | None) -> str | None:
     """The browser's address: `client_ip_header`'s last entry (the operator's proxy's), else
     the connection's, an IPv6 /64 as one; None on the server's own machine."""
     header = _secrets().get("client_ip_header")
     value = None
     if isinstance(header, str) and header.strip():
-        value = (st.context.headers.get(header.strip()) or "").split(",")[-1].strip()
-    if (value := value or st.context.ip_address) is None:
+        value = (headers.get(header.strip()) or "").split(",")[-1].strip()
+    if (value := value or ip) is None or value in ("127.0.0.1", "::1"):
         return None
     try:
         address = ipaddress.ip_address(value)
@@ -2771,18 +2791,10 @@ def _client_address() -> str | None:
     )
 
 
-def _limited(
-    kind: str, limit: int, message: str, act: Callable[[], Outcome], what: str = "note"
-) -> Outcome:
-    """Return act()'s Outcome, or FAILED if the session, its address or its person did limit
-    of kind this minute. The place is taken before act() runs, so racing clicks cannot pass."""
+def _take_turn(kind: str, counted: list[str], limit: int) -> tuple[float, list[deque]] | None:
+    """Count one `kind` now for each of counted (who): (when, their counts), or None if one
+    of them did limit this minute."""
     recent, now = _recent(), time.monotonic()
-    # A new tab, a new name or a new session changes only one of whom it counts.
-    counted = [f"session {_session_token()}"]
-    if (address := _client_address()) is not None:
-        counted.append(f"address {address}")
-    if st.user.get("is_logged_in") is True and _claim("sub") is not None:
-        counted.append(f"person {_claim('iss')} {_claim('sub')}")
     with recent.events_lock:
         if len(recent.events) > 10_000:  # forget whoever was idle for a minute
             for key, times in list(recent.events.items()):
@@ -2793,16 +2805,42 @@ def _limited(
             while done and now - done[0] >= 60:
                 done.popleft()
         if any(len(done) >= limit for done in counts):
-            return Outcome(Kind.FAILED, message.format(count=_how_many(limit, what)))
+            return None
         for done in counts:
             done.append(now)
+    return now, counts
+
+
+def _limited(
+    kind: str, limit: int, message: str, act: Callable[[], Outcome], what: str = "note"
+) -> Outcome:
+    """Return act()'s Outcome, or FAILED if the session, its address or its person did limit
+    of kind this minute. The place is taken before act() runs, so racing clicks cannot pass."""
+    # A new tab, a new name or a new session changes only one of whom it counts.
+    counted = [f"session {_session_token()}"]
+    if (address := _client_address(st.context.headers, st.context.ip_address)) is not None:
+        counted.append(f"address {address}")
+    if st.user.get("is_logged_in") is True and _claim("sub") is not None:
+        counted.append(f"person {_claim('iss')} {_claim('sub')}")
+    if (turn := _take_turn(kind, counted, limit)) is None:
+        return Outcome(Kind.FAILED, message.format(count=_how_many(limit, what)))
     outcome = act()
-    if outcome.kind not in (Kind.SAVED, Kind.DELETED):
-        with recent.events_lock:
+    if outcome.kind not in (Kind.SAVED, Kind.DELETED):  # nothing was done: not counted
+        now, counts = turn
+        with _recent().events_lock:
             for done in counts:
                 with suppress(ValueError):
                     done.remove(now)
     return outcome
+
+
+_FILTER_PARAMS = (("search", "q"), ("author", "author"), ("tag", "tag"))  # filter, its parameter
+
+
+def _feed_query(filters: Mapping[str, str | None]) -> str:
+    """The feed's query string for filters ("" for none), as its page's address has it."""
+    named = {key: filters[name] for name, key in _FILTER_PARAMS}
+    return urllib.parse.urlencode({key: value for key, value in named.items() if value})
 
 
 # Views: who is writing -------------------------------------------------------
@@ -3837,9 +3875,13 @@ def render_read() -> None:
     for note in notes:
         _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
-    # The feed's download: every note its search and filters show, not only this page.
-    with st.popover("Download", icon=":material/download:", key="feed_export"):
-        _download_buttons("feed_export", conn, filters)
+    # The feed's download (every note its search and filters show) and its Atom feed.
+    with st.container(horizontal=True, gap="small"):
+        with st.popover("Download", icon=":material/download:", key="feed_export"):
+            _download_buttons("feed_export", conn, filters)
+        query = _feed_query(filters)
+        atom = f"/feed.atom{'?' * bool(query)}{query}"
+        st.link_button("Atom feed", atom, key="feed_atom", icon=":material/rss_feed:")
     with st.expander("Raw Note Table Data"):
         st.dataframe(
             _notes_frame(notes), hide_index=True, key="feed_table", column_config=_TABLE_COLUMNS
@@ -4161,22 +4203,12 @@ def render_trash() -> None:
 
 # Views: Export and import ----------------------------------------------------
 #
-# Downloads are built when clicked, not on every rerun, in a thread of Streamlit's own (so
-# with their own SQLite connection); at most EXPORTS_AT_ONCE at a time, however many people
-# click, so exports cannot take the server's memory or both its cores.
+# A download is a link to the server's /export.csv (.json, .md; see Web addresses): streamed
+# as it is read, it holds no file in a session's memory.
 
-EXPORTS_AT_ONCE = 2
 PREVIEWS_AT_ONCE = 2  # import previews a process holds at once (each up to ~50 MB)
 IMPORT_SHOWN_REJECTS = 200  # rejected rows listed in the page; all of them in a download
 _FORMAT_NAMES = {"csv": "CSV (spreadsheets)", "json": "JSON", "md": "Markdown (to read)"}
-
-
-@st.cache_resource(show_spinner=False)
-def _exports() -> threading.BoundedSemaphore:
-    """The process's turns to build an export (one object for every rerun and session)."""
-    return threading.BoundedSemaphore(EXPORTS_AT_ONCE)
-
-
 MSG_EXPORT_FILTERED = "Download the notes this view shows"
 MSG_IMPORT_HOW = (
     "Add notes from a CSV or JSON file in the export's format (columns: {columns}; author, body "
@@ -4192,40 +4224,8 @@ MSG_IMPORT_NOTHING = "Nothing to import: every good row of this file is already 
 MSG_IMPORT_BUSY = "Other imports are being checked right now. Try again in a minute."
 
 
-class _SessionEnded(Exception):
-    """The session that asked for an export is gone: its build stops."""
-
-
-def _export_bytes(
-    source: Database | Path, fmt: str, filters: dict[str, str | None], session: str
-) -> bytes:
-    """Build an export file in its turn, while its session lasts (sessions gone cost nothing)."""
-
-    def still_wanted(*_: object) -> None:
-        if _session_ended(session):
-            raise _SessionEnded(session)
-
-    turns = _exports()
-    while not turns.acquire(timeout=1):
-        still_wanted()
-    try:
-        still_wanted()
-        db = source if isinstance(source, Postgres) else connect(source, create=False)
-        try:
-            with tempfile.TemporaryFile() as spool:  # so memory holds the file's bytes once
-                text = io.TextIOWrapper(spool, encoding=EXPORT_ENCODINGS[fmt], newline="")
-                export_notes(db, text, fmt, progress=still_wanted, **filters)
-                text.detach().seek(0)  # flushed, and the spool left open
-                return spool.read()
-        finally:
-            if not isinstance(db, Postgres):
-                db.close()
-    finally:
-        turns.release()
-
-
 def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) -> None:
-    """A format choice and a download button for the notes these filters show (and how many)."""
+    """A format choice and a link to download the notes these filters show (and how many)."""
     if filters["search"] or filters["tag"]:
         label = MSG_EXPORT_FILTERED
     else:
@@ -4240,15 +4240,9 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
         horizontal=True,
     )
     fmt = fmt if fmt in EXPORT_FORMATS else "csv"  # a widget value is hostile input
-    st.download_button(
-        label,
-        functools.partial(_export_bytes, _database(), fmt, filters, _session_id()),
-        file_name=f"littlest-notes-{time.strftime('%Y-%m-%d', time.gmtime())}.{fmt}",
-        mime=EXPORT_FORMATS[fmt],
-        key=f"{key}_download",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    query = _feed_query(filters)
+    url = f"/export.{fmt}{'?' * bool(query)}{query}"
+    st.link_button(label, url, key=f"{key}_download", icon=":material/download:")
 
 
 def _rejects_csv(rejected: list[Rejected]) -> bytes:
@@ -4602,6 +4596,326 @@ def render_activity() -> None:
         _ranked_links("Most active authors", activity.top_authors, "author", "activity_author")
     with right:
         _ranked_links("Most used tags", activity.top_tags, "tag", "activity_tag")
+
+
+###############################################################################
+# Web addresses ################################################################
+###############################################################################
+#
+# Beside the pages, `streamlit run app.py` serves these routes (the st.App at the end): the
+# feed as Atom, a read-only JSON API, streamed downloads and a health check. All are public
+# reading, each request within REQUESTS_PER_MINUTE per client address; Starlette runs each in
+# a worker thread. Every response, page or route, carries _SecurityHeaders.
+
+ATOM_ENTRIES = 50  # the newest notes a feed reader gets
+API_PAGE_MAX = 100  # the most notes one page of /api/notes holds
+REQUESTS_PER_MINUTE = 120  # requests one client address may make to these routes a minute
+EXPORTS_AT_ONCE = 2  # downloads streamed at once (each holds a snapshot and a little CPU)
+MSG_ROUTE_TOO_FAST = "Too many requests from your address. Wait a minute, then try again."
+MSG_EXPORTS_BUSY = "Other downloads are running right now. Try again in a minute."
+MSG_BAD_NUMBER = "`{name}` must be a note number from 1 to {max}."
+MSG_BAD_LIMIT = "`limit` must be a whole number from 1 to {max}."
+MSG_BAD_TEXT = "A search or filter cannot hold the character U+0000."
+MSG_NO_ADDRESS = "There is nothing at this address."
+MSG_ROUTE_FAILED = "The server failed to answer. Try again later."
+_XML_UNSAFE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class _BadRequest(NotesError, ValueError):
+    """A request's parameter is not one the address takes (HTTP 400)."""
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status, {"Retry-After": "60"} if status > 428 else {})
+
+
+def _route(path: str, handler: Callable[[Request], Response]) -> Route:
+    """A GET route: handler within the client's REQUESTS_PER_MINUTE; errors are JSON."""
+
+    def endpoint(request: Request) -> Response:
+        address = _client_address(request.headers, request.client and request.client.host)
+        counted = [f"address {address}"] if address is not None else []
+        if _take_turn("request", counted, REQUESTS_PER_MINUTE) is None:
+            return _error(429, MSG_ROUTE_TOO_FAST)
+        try:
+            return handler(request)
+        except _BadRequest as error:
+            return _error(400, str(error))
+        except NoteNotFoundError as error:
+            return _error(404, str(error))
+        except NotesError as error:
+            return _error(503, str(error))
+        except Exception:  # logged with its traceback for the operator; the client gets a line
+            logging.getLogger(__name__).exception("%s failed", path)
+            return _error(500, MSG_ROUTE_FAILED)
+
+    return Route(path, endpoint, methods=["GET"])
+
+
+def _number(request: Request, name: str) -> int | None:
+    """A query parameter that is a note number, None if absent; _BadRequest if not one."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if not _DIGITS.fullmatch(value) or not 0 < int(value) <= MAX_NOTE_ID:
+        raise _BadRequest(MSG_BAD_NUMBER.format(name=name, max=MAX_NOTE_ID))
+    return int(value)
+
+
+def _filters(request: Request) -> dict[str, str | None]:
+    """The search and filters in a request, named as in the feed's address (q, author, tag)."""
+    filters = {name: request.query_params.get(key) or None for name, key in _FILTER_PARAMS}
+    filters["search"] = filters["search"] or ""
+    if any("\x00" in (value or "") for value in filters.values()):
+        raise _BadRequest(MSG_BAD_TEXT)  # no note holds it, and PostgreSQL refuses to compare it
+    return filters
+
+
+def _plain(body: str, limit: int = 80) -> str:
+    """A note's text as one line of plain text, for an entry's title."""
+    text = " ".join(html.unescape(nh3.clean(note_html(body), tags=set())).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _atom(request: Request, notes: list[Note], filters: dict) -> bytes:
+    """The Atom document of notes, newest first: each entry its permalink and safe HTML."""
+    base, query = str(request.base_url), _feed_query(filters)
+
+    def add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str):
+        element = ET.SubElement(parent, tag, attributes)
+        element.text = text and _XML_UNSAFE.sub("\ufffd", text)  # what XML cannot hold
+        return element
+
+    feed = ET.Element("feed", xmlns="http://www.w3.org/2005/Atom")
+    what = f"by {filters['author']} " if filters["author"] else ""
+    what += f"tagged #{filters['tag']} " if filters["tag"] else ""
+    what += f"matching “{filters['search']}”" if filters["search"] else ""
+    add(feed, "title", " ".join(f"Littlest Notes {what}".split()))
+    add(feed, "id", f"{base}feed.atom{'?' * bool(query)}{query}")
+    add(feed, "link", rel="self", href=f"{base}feed.atom{'?' * bool(query)}{query}")
+    add(feed, "link", rel="alternate", type="text/html", href=f"{base}{'?' * bool(query)}{query}")
+    add(feed, "updated", iso_time(max((note.updated_timestamp for note in notes), default=0)))
+    for note in notes:
+        entry, permalink = add(feed, "entry"), f"{base}?note={note.id}"
+        add(entry, "id", permalink)
+        add(entry, "title", _plain(note.body))
+        add(entry, "link", rel="alternate", type="text/html", href=permalink)
+        add(add(entry, "author"), "name", note.username)
+        add(entry, "published", iso_time(note.created_timestamp))
+        add(entry, "updated", iso_time(note.updated_timestamp))
+        for tag in extract_tags(note.body):
+            add(entry, "category", term=tag)
+        add(entry, "content", note_html(note.body), type="html")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _feed_atom(request: Request) -> Response:
+    """GET /feed.atom: the newest ATOM_ENTRIES notes; 304 when the reader's copy is current."""
+    filters = _filters(request)
+    notes = NoteService.list_notes(get_connection(), ATOM_ENTRIES, **filters)
+    body = _atom(request, notes, filters)
+    modified = max((note.updated_timestamp for note in notes), default=0)
+    headers = {
+        "ETag": f'W/"{hashlib.sha256(body).hexdigest()[:32]}"',
+        "Last-Modified": email.utils.formatdate(modified, usegmt=True),
+        "Cache-Control": "no-cache",
+    }
+    asked, since, current = (
+        request.headers.get("if-none-match"),
+        request.headers.get("if-modified-since"),
+        False,
+    )
+    if asked is not None:  # it decides alone when sent (RFC 9110)
+        tags = [tag.strip().removeprefix("W/") for tag in asked.split(",")]
+        current = "*" in tags or headers["ETag"].removeprefix("W/") in tags
+    elif since:
+        with suppress(TypeError, ValueError):
+            when = email.utils.parsedate_to_datetime(since)
+            current = when.tzinfo is not None and when.timestamp() >= modified
+    if current:
+        return Response(status_code=304, headers=headers)
+    return Response(body, headers=headers, media_type="application/atom+xml; charset=utf-8")
+
+
+def _api_records(request: Request, notes: list[Note]) -> list[dict]:
+    """Notes as an export's JSON rows, each with its permalink."""
+    records = _export_frame(notes, "json").to_dict("records") if notes else []
+    return [{**row, "permalink": f"{request.base_url}?note={row['number']}"} for row in records]
+
+
+def _api_notes(request: Request) -> Response:
+    """GET /api/notes: a page of the feed (filters, keyset paging), with links to the next."""
+    filters, before, after = (
+        _filters(request),
+        _number(request, "before"),
+        _number(request, "after"),
+    )
+    limit = request.query_params.get("limit", str(FEED_PAGE_SIZE))
+    if not _DIGITS.fullmatch(limit) or not 1 <= int(limit) <= API_PAGE_MAX:
+        raise _BadRequest(MSG_BAD_LIMIT.format(max=API_PAGE_MAX))
+    if before is not None and after is not None:
+        raise _BadRequest(MSG_BOTH_BOUNDS)
+    listing = functools.partial(NoteService.list_notes, get_connection(), **filters)
+    notes = listing(int(limit), before, after)
+    page = {"notes": _api_records(request, notes)}
+    url = request.url.remove_query_params(["before", "after"])
+    if notes and listing(limit=1, before=notes[-1].id):
+        page["older"] = str(url.include_query_params(before=notes[-1].id))
+    if notes and listing(limit=1, after=notes[0].id):
+        page["newer"] = str(url.include_query_params(after=notes[0].id))
+    return JSONResponse(page)
+
+
+def _api_note(request: Request) -> Response:
+    """GET /api/notes/{number}: one note."""
+    value = request.path_params["number"]
+    number = int(value) if _DIGITS.fullmatch(value) and int(value) <= MAX_NOTE_ID else 0
+    if not number:
+        raise NoteNotFoundError(MSG_NOT_FOUND.format(id=value[:30]))
+    note = NoteService.get_note(get_connection(), number)
+    return JSONResponse(_api_records(request, [note])[0])
+
+
+@st.cache_resource(show_spinner=False)
+def _exports() -> threading.BoundedSemaphore:
+    """The process's turns to stream a download (one object for every session and request)."""
+    return threading.BoundedSemaphore(EXPORTS_AT_ONCE)
+
+
+def _export(request: Request) -> Response:
+    """GET /export.{csv,json,md}: every note the filters show, streamed as it is read from one
+    snapshot (memory stays flat); a client that leaves stops it at its next batch."""
+    fmt = request.path_params["format"]
+    if fmt not in EXPORT_FORMATS:
+        return _error(404, MSG_NO_ADDRESS)
+    filters, turns = _filters(request), _exports()
+    if not turns.acquire(blocking=False):
+        return _error(503, MSG_EXPORTS_BUSY)
+    parts = _streamed(turns, fmt, filters)
+    first = next(parts)  # the snapshot opened: a database fault is still an error response
+    name = f"littlest-notes-{time.strftime('%Y-%m-%d', time.gmtime())}.{fmt}"
+    return StreamingResponse(
+        itertools.chain([first], parts),
+        media_type=f"{EXPORT_FORMATS[fmt]}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _streamed(turns: threading.BoundedSemaphore, fmt: str, filters: dict) -> Iterator[bytes]:
+    """An export's bytes, read on a connection of its own (worker threads take turns at it);
+    the turn is given back when it ends or is dropped."""
+    try:
+        source = _database()
+        db = source if isinstance(source, Postgres) else connect(source, threads=True)
+        try:
+            encode = codecs.getincrementalencoder(EXPORT_ENCODINGS[fmt])().encode
+            for part in export_parts(db, fmt, **filters):
+                yield encode(part)
+        finally:
+            if db is not source:
+                db.close()
+    finally:
+        turns.release()
+
+
+def _healthz(request: Request) -> Response:
+    """GET /healthz: 200 if the database answers, else 503 (no details)."""
+    try:
+        NoteService.count_notes(get_connection())
+    except NotesError:
+        return PlainTextResponse("unavailable", 503)
+    return PlainTextResponse("ok")
+
+
+def _inline_scripts() -> list[str]:
+    """Every inline script a page runs: Streamlit's page's own and the app's constant two."""
+    page = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    sources = (page, _COUNTER_SCRIPT, _SCROLL_TO_TOP.format(turn=0))
+    scripts = (re.findall(r"<script[^>]*>(.*?)</script>", text, re.S) for text in sources)
+    return [script for found in scripts for script in found if script.strip()]
+
+
+_SCRIPT_HASHES = " ".join(
+    f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+    for script in _inline_scripts()
+)
+_FRAME_SOURCES = re.compile(r"'none'|('self'|[\w*.:/-]+)( ('self'|[\w*.:/-]+))*")
+
+
+def _security_headers(host: str) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries. The page runs only its own scripts and the app's
+    (by hash), loads nothing from elsewhere (no tracking image from a note), and is framed only
+    where `frame_ancestors` says (default none; Community Cloud frames an app on its own host)."""
+    ancestors = _secrets().get("frame_ancestors")
+    if not (isinstance(ancestors, str) and _FRAME_SOURCES.fullmatch(ancestors)):
+        ancestors = "'self'" if host.endswith(".streamlit.app") else "'none'"
+    policy = (
+        f"default-src 'self'; script-src 'self' {_SCRIPT_HASHES}; style-src 'self' 'unsafe-inline';"
+        f" img-src 'self'; font-src 'self' data:; connect-src 'self'; object-src 'none';"
+        f" base-uri 'self'; frame-ancestors {ancestors}"
+    )
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+
+
+_FEED_LINK = '<head><link rel="alternate" type="application/atom+xml" href="{}">'
+
+
+class _SecurityHeaders:
+    """ASGI middleware: _security_headers on every response, and the page's head names the
+    Atom feed of the filters in its address, for feed readers' discovery."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").partition(":")[0]
+        ours = _security_headers(host)
+        held: list[dict] = []  # the page's HTML, until its last part
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message["headers"] if k.lower() not in dict(ours)]
+                message = {**message, "headers": kept + ours}
+                page = (b"content-type", b"text/html; charset=utf-8") in kept
+                if page and message["status"] == 200 and scope["method"] == "GET":
+                    held.append(message)
+                    return
+            elif held:
+                held.append(message)
+                if message.get("more_body"):
+                    return
+                params = dict(urllib.parse.parse_qsl(scope["query_string"].decode("latin-1")))
+                query = _feed_query({name: params.get(key) for name, key in _FILTER_PARAMS})
+                link = _FEED_LINK.format(html.escape(f"./feed.atom{'?' * bool(query)}{query}"))
+                body = b"".join(part.get("body", b"") for part in held[1:])
+                body = body.replace(b"<head>", link.encode(), 1)
+                start = held[0]
+                start["headers"] = [(k, v) for k, v in start["headers"] if k != b"content-length"]
+                start["headers"].append((b"content-length", str(len(body)).encode()))
+                await send(start)
+                message = {"type": "http.response.body", "body": body}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+ROUTES = [
+    _route("/feed.atom", _feed_atom),
+    _route("/api/notes", _api_notes),
+    _route("/api/notes/{number}", _api_note),
+    _route("/export.{format}", _export),
+    Route("/healthz", _healthz, methods=["GET"]),
+]
+MIDDLEWARE = [Middleware(_SecurityHeaders)]
+
+if __name__ != "__main__":  # imported by `streamlit run` (which serves `app`), or by tests
+    app = st.App(__file__, routes=ROUTES, middleware=MIDDLEWARE)
 
 
 ###############################################################################

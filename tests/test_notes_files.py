@@ -8,7 +8,6 @@ import io
 import json
 import threading
 from contextlib import closing
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -519,18 +518,6 @@ def test_the_export_file_opens_in_a_spreadsheet_as_utf8(tmp_path):
     assert app.read_notes_file(out.read_bytes(), out.name).rejected == []
 
 
-def test_the_page_download_builds_the_same_file_as_the_command(empty_db, backend, db_target):
-    fill(empty_db)
-    source = db_target if backend == "sqlite" else empty_db
-    data = app._export_bytes(
-        Path(source) if backend == "sqlite" else source,
-        "csv",
-        {"search": "", "author": None, "tag": None},
-        "a session",
-    )
-    assert data.decode("utf-8-sig") == exported(empty_db)
-
-
 # The pages (AppTest) -----------------------------------------------------------------
 
 GOOD_AND_BAD = (
@@ -617,12 +604,15 @@ def test_the_feed_offers_a_download_of_everything_or_of_what_it_shows(app_test, 
         for query in ({}, {"author": "ann"}, {"tag": "tagged"}, {"q": "note"})
     }
     assert not any(at.exception for at in pages.values())
-    labels = {query: [b.label for b in at.get("download_button")] for query, at in pages.items()}
-    assert labels == {
-        "{}": ["Download all 2 notes"],
-        "{'author': 'ann'}": ["Download 1 note by this author"],
-        "{'tag': 'tagged'}": [app.MSG_EXPORT_FILTERED],
-        "{'q': 'note'}": [app.MSG_EXPORT_FILTERED],
+    links = {
+        query: next((b.proto.label, b.proto.url) for b in at.get("link_button"))
+        for query, at in pages.items()
+    }
+    assert links == {
+        "{}": ("Download all 2 notes", "/export.csv"),
+        "{'author': 'ann'}": ("Download 1 note by this author", "/export.csv?author=ann"),
+        "{'tag': 'tagged'}": (app.MSG_EXPORT_FILTERED, "/export.csv?tag=tagged"),
+        "{'q': 'note'}": (app.MSG_EXPORT_FILTERED, "/export.csv?q=note"),
     }
 
 
