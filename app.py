@@ -51,6 +51,7 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -4798,6 +4799,7 @@ def _export(request: Request) -> Response:
         itertools.chain([first], parts),
         media_type=f"{EXPORT_FORMATS[fmt]}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        background=BackgroundTask(parts.close),  # ended, or the client left: its turn is back
     )
 
 

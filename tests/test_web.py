@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 import xml.etree.ElementTree as ET
+from contextlib import closing
 
 import feedparser
+import httpx
 import pytest
 import streamlit as st
+import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -295,3 +300,39 @@ def test_the_page_names_the_atom_feed_of_its_filters_in_its_head(web):
     assert 'href="./feed.atom?author=ann&amp;tag=x%22%3E%3Cscript%3Ealert%281%29' in head
     assert "<script>" not in head
     assert int(answer.headers["content-length"]) == len(answer.content)
+
+
+@pytest.mark.slow
+def test_a_client_that_leaves_a_download_after_1_mb_stops_it_and_gives_its_turn_back(
+    db_path, monkeypatch
+):
+    """Over a real HTTP server (uvicorn, as `streamlit run` serves the routes)."""
+    monkeypatch.setenv("NOTES_DB", str(db_path))
+    with closing(app.open_database(db_path)) as db:
+        app.seed_notes(db, 200_000)  # about 20 MB of CSV, 200 batches
+    batches = []
+    listing = NoteService.list_notes
+    monkeypatch.setattr(
+        NoteService, "list_notes", lambda *a, **k: batches.append(1) or listing(*a, **k)
+    )
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=app.ROUTES), port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with httpx.stream("GET", f"http://127.0.0.1:{port}/export.csv") as answer:
+            received = 0
+            for chunk in answer.iter_raw():
+                received += len(chunk)
+                if received >= 1_000_000:
+                    break
+        turns = app._exports()
+        while turns._value < app.EXPORTS_AT_ONCE:  # its end gives the turn back
+            time.sleep(0.05)
+        assert len(batches) < 100  # of the 200 a whole download reads: it stopped
+    finally:
+        server.should_exit = True
+        thread.join()
+        st.cache_resource.clear()

@@ -1,8 +1,8 @@
 """What every visitor's browser gets besides the page's content: an axe-core scan of
 every page in both colour schemes at desktop and phone width, the theme that follows the
 browser's colour scheme, a tab title per page and per note, a favicon that fetches
-nothing from another server, and the deployment guide's proxy headers (Content-Security-Policy,
-X-Frame-Options) leaving every page working.
+nothing from another server, and the app's own security headers (Content-Security-Policy
+and others) leaving every page working.
 
 axe-core comes bundled with axe-playwright-python, so the scans work offline. Its rules
 for names (button-name, link-name, label, aria-*-name, select-name) are serious or
@@ -11,7 +11,6 @@ critical, so "no serious or critical violation" includes "every control has a na
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from axe_playwright_python.sync_playwright import DEFAULT_OPTIONS, Axe
 from notes_e2e import (
     DEAD_PROXY,
     PAGES,
-    REPO_ROOT,
     Server,
     open_page,
     rerun,
@@ -32,7 +30,6 @@ from notes_e2e import (
 from playwright.sync_api import (
     Browser,
     BrowserContext,
-    BrowserType,
     Page,
     Request,
     expect,
@@ -236,70 +233,33 @@ def test_the_favicon_check_sees_a_favicon_from_another_server(
     assert outside_requests == [elsewhere]
 
 
-def _readme_header(name: str) -> str:
-    """The value of an `add_header name "value"` line in the deployment guide's proxy
-    section (docs/deployment.md)."""
-    guide = (REPO_ROOT / "docs" / "deployment.md").read_text()
-    return re.search(rf'^add_header {name} "([^"]+)" always;$', guide, re.M)[1]
-
-
-def test_every_page_works_under_the_readmes_content_security_policy(
-    browser_type: BrowserType, browser_type_launch_args: dict, server: Server, note: int
-) -> None:
-    policy = _readme_header("Content-Security-Policy")
-    assert "img-src 'self';" in policy and "frame-ancestors 'none'" in policy
-    added = {
-        "Content-Security-Policy": policy,
-        "X-Frame-Options": _readme_header("X-Frame-Options"),
-    }
-    # Chromium refuses a page whose response the browser's client supplied (below) a
-    # websocket to 127.0.0.1 ("local network access"); a reverse proxy's is an ordinary one.
-    flags = [*browser_type_launch_args["args"], "--disable-features=LocalNetworkAccessChecks"]
-    browser = browser_type.launch(**{**browser_type_launch_args, "args": flags})
-    try:
-        page = browser.new_page()
-        refused: list[str] = []
-        page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else 0)
-        # The proxy's headers on each page's document (only documents), as the DevTools
-        # protocol's Fetch domain pauses it: a Playwright route would turn the HTTP cache
-        # off, and each of the 9 loads would fetch and compile Streamlit's scripts again.
-        # Fulfilled with the body, not Fetch.continueResponse with new headers: Chromium
-        # applied no Content-Security-Policy given that way (default-src 'none' passed).
-        devtools = page.context.new_cdp_session(page)
-        with_headers: list[str] = []
-
-        def add_headers(paused: dict) -> None:
-            headers = [
-                header
-                for header in paused.get("responseHeaders", [])
-                if header["name"].lower() not in {name.lower() for name in added}
-            ]
-            headers += [{"name": name, "value": value} for name, value in added.items()]
-            body = devtools.send("Fetch.getResponseBody", {"requestId": paused["requestId"]})
-            devtools.send(
-                "Fetch.fulfillRequest",
-                {
-                    "requestId": paused["requestId"],
-                    "responseCode": paused["responseStatusCode"],
-                    "responseHeaders": headers,
-                    "body": body["body"]
-                    if body["base64Encoded"]
-                    else base64.b64encode(body["body"].encode()).decode(),
-                },
-            )
-            with_headers.append(paused["request"]["url"])
-
-        devtools.on("Fetch.requestPaused", add_headers)
-        document = {"resourceType": "Document", "requestStage": "Response"}
-        devtools.send("Fetch.enable", {"patterns": [{**document, "urlPattern": server.url("/*")}]})
-        paths = (*PAGES, PERMALINK.format(note=note))
-        for path in paths:
-            open_page(page, server, path)
-            if path == "/":
-                page.get_by_text("Raw Note Table Data").click()
-                expect(page.get_by_test_id("stDataFrame")).to_be_visible()
-            expect(page.get_by_test_id("stException")).to_have_count(0)
-        assert refused == []
-        assert with_headers == [server.url(path) for path in paths]
-    finally:
-        browser.close()
+def test_every_page_works_under_the_apps_own_security_headers(
+    page: Page, server: Server, note: int
+):
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else 0)
+    documents: list[dict[str, str]] = []
+    page.on("response", lambda r: r.request.resource_type == "document" and documents.append(
+        r.all_headers()))  # fmt: skip
+    paths = (*PAGES, PERMALINK.format(note=note))
+    for path in paths:
+        open_page(page, server, path)
+        if path == "/":
+            page.get_by_text("Raw Note Table Data").click()
+            expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert refused == []
+    assert len(documents) == len(paths)
+    for headers in documents:
+        policy = headers["content-security-policy"]
+        assert "img-src 'self';" in policy and policy.endswith("frame-ancestors 'none'")
+        assert headers["x-content-type-options"] == "nosniff"
+    # The control: the policy is enforced, so a script the app did not write does not run.
+    with page.expect_console_message(
+        lambda m: "violates the following Content Security Policy" in m.text
+    ):
+        ran = page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+            " document.body.append(s); return window.ran === 1; }"
+        )
+    assert not ran

@@ -33,8 +33,10 @@ def test_an_export_downloaded_from_the_feed_imports_into_an_empty_app(
     source = [(r.username, r.body) for r in db_rows(server.db_path)]
     open_page(page, server, "/")
     page.get_by_role("button", name="Download").click()
+    link = page.get_by_role("link", name=f"Download all {len(source)} notes")
+    assert link.get_attribute("href") == "/export.csv"  # a file at an address, streamed
     with page.expect_download() as download:
-        page.get_by_role("button", name=f"Download all {len(source)} notes").click()
+        link.click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert saved.suffix == ".csv"

@@ -256,3 +256,18 @@ def test_older_shows_the_next_page_of_the_feed_and_the_back_button_returns_to_th
     wait_for_idle(page)
     expect(page.get_by_role("button", name="Older →")).to_be_visible()
     expect(page.get_by_role("button", name="← Newer")).to_have_count(0)
+
+
+def test_a_tags_feed_names_its_atom_feed_for_readers_and_people_and_the_feed_holds_its_notes(
+    page: Page, server: Server, notes: dict[str, int]
+) -> None:
+    open_page(page, server, "/?tag=food")
+    discovered = page.locator('head link[rel="alternate"][type="application/atom+xml"]')
+    expect(discovered).to_have_attribute("href", "./feed.atom?tag=food")  # feed readers' link
+    expect(page.get_by_role("link", name="Atom feed")).to_have_attribute(
+        "href", "/feed.atom?tag=food"
+    )
+    atom = page.request.get(server.url("/feed.atom?tag=food"))
+    assert atom.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    numbers = re.findall(r"<entry><id>[^<]*\?note=(\d+)</id>", atom.text())
+    assert [int(number) for number in numbers] == [notes["walk"], notes["bread"]]
