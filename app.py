@@ -2657,7 +2657,7 @@ def _secrets() -> Mapping[str, object]:
 
 # The secrets _secrets reads as named (edits_per_note_per_minute: edits_per_minute's old name).
 _SETTINGS = """notes_db auth admins admin_subjects client_ip_header notes_per_minute
-    deletes_per_minute edits_per_minute edits_per_note_per_minute""".split()
+    deletes_per_minute edits_per_minute edits_per_note_per_minute frame_ancestors""".split()
 
 
 @st.cache_resource(show_spinner=False)

@@ -8,7 +8,6 @@ through SQLITE_ONLY or POSTGRESQL_ONLY, beside its twin on the other backend.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from contextlib import closing
@@ -982,20 +981,6 @@ def test_the_raw_table_shows_dates_as_dates_in_the_readers_zone(app_test, seeded
     assert str(frame["created_timestamp"].iloc[0]) == "2023-11-15 07:13:22+09:00"
     assert list(frame["username"]) == ["alice", "bob", "alice"]
     assert not at.exception
-
-
-def test_the_documented_content_security_policy_allows_the_apps_own_scripts():
-    """The deployment guide's CSP names each constant script the app runs by its hash:
-    change a script and this says the guide must change too (the browser test covers pages)."""
-    import base64
-    import hashlib
-
-    guide = (Path(app.__file__).parent / "docs" / "deployment.md").read_text()
-    [policy] = re.findall(r'Content-Security-Policy "([^"]*)"', guide)
-    for html in (app._COUNTER_SCRIPT, app._SCROLL_TO_TOP.format(turn=1)):
-        script = re.search(r"<script[^>]*>(.*?)</script>", html, re.S)[1]
-        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-        assert f"'sha256-{digest}'" in policy
 
 
 def test_a_second_press_of_save_after_the_dialog_closed_does_nothing(app_test, seeded_db):
