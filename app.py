@@ -4790,16 +4790,20 @@ def _export(request: Request) -> Response:
     if fmt not in EXPORT_FORMATS:
         return _error(404, MSG_NO_ADDRESS)
     filters, turns = _filters(request), _exports()
+    name = f"littlest-notes-{time.strftime('%Y-%m-%d', time.gmtime())}.{fmt}"
+    file = {
+        "media_type": f"{EXPORT_FORMATS[fmt]}; charset=utf-8",
+        "headers": {"Content-Disposition": f'attachment; filename="{name}"'},
+    }
+    if request.method == "HEAD":  # (a streamed body would be read whole, then dropped)
+        return Response(**file)
     if not turns.acquire(blocking=False):
         return _error(503, MSG_EXPORTS_BUSY)
     parts = _streamed(turns, fmt, filters)
     first = next(parts)  # the snapshot opened: a database fault is still an error response
-    name = f"littlest-notes-{time.strftime('%Y-%m-%d', time.gmtime())}.{fmt}"
+    # Ended, or the client left: the background task closes it and its turn is back.
     return StreamingResponse(
-        itertools.chain([first], parts),
-        media_type=f"{EXPORT_FORMATS[fmt]}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        background=BackgroundTask(parts.close),  # ended, or the client left: its turn is back
+        itertools.chain([first], parts), **file, background=BackgroundTask(parts.close)
     )
 
 

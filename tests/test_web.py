@@ -262,6 +262,15 @@ def test_a_download_when_every_turn_is_taken_is_refused_and_reads_nothing(
     assert read == []
 
 
+def test_a_head_request_for_a_download_reads_no_note(web, seeded_db, monkeypatch):
+    read = []
+    monkeypatch.setattr(app, "export_parts", lambda *a, **k: read.append(1))
+    answer = web.head("/export.json?author=ann")
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["content-disposition"].startswith('attachment; filename="littlest-')
+    assert read == []
+
+
 # Security headers ----------------------------------------------------------------------------
 
 
