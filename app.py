@@ -3144,6 +3144,7 @@ BOX mark { background: #ffd27a; color: #0e1016; }
 BOX :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote)
   :is(ul, ol, blockquote) :is(ul, ol, blockquote) { margin: 0; padding-left: 0.25rem; border: 0; }
 [data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none; }
+.st-key-live_check { display: none; }
 </style>""".replace("BOX", '[class*="st-key-text_of_"]')  # each rule's note box
 
 
@@ -3707,17 +3708,19 @@ def _note_menu(note: Note) -> None:
 
 # Views: the live feed --------------------------------------------------------
 #
-# The newest feed page's banner slot (kept free, so nothing read moves) is a fragment rerun
-# every LIVE_FEED_TICK_S: one listing counts newer notes and rereads the shown ones; only if
-# one of those changed does the page rerun (_LIVE_KEEP), so an idle tick sends no notes.
+# The newest feed page's banner slot (kept free, so nothing read moves) is a fragment. While
+# it is shown, its script (_LIVE_SCRIPT) asks /api/live every LIVE_FEED_TICK_S for the
+# numbers and versions of the notes from the oldest shown up, answered from a read a second
+# per process (see Web addresses): an idle tab costs no script run. Only when that differs
+# from what the page shows does it press the slot's hidden Check button: the fragment reruns
+# (a tick), rereads them in one listing, and reruns the page only if a shown note changed.
 
 MSG_NEW_NOTES = "{count} — show"
 MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
 _LIVE = "feed_live"  # the _LiveView the newest page of the feed shows
 _LIVE_KEEP = "feed_live_keep"  # the next full run shows _LIVE as a tick read it
-_LIVE_RUNS = "feed_live_runs"  # full runs of the newest page (a tick is a later call within one)
-_LIVE_TICKED = "feed_live_ticked"  # the run whose first call of the fragment has been made
 _LIVE_SHOW = "live_show"  # the banner's button
+_LIVE_CHECK = "live_check"  # the slot's hidden button: its press is a tick
 
 
 @dataclass(frozen=True)
@@ -3767,15 +3770,57 @@ def _on_show_new() -> None:
     st.rerun(scope="app")
 
 
-@st.fragment(run_every=LIVE_FEED_TICK_S)
-def _live_banner(run: int) -> None:
-    """The banner's slot above the newest page's notes; each later call (a tick) rereads them."""
+# What the slot tells its script: where to ask, what it shows, and if its last read failed.
+_LIVE_STATE = (
+    '<div class="notes-live" data-poll="{poll}" data-newest="{newest}" data-new="{new}"'
+    ' data-shown="{shown}" data-problem="{problem}"></div>'
+)
+# A constant script, once per browser page (no "<" in it: see _COUNTER_SCRIPT). A hidden
+# tab asks nothing; a press waits for its run (the slot changes), or two ticks, to press again.
+_LIVE_SCRIPT = f"""<script>
+if (!window.notesLive) {{
+  window.notesLive = true;
+  let pressed = 0, pressedOn = "";
+  const press = (slot) => {{
+    const check = document.querySelector(".st-key-{_LIVE_CHECK} button");
+    const seen = slot.outerHTML, waited = Date.now() - pressed >= {2000 * LIVE_FEED_TICK_S};
+    if (check && (seen !== pressedOn || waited)) {{
+      [pressed, pressedOn] = [Date.now(), seen];
+      check.click();
+    }}
+  }};
+  const tick = async () => {{
+    const slot = document.querySelector(".notes-live");
+    if (slot && !document.hidden) {{
+      const state = slot.dataset;
+      try {{
+        const answer = await fetch(state.poll, {{cache: "no-store"}});
+        if (answer.status === 429) return;
+        if (!answer.ok) throw new Error(answer.status);
+        const now = new Map(await answer.json());
+        const shown = state.shown.split(",").filter(Boolean).map((pair) => pair.split(":"));
+        const changed = shown.some(([id, version]) => now.get(Number(id)) !== Number(version));
+        const fresh = Math.min([...now.keys()].filter((id) => id > Number(state.newest)).length,
+                               {LIVE_MAX_NEW + 1});
+        if (changed || fresh !== Number(state.new) || state.problem) press(slot);
+      }} catch (error) {{
+        if (!state.problem) press(slot);  // the tick says why it cannot read
+      }}
+    }}
+  }};
+  setInterval(tick, {1000 * LIVE_FEED_TICK_S});
+}}
+</script>"""
+
+
+@st.fragment
+def _live_banner() -> None:
+    """The banner's slot above the newest page's notes; a press of its Check (by _LIVE_SCRIPT)
+    is a tick, which rereads them."""
     state = st.session_state
     view: _LiveView = state[_LIVE]
     problem = None
-    if state.get(_LIVE_TICKED) != run:
-        state[_LIVE_TICKED] = run  # the full run's own call: it has just read the view
-    else:
+    if state.get(_LIVE_CHECK):
         try:
             ticked = _live_tick(get_connection(), view)
         except NotesError as error:
@@ -3799,6 +3844,17 @@ def _live_banner(run: int) -> None:
                 icon=":material/arrow_upward:",
                 on_click=_on_show_new,
             )
+        query = _feed_query(dict(view.filters))
+        shown = ",".join(f"{note.id}:{note.version}" for note in view.notes)
+        poll = f"/api/live?after={view.after}{'&' * bool(query)}{query}"
+        st.html(
+            _LIVE_STATE.format(
+                poll=html.escape(poll), newest=view.newest, new=view.new, shown=shown,
+                problem="1" if problem else "",
+            )
+        )  # fmt: skip
+        st.button("Check for new notes", key=_LIVE_CHECK)  # hidden (_NOTE_CSS)
+        st.html(_LIVE_SCRIPT, unsafe_allow_javascript=True)
 
 
 def _render_newest(conn: Database, filters: dict) -> tuple[Note, ...]:
@@ -3808,8 +3864,7 @@ def _render_newest(conn: Database, filters: dict) -> tuple[Note, ...]:
     keep = state.pop(_LIVE_KEEP, False) and view is not None
     if not keep or view.filters != tuple(filters.items()):
         view = state[_LIVE] = _live_first(conn, filters)
-    run = state[_LIVE_RUNS] = state.get(_LIVE_RUNS, 0) + 1
-    _live_banner(run)
+    _live_banner()
     if not view.notes:
         st.info(MSG_NO_MATCHES if any(filters.values()) else MSG_NO_NOTES)
     return view.notes
@@ -4612,6 +4667,8 @@ ATOM_ENTRIES = 50  # the newest notes a feed reader gets
 API_PAGE_MAX = 100  # the most notes one page of /api/notes holds
 REQUESTS_PER_MINUTE = 120  # requests one client address may make to these routes a minute
 EXPORTS_AT_ONCE = 2  # downloads streamed at once (each holds a snapshot and a little CPU)
+LIVE_READ_S = 1.0  # a live page's answer is read at most this often per process
+LIVE_POLLS_PER_MINUTE = 600  # a live feed's polls one address may make (30 open tabs)
 MSG_ROUTE_TOO_FAST = "Too many requests from your address. Wait a minute, then try again."
 MSG_EXPORTS_BUSY = "Other downloads are running right now. Try again in a minute."
 MSG_BAD_NUMBER = "`{name}` must be a note number from 1 to {max}."
@@ -4630,13 +4687,14 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status, {"Retry-After": "60"} if status > 428 else {})
 
 
-def _route(path: str, handler: Callable[[Request], Response]) -> Route:
-    """A GET route: handler within the client's REQUESTS_PER_MINUTE; errors are JSON."""
+def _route(path: str, handler: Callable[[Request], Response], limit: int = 0) -> Route:
+    """A GET route: handler within the client's REQUESTS_PER_MINUTE for all routes (or its own
+    limit); errors are JSON."""
 
     def endpoint(request: Request) -> Response:
         address = _client_address(request.headers, request.client and request.client.host)
         counted = [f"address {address}"] if address is not None else []
-        if _take_turn("request", counted, REQUESTS_PER_MINUTE) is None:
+        if _take_turn(path if limit else "request", counted, limit or REQUESTS_PER_MINUTE) is None:
             return _error(429, MSG_ROUTE_TOO_FAST)
         try:
             return handler(request)
@@ -4653,12 +4711,12 @@ def _route(path: str, handler: Callable[[Request], Response]) -> Route:
     return Route(path, endpoint, methods=["GET"])
 
 
-def _number(request: Request, name: str) -> int | None:
-    """A query parameter that is a note number, None if absent; _BadRequest if not one."""
+def _number(request: Request, name: str, least: int = 1) -> int | None:
+    """A query parameter that is a note number (or 0 if least is), None if absent."""
     value = request.query_params.get(name)
     if value is None:
         return None
-    if not _DIGITS.fullmatch(value) or not 0 < int(value) <= MAX_NOTE_ID:
+    if not _DIGITS.fullmatch(value) or not least <= int(value) <= MAX_NOTE_ID:
         raise _BadRequest(MSG_BAD_NUMBER.format(name=name, max=MAX_NOTE_ID))
     return int(value)
 
@@ -4778,6 +4836,30 @@ def _api_note(request: Request) -> Response:
 
 
 @st.cache_resource(show_spinner=False)
+def _live_reads() -> tuple[dict, threading.Lock]:
+    """The process's last answer for each live page (its filters and bound), and its lock."""
+    return {}, threading.Lock()
+
+
+def _api_live(request: Request) -> Response:
+    """GET /api/live?after=N (and filters): [number, version] of the notes above N, newest
+    first, as many as a live page compares (_LIVE_SCRIPT); read at most once a second per
+    process for all tabs that ask the same (a listing, never a script run)."""
+    filters, after = _filters(request), _number(request, "after", least=0) or 0
+    key, (answers, lock) = (after, *filters.values()), _live_reads()
+    with lock:  # one read for everyone waiting on it
+        when, body = answers.get(key, (-LIVE_READ_S, b""))
+        if time.monotonic() - when >= LIVE_READ_S:
+            limit = FEED_PAGE_SIZE + LIVE_MAX_NEW + 1
+            notes = NoteService.list_notes(get_connection(), limit, after=after, **filters)
+            body = json.dumps([[note.id, note.version] for note in notes], separators=(",", ":"))
+            if len(answers) >= 10_000:  # pages no one has asked about for a while go
+                answers.clear()
+            answers[key] = (time.monotonic(), body)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@st.cache_resource(show_spinner=False)
 def _exports() -> threading.BoundedSemaphore:
     """The process's turns to stream a download (one object for every session and request)."""
     return threading.BoundedSemaphore(EXPORTS_AT_ONCE)
@@ -4834,9 +4916,9 @@ def _healthz(request: Request) -> Response:
 
 
 def _inline_scripts() -> list[str]:
-    """Every inline script a page runs: Streamlit's page's own and the app's constant two."""
+    """Every inline script a page runs: Streamlit's page's own and the app's constant three."""
     page = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
-    sources = (page, _COUNTER_SCRIPT, _SCROLL_TO_TOP.format(turn=0))
+    sources = (page, _COUNTER_SCRIPT, _SCROLL_TO_TOP.format(turn=0), _LIVE_SCRIPT)
     scripts = (re.findall(r"<script[^>]*>(.*?)</script>", text, re.S) for text in sources)
     return [script for found in scripts for script in found if script.strip()]
 
@@ -4915,6 +4997,7 @@ ROUTES = [
     _route("/feed.atom", _feed_atom),
     _route("/api/notes", _api_notes),
     _route("/api/notes/{number}", _api_note),
+    _route("/api/live", _api_live, LIVE_POLLS_PER_MINUTE),
     _route("/export.{format}", _export),
     Route("/healthz", _healthz, methods=["GET"]),
 ]

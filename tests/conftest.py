@@ -404,6 +404,9 @@ def messages(at: AppTest) -> dict[str, list[str]]:
     }
 
 
+_NOT_NOTES = ("<style", "<script", '<div class="notes-live"')  # the page's other HTML
+
+
 def notes_html(at: AppTest) -> list[str]:
     """The HTML of each note in the main area (note_html), top to bottom."""
     return [
@@ -411,7 +414,7 @@ def notes_html(at: AppTest) -> list[str]:
         for node in at.main
         if node.type == "html"
         and node.value.startswith("<")
-        and not node.value.startswith(("<style", "<script"))
+        and not node.value.startswith(_NOT_NOTES)
     ]
 
 
@@ -432,7 +435,7 @@ def texts_shown(at: AppTest) -> list[str]:
         node.value if node.type == "markdown" else _text(node.value)
         for node in at.main
         if node.type == "markdown"
-        or (node.type == "html" and not node.value.startswith(("<style", "<script")))
+        or (node.type == "html" and not node.value.startswith(_NOT_NOTES))
     ]
 
 

@@ -1,12 +1,12 @@
-"""The live feed (issue 12): the newest page of the feed rereads itself every few seconds.
+"""The live feed (issues 12 and 22): the newest page of the feed shows what others write.
 
-Its ticks (`st.fragment(run_every=...)`) never fire in AppTest, which only runs whole
-pages. So the tick itself (_live_first, _live_tick) is tested on both backends against
-the database, the banner through a script that calls the fragment again within one
-view (_live_script: every run after the first is a tick), and the whole feed through
-app_test. The browser test (tests/e2e/test_e2e_live_feed.py) sees real ticks.
+In a browser its script polls /api/live (tests/test_web.py) and presses the slot's hidden
+Check when the answer differs from the page: that press is a tick. The tick itself
+(_live_first, _live_tick) is tested on both backends against the database, the banner
+through a script that runs the fragment alone (_live_script; tick() presses Check), and
+the whole feed through app_test. The browser test (tests/e2e/test_e2e_live_feed.py) sees
+real polls and ticks.
 """
-
 from __future__ import annotations
 
 import pytest
@@ -129,8 +129,8 @@ def test_a_tick_is_one_listing_on_postgresql(seeded_db, monkeypatch, filters):
 
 
 def _live_script() -> None:
-    """The live banner alone, over the seeded page: its first call shows the page as
-    read, and every later run is a tick, as run_every would rerun it in a browser.
+    """The live banner alone, over the seeded page as first read; a press of its hidden
+    Check is a tick, as the page's script presses it in a browser.
     session_state["fail"] makes the ticks' reads fail as a lost database would."""
     from unittest import mock
 
@@ -145,9 +145,18 @@ def _live_script() -> None:
     if state.get("fail"):
         fault = notes_app.StorageError(notes_app.MSG_DB_OTHER.format(error="disk I/O error"))
         with mock.patch.object(notes_app, "_live_tick", side_effect=fault):
-            notes_app._live_banner(1)
+            notes_app._live_banner()
     else:
-        notes_app._live_banner(1)
+        notes_app._live_banner()
+
+
+def tick(at: AppTest) -> AppTest:
+    """What the page's script does when /api/live differs from what the page shows."""
+    return at.button(key=app._LIVE_CHECK).click().run()
+
+
+def is_live(at: AppTest) -> bool:
+    return any(b.key == app._LIVE_CHECK for b in at.button)
 
 
 @pytest.fixture
@@ -159,7 +168,7 @@ def live(seeded_db, app_test) -> AppTest:
 def test_a_tick_shows_the_banner_and_reruns_nothing_else(live, seeded_db):
     assert banner(live) == []
     NoteService.create_note(seeded_db, "cy", "new")
-    live.run()
+    tick(live)
     assert banner(live) == ["1 new note — show"]
     assert app._LIVE_KEEP not in live.session_state  # the notes shown have not changed
     assert not live.exception
@@ -167,7 +176,7 @@ def test_a_tick_shows_the_banner_and_reruns_nothing_else(live, seeded_db):
 
 def test_a_tick_that_finds_an_edit_has_the_page_show_it(live, seeded_db):
     NoteService.update_note(seeded_db, 3, "bob", "second note, edited")
-    live.run()
+    tick(live)
     assert live.session_state[app._LIVE_KEEP] is True
     assert [n.body for n in live.session_state[app._LIVE].notes][1] == "second note, edited"
     assert not live.exception
@@ -176,7 +185,7 @@ def test_a_tick_that_finds_an_edit_has_the_page_show_it(live, seeded_db):
 def test_a_tick_that_cannot_read_says_so_once_and_keeps_the_page(live, seeded_db):
     live.session_state["fail"] = True
     for _ in range(3):
-        live.run()
+        tick(live)
     assert [c.value for c in live.caption] == [
         f":material/sync_problem: {app.MSG_LIVE_PAUSED.format(seconds=app.LIVE_FEED_TICK_S)}"
     ]
@@ -184,7 +193,7 @@ def test_a_tick_that_cannot_read_says_so_once_and_keeps_the_page(live, seeded_db
     assert not live.exception
     live.session_state["fail"] = False
     NoteService.create_note(seeded_db, "cy", "new")
-    live.run()  # the database is back: the next tick works
+    tick(live)  # the database is back: the next tick works
     assert banner(live) == ["1 new note — show"]
     assert [c.value for c in live.caption] == []
 
@@ -231,16 +240,16 @@ def test_an_older_page_is_not_live(app_test, empty_db):
     for i in range(app.FEED_PAGE_SIZE + 2):
         NoteService.create_note(empty_db, "alice", f"note {i}")
     at = app_test("read")
-    runs = at.session_state[app._LIVE_RUNS]
+    assert is_live(at)
     at.button(key="feed_older").click().run()
     assert bodies_shown(at) == ["note 1", "note 0"]
-    assert at.session_state[app._LIVE_RUNS] == runs  # the live fragment did not run
+    assert not is_live(at)  # no slot, so the page's script asks nothing
     assert not at.exception
 
 
 def test_a_permalink_is_not_live(app_test, seeded_db):
     at = app_test("read", {"note": "3"})
-    assert app._LIVE_RUNS not in at.session_state
+    assert not is_live(at)
     assert not at.exception
 
 

@@ -227,6 +227,42 @@ def test_one_address_over_its_limit_is_told_to_wait_and_another_is_served(
     assert web.get("/api/notes", headers={"X-Forwarded-For": "203.0.113.10"}).status_code == 200
 
 
+def test_the_live_poll_answers_what_a_live_page_compares_read_once_a_second(
+    web, empty_db, monkeypatch
+):
+    first, second, third = notes(empty_db, 3)
+    NoteService.update_note(empty_db, second.id, "author1", "edited")
+    reads = []
+    listing = NoteService.list_notes
+    monkeypatch.setattr(
+        NoteService, "list_notes", lambda *a, **k: reads.append(k) or listing(*a, **k)
+    )
+    asked = f"/api/live?after={first.id}"
+    answers = [web.get(asked) for _ in range(5)]  # five tabs of one process, within a second
+    assert {answer.content for answer in answers} == {f"[[{third.id},1],[{second.id},2]]".encode()}
+    assert answers[0].headers["cache-control"] == "no-store"
+    assert len(reads) == 1
+    assert web.get("/api/live?after=0&tag=tagged").json() == [[third.id, 1], [first.id, 1]]
+    assert len(reads) == 2  # another page is another read
+    monkeypatch.setattr(app, "LIVE_READ_S", 0.0)  # (the second is over)
+    NoteService.delete_note(empty_db, third.id)
+    assert web.get(asked).json() == [[second.id, 2]]
+    assert web.get("/api/live?after=-1").status_code == 400
+
+
+def test_one_address_may_poll_its_live_tabs_beyond_the_other_routes_limit(
+    web, seeded_db, monkeypatch
+):
+    monkeypatch.setattr(app, "_secrets", lambda: {"client_ip_header": "X-Forwarded-For"})
+    one = {"X-Forwarded-For": "203.0.113.9"}
+    for _ in range(app.REQUESTS_PER_MINUTE):
+        web.get("/api/notes/2" if _ % 2 else "/api/notes", headers=one)  # all routes together
+    assert web.get("/feed.atom", headers=one).status_code == 429
+    polls = [web.get("/api/live?after=0", headers=one) for _ in range(app.LIVE_POLLS_PER_MINUTE)]
+    assert {poll.status_code for poll in polls} == {200}  # 30 open tabs' worth
+    assert web.get("/api/live?after=0", headers=one).status_code == 429
+
+
 # Downloads ---------------------------------------------------------------------------------
 
 
@@ -282,8 +318,8 @@ def test_every_response_carries_the_security_headers(web, seeded_db):
         assert "img-src 'self';" in policy and "'unsafe-eval'" not in policy
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
-    # Streamlit's own page script and the app's two, by hash (the browser test runs them).
-    assert policy.count("'sha256-") == 3
+    # Streamlit's own page script and the app's three, by hash (the browser tests run them).
+    assert policy.count("'sha256-") == 4
 
 
 @pytest.mark.parametrize(

@@ -128,17 +128,33 @@ def test_a_search_shows_only_new_notes_that_match(browser: Browser, server: Serv
         context.close()
 
 
-def test_ticks_rerun_only_the_feed_and_stop_on_an_older_page(page: Page, server: Server) -> None:
+def test_an_idle_feed_runs_nothing_a_new_note_reruns_only_its_banner_and_older_pages_ask_nothing(
+    page: Page, server: Server
+) -> None:
     store_notes(server.db_path, [("ada", f"paging note {i}") for i in range(30)])
     open_page(page, server, "/")
     asked = reruns_asked(page)
-    while len(asked) < 2:  # two ticks, however late a busy machine makes them
-        _SOCKETS[page].wait_for_event("framesent")
-    assert len(asked) >= 2 and all(asked)  # each a fragment's run, not the page's
+    polls: list[str] = []
+    page.on("request", lambda request: "/api/live?" in request.url and polls.append(request.url))
+    while len(polls) < 2:  # two polls, however late a busy machine makes them
+        page.wait_for_event("request")
+    assert asked == []  # an idle tab asks the server for no script run
+    store_notes(server.db_path, [("bob", "one more")])
+    expect(page.get_by_role("button", name="1 new note — show")).to_be_visible(timeout=WITHIN_5_S)
+    assert len(asked) == 1 and all(asked)  # one run, of the banner's fragment, not the page
+    page.evaluate(
+        "window.hide = true; Object.defineProperty(document, 'hidden', {get: () => hide})"
+    )
+    polls.clear()
+    # Two ticks' time: none comes, hidden or on an older page. (A busy machine can only
+    # make these checks weaker, never fail them falsely; the browser tests' waits on time.)
+    page.wait_for_timeout(TICK_S * 2 * 1000 + 500)
+    assert polls == []
+    page.evaluate("window.hide = false")
+    while not polls:  # shown again: it asks again
+        page.wait_for_event("request")
     rerun(page, page.get_by_role("button", name="Older →").click)
     expect(page.get_by_role("button", name="← Newer")).to_be_visible()
-    asked.clear()
-    # Two ticks' time: none comes. (A busy machine can only make this check weaker,
-    # never fail it falsely; it is the one wait on time in the browser tests.)
+    polls.clear()
     page.wait_for_timeout(TICK_S * 2 * 1000 + 500)
-    assert asked == []
+    assert polls == []
