@@ -2781,12 +2781,15 @@ def _client_address(headers: Mapping[str, str], ip: str | None) -> str | None:
     value = None
     if isinstance(header, str) and header.strip():
         value = (headers.get(header.strip()) or "").split(",")[-1].strip()
-    if (value := value or ip) is None or value in ("127.0.0.1", "::1"):
+    if (value := value or ip) is None:
         return None
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return value[:100]  # not an address: still one client's label
+    # A dual-stack server sees an IPv4 client as ::ffff:a.b.c.d (as one /64, every one of them).
+    if (address := getattr(address, "ipv4_mapped", None) or address).is_loopback:
+        return None
     return str(
         ipaddress.ip_network(f"{address}/64", strict=False) if address.version == 6 else address
     )
@@ -3932,16 +3935,22 @@ def render_read() -> None:
         _render_note(note, terms, links="feed")
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     # The feed's download (every note its search and filters show) and its Atom feed.
+    # (Menus that rerun when opened build their contents only while open: closed, they cost
+    # the feed's run nothing.)
     with st.container(horizontal=True, gap="small"):
-        with st.popover("Download", icon=":material/download:", key="feed_export"):
-            _download_buttons("feed_export", conn, filters)
+        with st.popover(
+            "Download", icon=":material/download:", key="feed_export", on_change="rerun"
+        ) as download:
+            if download.open:
+                _download_buttons("feed_export", conn, filters)
         query = _feed_query(filters)
         atom = f"/feed.atom{'?' * bool(query)}{query}"
         st.link_button("Atom feed", atom, key="feed_atom", icon=":material/rss_feed:")
-    with st.expander("Raw Note Table Data"):
-        st.dataframe(
-            _notes_frame(notes), hide_index=True, key="feed_table", column_config=_TABLE_COLUMNS
-        )
+    with st.expander("Raw Note Table Data", key="feed_raw", on_change="rerun") as raw:
+        if raw.open:
+            st.dataframe(
+                _notes_frame(notes), hide_index=True, key="feed_table", column_config=_TABLE_COLUMNS
+            )
 
 
 # Views: Create a Note --------------------------------------------------------

@@ -209,6 +209,7 @@ def test_after_a_tick_found_an_edit_the_page_shows_it_in_place_with_the_banner(a
     # what _live_banner's tick does before it reruns the page
     at.session_state[app._LIVE] = app._live_tick(seeded_db, at.session_state[app._LIVE])
     at.session_state[app._LIVE_KEEP] = True
+    at.session_state["feed_raw"] = True  # the raw table, opened
     at.run()
     assert bodies_shown(at) == ["third note", "second note, edited"]
     assert banner(at) == ["1 new note — show"]

@@ -603,6 +603,10 @@ def test_the_feed_offers_a_download_of_everything_or_of_what_it_shows(app_test, 
         str(query): app_test("read", query)
         for query in ({}, {"author": "ann"}, {"tag": "tagged"}, {"q": "note"})
     }
+    for at in pages.values():  # Download opened: it is built only while open
+        assert [b.proto.label for b in at.get("link_button")] == ["Atom feed"]
+        at.session_state["feed_export"] = True
+        at.run()
     assert not any(at.exception for at in pages.values())
     links = {
         query: next((b.proto.label, b.proto.url) for b in at.get("link_button"))

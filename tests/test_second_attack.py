@@ -232,6 +232,11 @@ def test_an_ipv6_client_counts_as_its_whole_64(monkeypatch):
         seen.append(app._client_address({}, peer))
     assert seen == ["2001:db8:1:2::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64", "198.51.100.4"]
     assert app._client_address({}, "127.0.0.1") is None  # the server's own machine
+    # A dual-stack server's view of IPv4 clients: each its own, the machine's own still none.
+    assert app._client_address({}, "::ffff:198.51.100.4") == "198.51.100.4"
+    assert app._client_address({}, "::ffff:203.0.113.9") == "203.0.113.9"
+    assert app._client_address({}, "::ffff:127.0.0.1") is None
+    assert app._client_address({}, "::1") is None
 
 
 def test_behind_a_proxy_the_named_header_s_last_address_counts(monkeypatch):

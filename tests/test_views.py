@@ -223,8 +223,15 @@ def test_a_feed_page_whose_notes_were_deleted_offers_the_newest(app_test, seeded
     assert not at.exception
 
 
+def open_raw_table(at):
+    """Open the feed's Raw Note Table Data (built only while it is open)."""
+    assert not at.dataframe
+    at.session_state["feed_raw"] = True
+    return at.run()
+
+
 def test_the_raw_table_shows_the_stored_rows(app_test, seeded_db):
-    at = app_test("read")
+    at = open_raw_table(app_test("read"))
     frame = at.dataframe[0].value
     assert list(frame["id"]) == [4, 3, 2]
     assert list(frame["body"]) == ["third note", "second note", "first **note**"]
@@ -976,7 +983,7 @@ def test_preview_shows_the_note_as_the_feed_will_and_saves_nothing(app_test, see
 
 def test_the_raw_table_shows_dates_as_dates_in_the_readers_zone(app_test, seeded_db, monkeypatch):
     browser_time_zone(monkeypatch, "Asia/Tokyo")
-    at = app_test("read")
+    at = open_raw_table(app_test("read"))
     frame = at.dataframe[0].value
     assert str(frame["created_timestamp"].iloc[0]) == "2023-11-15 07:13:22+09:00"
     assert list(frame["username"]) == ["alice", "bob", "alice"]

@@ -190,6 +190,10 @@ def test_every_page_and_every_permalink_has_its_own_tab_title(
 
 @pytest.fixture
 def outside_requests(page: Page, server: Server) -> list[str]:
+    return listen_outside(page, server)
+
+
+def listen_outside(page: Page, server: Server) -> list[str]:
     """Every request the page makes to another origin, listed (and refused: the module's
     context sends it to DEAD_PROXY). Listened to, not routed: a route would turn the
     HTTP cache off, and each page load would fetch and compile Streamlit's scripts."""
@@ -219,18 +223,23 @@ def test_the_favicon_comes_from_the_app_and_no_request_leaves_its_origin(
 
 
 def test_the_favicon_check_sees_a_favicon_from_another_server(
-    page: Page, server: Server, outside_requests: list[str]
+    browser: Browser, browser_context_args: dict, server: Server
 ) -> None:
-    """The control for the test above: had the favicon been elsewhere, it would be listed."""
-    open_page(page, server, "/about")
-    elsewhere = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/x.svg"
-
-    with page.expect_event("requestfailed", lambda request: request.url == elsewhere):
-        page.locator("link[rel='shortcut icon']").evaluate(
-            "(link, url) => link.href = url", elsewhere
-        )
-
-    assert outside_requests == [elsewhere]
+    """The control for the test above: had the favicon been elsewhere, it would be listed.
+    (In a context that ignores the app's CSP, which would refuse to ask at all.)"""
+    context = browser.new_context(**browser_context_args, proxy=DEAD_PROXY, bypass_csp=True)
+    try:
+        page = context.new_page()
+        outside_requests = listen_outside(page, server)
+        open_page(page, server, "/about")
+        elsewhere = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/x.svg"
+        with page.expect_event("requestfailed", lambda request: request.url == elsewhere):
+            page.locator("link[rel='shortcut icon']").evaluate(
+                "(link, url) => link.href = url", elsewhere
+            )
+        assert outside_requests == [elsewhere]
+    finally:
+        context.close()
 
 
 def test_every_page_works_under_the_apps_own_security_headers(
