@@ -2841,10 +2841,11 @@ def _limited(
 _FILTER_PARAMS = (("search", "q"), ("author", "author"), ("tag", "tag"))  # filter, its parameter
 
 
-def _feed_query(filters: Mapping[str, str | None]) -> str:
-    """The feed's query string for filters ("" for none), as its page's address has it."""
-    named = {key: filters[name] for name, key in _FILTER_PARAMS}
-    return urllib.parse.urlencode({key: value for key, value in named.items() if value})
+def _address(path: str, filters: Mapping[str, str | None], **more: int) -> str:
+    """path with filters (and more) in its query string, named as in the feed's address."""
+    named = {key: filters[name] for name, key in _FILTER_PARAMS} | more
+    query = urllib.parse.urlencode({key: v for key, v in named.items() if v or v == 0})
+    return f"{path}?{query}" if query else path
 
 
 # Views: who is writing -------------------------------------------------------
@@ -3847,9 +3848,8 @@ def _live_banner() -> None:
                 icon=":material/arrow_upward:",
                 on_click=_on_show_new,
             )
-        query = _feed_query(dict(view.filters))
         shown = ",".join(f"{note.id}:{note.version}" for note in view.notes)
-        poll = f"/api/live?after={view.after}{'&' * bool(query)}{query}"
+        poll = _address("/api/live", dict(view.filters), after=view.after)
         st.html(
             _LIVE_STATE.format(
                 poll=html.escape(poll), newest=view.newest, new=view.new, shown=shown,
@@ -3943,8 +3943,7 @@ def render_read() -> None:
         ) as download:
             if download.open:
                 _download_buttons("feed_export", conn, filters)
-        query = _feed_query(filters)
-        atom = f"/feed.atom{'?' * bool(query)}{query}"
+        atom = _address("/feed.atom", filters)
         st.link_button("Atom feed", atom, key="feed_atom", icon=":material/rss_feed:")
     with st.expander("Raw Note Table Data", key="feed_raw", on_change="rerun") as raw:
         if raw.open:
@@ -4305,8 +4304,7 @@ def _download_buttons(key: str, conn: Database, filters: dict[str, str | None]) 
         horizontal=True,
     )
     fmt = fmt if fmt in EXPORT_FORMATS else "csv"  # a widget value is hostile input
-    query = _feed_query(filters)
-    url = f"/export.{fmt}{'?' * bool(query)}{query}"
+    url = _address(f"/export.{fmt}", filters)
     st.link_button(label, url, key=f"{key}_download", icon=":material/download:")
 
 
@@ -4747,7 +4745,7 @@ def _plain(body: str, limit: int = 80) -> str:
 
 def _atom(request: Request, notes: list[Note], filters: dict) -> bytes:
     """The Atom document of notes, newest first: each entry its permalink and safe HTML."""
-    base, query = str(request.base_url), _feed_query(filters)
+    base = str(request.base_url)
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str):
         element = ET.SubElement(parent, tag, attributes)
@@ -4759,9 +4757,9 @@ def _atom(request: Request, notes: list[Note], filters: dict) -> bytes:
     what += f"tagged #{filters['tag']} " if filters["tag"] else ""
     what += f"matching “{filters['search']}”" if filters["search"] else ""
     add(feed, "title", " ".join(f"Littlest Notes {what}".split()))
-    add(feed, "id", f"{base}feed.atom{'?' * bool(query)}{query}")
-    add(feed, "link", rel="self", href=f"{base}feed.atom{'?' * bool(query)}{query}")
-    add(feed, "link", rel="alternate", type="text/html", href=f"{base}{'?' * bool(query)}{query}")
+    add(feed, "id", _address(f"{base}feed.atom", filters))
+    add(feed, "link", rel="self", href=_address(f"{base}feed.atom", filters))
+    add(feed, "link", rel="alternate", type="text/html", href=_address(base, filters))
     add(feed, "updated", iso_time(max((note.updated_timestamp for note in notes), default=0)))
     for note in notes:
         entry, permalink = add(feed, "entry"), f"{base}?note={note.id}"
@@ -4788,11 +4786,8 @@ def _feed_atom(request: Request) -> Response:
         "Last-Modified": email.utils.formatdate(modified, usegmt=True),
         "Cache-Control": "no-cache",
     }
-    asked, since, current = (
-        request.headers.get("if-none-match"),
-        request.headers.get("if-modified-since"),
-        False,
-    )
+    asked, since = request.headers.get("if-none-match"), request.headers.get("if-modified-since")
+    current = False
     if asked is not None:  # it decides alone when sent (RFC 9110)
         tags = [tag.strip().removeprefix("W/") for tag in asked.split(",")]
         current = "*" in tags or headers["ETag"].removeprefix("W/") in tags
@@ -4813,11 +4808,8 @@ def _api_records(request: Request, notes: list[Note]) -> list[dict]:
 
 def _api_notes(request: Request) -> Response:
     """GET /api/notes: a page of the feed (filters, keyset paging), with links to the next."""
-    filters, before, after = (
-        _filters(request),
-        _number(request, "before"),
-        _number(request, "after"),
-    )
+    filters, before = _filters(request), _number(request, "before")
+    after = _number(request, "after")
     limit = request.query_params.get("limit", str(FEED_PAGE_SIZE))
     if not _DIGITS.fullmatch(limit) or not 1 <= int(limit) <= API_PAGE_MAX:
         raise _BadRequest(MSG_BAD_LIMIT.format(max=API_PAGE_MAX))
@@ -4988,8 +4980,8 @@ class _SecurityHeaders:
                 if message.get("more_body"):
                     return
                 params = dict(urllib.parse.parse_qsl(scope["query_string"].decode("latin-1")))
-                query = _feed_query({name: params.get(key) for name, key in _FILTER_PARAMS})
-                link = _FEED_LINK.format(html.escape(f"./feed.atom{'?' * bool(query)}{query}"))
+                asked = {name: params.get(key) for name, key in _FILTER_PARAMS}
+                link = _FEED_LINK.format(html.escape(_address("./feed.atom", asked)))
                 body = b"".join(part.get("body", b"") for part in held[1:])
                 body = body.replace(b"<head>", link.encode(), 1)
                 start = held[0]
