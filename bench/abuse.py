@@ -1,5 +1,9 @@
 """Two abuse scenarios against a real `streamlit run app.py` server, in headless Chromium.
 
+Scenario A measures the in-session export of app.py before commit 4ba2808 (`--app` a
+worktree of it): since then the feed's Download is a link to a streamed /export.csv, and
+bench_routes.py measures a download whose client leaves ("disconnect").
+
 **A, exports that outlive the attacker.** Open mode, a database of 200,000 notes
 (`--notes`). K browser contexts (`--pages`, 40) each open the feed `/`, open its
 "Download" popover and press "Download all N notes", which makes the server build a CSV
