@@ -55,10 +55,13 @@ def test_two_servers_on_one_database_share_notes_catch_a_conflict_and_restore_a_
     try:
         ada, bob = (context.new_page() for context in contexts)
 
-        # A note written through server A is in server B's feed after a reload.
+        # A note written through server A shows in server B's open feed: its live banner
+        # (server B's own read of the shared database) within 5 s, no reload.
         open_page(bob, b, "/")
         note_id = create_note(ada, a, "ada", original)
-        bob.reload()
+        banner = bob.get_by_role("button", name="1 new note — show")
+        expect(banner).to_be_visible(timeout=5_000)
+        rerun(bob, banner.click)
         expect(title(bob)).to_have_text("Read Note Feed")
         expect(note_body(bob, note_id)).to_have_text("Team lunch on Friday at noon")
 
