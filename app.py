@@ -1,6 +1,6 @@
 """Littlest Notes: a public feed of 140-character markdown notes.
 
-One file, read top to bottom: Configuration, Model, Store, Views, Entry point.
+One file, read top to bottom: Configuration, Model, Store, Views, Web addresses, Entry point.
 Each section uses only the sections above it. Run it with ``streamlit run app.py``.
 """
 
