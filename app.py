@@ -3164,8 +3164,7 @@ def _feed_link(
 def _render_note(
     note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
 ) -> None:
-    """Show one note: text, author, times, number, tags. links: "feed" (with the note's menu),
-    "page", or None (a trashed note); key: its box's prefix (for a note shown twice)."""
+    """Show one note; links: "feed" (with its menu), "page" or None (trashed); key: box prefix."""
     with st.container(border=True, key=f"{key}_{note.id}"):
         _note_text(note.body, f"text_of_{note.id}{'' if key == 'note' else f'_{key}'}", terms)
         if links is None:
@@ -3268,14 +3267,12 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
         st.html(_SCROLL_TO_TOP.format(turn=turn), unsafe_allow_javascript=True)
         st.session_state[_SCROLL_TOP] = 0
     left, right = st.columns(2)
-    if listing(limit=1, after=notes[0].id):
-        left.button(
-            "← Newer", key=f"{prefix}_newer", on_click=_go_to_page, args=("after", notes[0].id)
-        )
-    if listing(limit=1, before=notes[-1].id):
-        right.button(
-            "Older →", key=f"{prefix}_older", on_click=_go_to_page, args=("before", notes[-1].id)
-        )
+    for column, label, name, direction, id in (
+        (left, "← Newer", "newer", "after", notes[0].id),
+        (right, "Older →", "older", "before", notes[-1].id),
+    ):
+        if listing(limit=1, **{direction: id}):
+            column.button(label, key=f"{prefix}_{name}", on_click=_go_to_page, args=(direction, id))
 
 
 def _on_restore(keys: _Keys, id: int) -> None:
