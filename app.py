@@ -4558,16 +4558,12 @@ def _ranked_links(title: str, ranked: tuple[tuple[str, int], ...], param: str, p
     if not ranked:
         st.caption("None yet.")
         return
+    tip = f"The notes {'tagged' if param == 'tag' else 'by'} this {param}"
     for rank, (name, notes) in enumerate(ranked, start=1):
         shown = rf"\#{_escape_markdown(name)}" if param == "tag" else _escape_markdown(name)
+        label = f"{rank}. {shown} · {_how_many(notes, 'note')}"
         with st.container(key=f"{prefix}_{rank}"):
-            _feed_link(
-                f"{rank}. {shown} · {_how_many(notes, 'note')}",
-                {param: name},
-                f"{prefix}_link_{rank}",
-                f"The notes {'tagged' if param == 'tag' else 'by'} this {param}",
-                here=False,
-            )
+            _feed_link(label, {param: name}, f"{prefix}_link_{rank}", tip, here=False)
 
 
 def render_activity() -> None:
