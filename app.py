@@ -2744,17 +2744,6 @@ def _session_token() -> str:
     return st.session_state.setdefault("session_token", uuid.uuid4().hex)
 
 
-def _session_id() -> str:
-    """Streamlit's id for this browser session (what its runtime knows it by)."""
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx else _session_token()
-
-
-def _session_ended(session: str) -> bool:
-    """True if the browser session with Streamlit's id `session` is gone."""
-    return Runtime.exists() and not Runtime.instance().is_active_session(session)
-
-
 def _once(page: str, is_repeat: Callable[[Outcome], bool], act: Callable[[], Outcome]) -> Outcome:
     """Return act()'s Outcome, or this session's last one on page if act() would repeat it."""
     recent, token = _recent(), _session_token()
@@ -2901,22 +2890,21 @@ def _bad_settings() -> list[str]:
     ]
 
 
-def _admins() -> frozenset[str]:
-    """The e-mail addresses named in `admins` (lower case)."""
-    admins = _secrets().get("admins") or []
-    if isinstance(admins, str):
-        admins = [admins]
-    return frozenset(str(email).strip().lower() for email in admins if isinstance(email, str))
-
-
-def _admin_subjects() -> frozenset[tuple[str, str]]:
-    """The (issuer, subject) pairs in `admin_subjects` (for a provider that verifies no e-mail)."""
+def _is_admin(issuer: str, subject: str) -> bool:
+    """True if `admins` names the verified e-mail (a real true), or `admin_subjects` the sign-in."""
+    email = (_claim("email") or "").strip().lower()
+    if st.user.get("email_verified") is True and email:
+        admins = _secrets().get("admins") or []
+        admins = [admins] if isinstance(admins, str) else admins
+        if email in {str(admin).strip().lower() for admin in admins if isinstance(admin, str)}:
+            return True
+    # (issuer, subject) pairs, for a provider that verifies no e-mail.
     named = _secrets().get("admin_subjects") or []
-    return frozenset(
+    return (issuer, subject) in {
         (str(entry.get("issuer", "")), str(entry.get("subject", "")))
         for entry in (named if isinstance(named, list) else [])
         if isinstance(entry, Mapping) and entry.get("subject")
-    )
+    }
 
 
 def _claim(name: str) -> str | None:
@@ -2935,8 +2923,7 @@ def _display_name() -> str:
 
 
 def current_actor() -> Actor | None:
-    """Who is using this page: VISITOR in open mode, else the signed-in person or None. An
-    admin's e-mail is in `admins` and verified (a real true), or admin_subjects names them."""
+    """Who is using this page: VISITOR in open mode, else the signed-in person or None."""
     if not signed_in_mode():
         return VISITOR
     if st.user.get("is_logged_in") is not True or _claim("sub") is None:
@@ -2948,9 +2935,7 @@ def current_actor() -> Actor | None:
         issued = st.user.get("iat")
         if signed_out is not None and not (type(issued) is int and issued > signed_out):
             return None
-    email = (_claim("email") or "").strip().lower()
-    admin = st.user.get("email_verified") is True and bool(email) and email in _admins()
-    admin = admin or (issuer, subject) in _admin_subjects()
+    admin = _is_admin(issuer, subject)
     return Actor(name=_display_name(), subject=subject, issuer=issuer, admin=admin)
 
 
@@ -3165,7 +3150,7 @@ def _show_in_feed(**params: str) -> None:
 
 
 def _feed_link(
-    label: str, params: dict[str, str], key: str, icon: str | None, help: str, here: bool
+    label: str, params: dict[str, str], key: str, help: str, here: bool, icon: str | None = None
 ):
     """A link to the feed with query params; from the feed itself, a button that sets them
     (a page_link to the page shown leaves the address bar as it was: no Back, no sharing)."""
@@ -3179,8 +3164,7 @@ def _feed_link(
 def _render_note(
     note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
 ) -> None:
-    """Show one note: text, author, times, number, tags. links: "feed" (with the note's menu),
-    "page", or None (a trashed note); key: its box's prefix (for a note shown twice)."""
+    """Show one note; links: "feed" (with its menu), "page" or None (trashed); key: box prefix."""
     with st.container(border=True, key=f"{key}_{note.id}"):
         _note_text(note.body, f"text_of_{note.id}{'' if key == 'note' else f'_{key}'}", terms)
         if links is None:
@@ -3194,22 +3178,16 @@ def _render_note(
         if tags := extract_tags(note.body):
             with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
                 for tag in tags:
-                    _feed_link(
-                        f"\\#{tag}",
-                        {"tag": tag},
-                        f"tag_{note.id}_{tag}",
-                        None,
-                        f"Notes tagged #{tag}",
-                        here,
-                    )
+                    tag_key = f"tag_{note.id}_{tag}"
+                    _feed_link(f"\\#{tag}", {"tag": tag}, tag_key, f"Notes tagged #{tag}", here)
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             _feed_link(
                 _escape_markdown(note.username),
                 {"author": note.username},
                 f"author_of_{note.id}",
-                ":material/person:",
                 "All notes by this author",
                 here,
+                icon=":material/person:",
             )
             when = _ago(note.created_timestamp)
             if note.edited:
@@ -3221,9 +3199,9 @@ def _render_note(
                 f"\\#{note.id}",
                 {"note": str(note.id)},
                 f"permalink_{note.id}",
-                ":material/link:",
                 "Link to this note alone",
                 here,
+                icon=":material/link:",
             )
             if here:
                 _note_menu(note)
@@ -3289,14 +3267,12 @@ def _page_buttons(prefix: str, notes: list[Note], listing: Callable[..., list[No
         st.html(_SCROLL_TO_TOP.format(turn=turn), unsafe_allow_javascript=True)
         st.session_state[_SCROLL_TOP] = 0
     left, right = st.columns(2)
-    if listing(limit=1, after=notes[0].id):
-        left.button(
-            "← Newer", key=f"{prefix}_newer", on_click=_go_to_page, args=("after", notes[0].id)
-        )
-    if listing(limit=1, before=notes[-1].id):
-        right.button(
-            "Older →", key=f"{prefix}_older", on_click=_go_to_page, args=("before", notes[-1].id)
-        )
+    for column, label, name, direction, id in (
+        (left, "← Newer", "newer", "after", notes[0].id),
+        (right, "Older →", "older", "before", notes[-1].id),
+    ):
+        if listing(limit=1, **{direction: id}):
+            column.button(label, key=f"{prefix}_{name}", on_click=_go_to_page, args=(direction, id))
 
 
 def _on_restore(keys: _Keys, id: int) -> None:
@@ -4338,11 +4314,12 @@ def _import_preview(file: object) -> tuple[NotesFile, ImportPlan] | str:
     token = _session_token()
     with lock:
         for other, session in list(previews.items()):  # an ended session's place is free
-            if _session_ended(session):
+            if Runtime.exists() and not Runtime.instance().is_active_session(session):
                 del previews[other]
         if token not in previews and len(previews) >= PREVIEWS_AT_ONCE:
             return MSG_IMPORT_BUSY
-        previews[token] = _session_id()
+        ctx = get_script_run_ctx()  # what Streamlit's runtime knows the session by
+        previews[token] = ctx.session_id if ctx else token
     st.session_state.pop("import_preview", None)  # an earlier file's, before reading this one
     try:
         notes = read_notes_file(file.getvalue(), file.name, max_rows=IMPORT_PAGE_MAX_ROWS)
@@ -4581,17 +4558,12 @@ def _ranked_links(title: str, ranked: tuple[tuple[str, int], ...], param: str, p
     if not ranked:
         st.caption("None yet.")
         return
+    tip = f"The notes {'tagged' if param == 'tag' else 'by'} this {param}"
     for rank, (name, notes) in enumerate(ranked, start=1):
         shown = rf"\#{_escape_markdown(name)}" if param == "tag" else _escape_markdown(name)
+        label = f"{rank}. {shown} · {_how_many(notes, 'note')}"
         with st.container(key=f"{prefix}_{rank}"):
-            _feed_link(
-                f"{rank}. {shown} · {_how_many(notes, 'note')}",
-                {param: name},
-                f"{prefix}_link_{rank}",
-                None,
-                f"The notes {'tagged' if param == 'tag' else 'by'} this {param}",
-                here=False,
-            )
+            _feed_link(label, {param: name}, f"{prefix}_link_{rank}", tip, here=False)
 
 
 def render_activity() -> None:
