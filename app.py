@@ -530,9 +530,8 @@ class Postgres:
     @staticmethod
     def _configure(conn: psycopg.Connection) -> None:
         """Make a new connection wait for another writer's lock as long as SQLite would."""
-        conn.execute(
-            "SELECT set_config('lock_timeout', %s, false)", (f"{BUSY_TIMEOUT_S * 1000:.0f}ms",)
-        )
+        timeout = f"{BUSY_TIMEOUT_S * 1000:.0f}ms"
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (timeout,))
 
     def _returned(self, conn: psycopg.Connection) -> None:
         self._idle_since[conn] = time.monotonic()
@@ -599,8 +598,7 @@ def describe_database(db: Database) -> str:
     return f"the SQLite file {Path(_db_name(db)).name}"
 
 
-# What reading or writing a SQLite file can raise: text that is not UTF-8 (scribbled pages)
-# raises UnicodeDecodeError.
+# What reading or writing SQLite can raise: text that is not UTF-8 raises UnicodeDecodeError.
 _SQLITE_FAULTS = (sqlite3.Error, UnicodeDecodeError)
 _SQLITE_MESSAGES = [  # words of a sqlite3 error, in order, and the message they mean
     (("locked", "busy"), MSG_DB_LOCKED),
@@ -1504,8 +1502,7 @@ def _changeable(conn: Database, table: str, id: int, actor: Actor | None, missin
     return note
 
 
-# Flood limits, checked inside the write's transaction. Each reads at most `limit` rows
-# through an index, however many notes or versions there are.
+# Flood limits, checked in the write's transaction, read at most `limit` rows by an index.
 _RECENT_NOTES_BY = {
     True: "owner_subject = :owner_subject AND owner_issuer = :owner_issuer",  # signed in
     False: "username = :username AND owner_subject IS NULL",  # open mode: the typed name
@@ -1516,9 +1513,8 @@ def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
     """Raise TooFastError if note's author already wrote `limit` notes in the last minute."""
     if _dialect(tx) == "postgresql":  # a lock on the author: two servers count in turn
         author = f"{note['owner_issuer']} {note['owner_subject']} {note['username']}"
-        _execute(
-            tx, "SELECT pg_advisory_xact_lock(hashtextextended(:author, 0))", {"author": author}
-        )
+        lock = "SELECT pg_advisory_xact_lock(hashtextextended(:author, 0))"
+        _execute(tx, lock, {"author": author})
     recent = _execute(
         tx,
         "SELECT count(*) AS n FROM (SELECT created_timestamp FROM notes"
@@ -1542,8 +1538,7 @@ class Activity:
     top_tags: tuple[tuple[str, int], ...]  # (tag, notes), most first
 
 
-# Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
-# slots of each): never the notes.
+# Each reads a row per hour, author or tag (PostgreSQL sums their slots), never the notes.
 _ACTIVITY_HOURS = (
     "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
     " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour"
