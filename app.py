@@ -327,9 +327,7 @@ class NoteVersion:
     editor_subject: str | None = None
     editor_issuer: str | None = None
 
-    @property
-    def made_by(self) -> str:
-        return self.editor or self.username
+    made_by = Note.made_by
 
 
 def _code(char: str) -> str:
