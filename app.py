@@ -327,9 +327,7 @@ class NoteVersion:
     editor_subject: str | None = None
     editor_issuer: str | None = None
 
-    @property
-    def made_by(self) -> str:
-        return self.editor or self.username
+    made_by = Note.made_by
 
 
 def _code(char: str) -> str:
@@ -530,9 +528,8 @@ class Postgres:
     @staticmethod
     def _configure(conn: psycopg.Connection) -> None:
         """Make a new connection wait for another writer's lock as long as SQLite would."""
-        conn.execute(
-            "SELECT set_config('lock_timeout', %s, false)", (f"{BUSY_TIMEOUT_S * 1000:.0f}ms",)
-        )
+        timeout = f"{BUSY_TIMEOUT_S * 1000:.0f}ms"
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (timeout,))
 
     def _returned(self, conn: psycopg.Connection) -> None:
         self._idle_since[conn] = time.monotonic()
@@ -599,8 +596,7 @@ def describe_database(db: Database) -> str:
     return f"the SQLite file {Path(_db_name(db)).name}"
 
 
-# What reading or writing a SQLite file can raise: text that is not UTF-8 (scribbled pages)
-# raises UnicodeDecodeError.
+# What reading or writing SQLite can raise: text that is not UTF-8 raises UnicodeDecodeError.
 _SQLITE_FAULTS = (sqlite3.Error, UnicodeDecodeError)
 _SQLITE_MESSAGES = [  # words of a sqlite3 error, in order, and the message they mean
     (("locked", "busy"), MSG_DB_LOCKED),
@@ -1080,10 +1076,8 @@ def _check_schema(conn: sqlite3.Connection, name: str, *, upgrade: bool) -> None
     try:
         version = _schema_version(conn)
         if version == 0:
-            tables = {
-                row[0]
-                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
+            listed = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {row[0] for row in listed}
             seed_columns = {row[1] for row in conn.execute("PRAGMA table_info(notes)")}
             is_seed = tables == {"notes"} and {"username", "body"} <= seed_columns
             if (tables and not is_seed) or (not upgrade and not tables):
@@ -1200,12 +1194,8 @@ def _welcome_note() -> dict:
 def connect(
     path: str | os.PathLike, *, create: bool = True, read_only: bool = False, threads: bool = False
 ) -> sqlite3.Connection:
-    """Open the notes database at path for this thread (threads: for threads in turn); bring its
-    schema up to date.
-
-    create=False refuses a missing file; read_only refuses an out-of-date one. Raises
-    StorageError if the file is missing, cannot be opened, is not this app's, or stays locked.
-    """
+    """Open the notes file at path for this thread (threads: for threads in turn), up to date;
+    StorageError if it is missing, cannot be opened, is not this app's, or stays locked."""
     path = Path(path)
     if (read_only or not create) and not path.is_file():
         raise StorageError(MSG_DB_MISSING.format(path=path))
@@ -1510,8 +1500,7 @@ def _changeable(conn: Database, table: str, id: int, actor: Actor | None, missin
     return note
 
 
-# Flood limits, checked inside the write's transaction. Each reads at most `limit` rows
-# through an index, however many notes or versions there are.
+# Flood limits, checked in the write's transaction, read at most `limit` rows by an index.
 _RECENT_NOTES_BY = {
     True: "owner_subject = :owner_subject AND owner_issuer = :owner_issuer",  # signed in
     False: "username = :username AND owner_subject IS NULL",  # open mode: the typed name
@@ -1522,9 +1511,8 @@ def _check_note_flood(tx: Database, note: dict, limit: int, now: int) -> None:
     """Raise TooFastError if note's author already wrote `limit` notes in the last minute."""
     if _dialect(tx) == "postgresql":  # a lock on the author: two servers count in turn
         author = f"{note['owner_issuer']} {note['owner_subject']} {note['username']}"
-        _execute(
-            tx, "SELECT pg_advisory_xact_lock(hashtextextended(:author, 0))", {"author": author}
-        )
+        lock = "SELECT pg_advisory_xact_lock(hashtextextended(:author, 0))"
+        _execute(tx, lock, {"author": author})
     recent = _execute(
         tx,
         "SELECT count(*) AS n FROM (SELECT created_timestamp FROM notes"
@@ -1548,8 +1536,7 @@ class Activity:
     top_tags: tuple[tuple[str, int], ...]  # (tag, notes), most first
 
 
-# Each reads one row per hour of the window, per author or per tag (PostgreSQL sums the
-# slots of each): never the notes.
+# Each reads a row per hour, author or tag (PostgreSQL sums their slots), never the notes.
 _ACTIVITY_HOURS = (
     "SELECT hour, CAST(sum(notes) AS bigint) AS notes FROM note_hours"
     " WHERE hour BETWEEN :since AND :until GROUP BY hour HAVING sum(notes) > 0 ORDER BY hour"
@@ -1579,10 +1566,8 @@ class NoteService:
         author: str | None = None,
         tag: str | None = None,
     ) -> list[Note]:
-        """Return up to limit notes, newest first, below `before` or above `after` (not both).
-
-        Filters: `search` (words, each a prefix; never FTS syntax), `author`, `tag` (no #).
-        """
+        """Return up to limit notes, newest first, below `before` or above `after` (not both);
+        filters: `search` (words, each a prefix; never FTS syntax), `author`, `tag` (no #)."""
         terms = search_terms(search)
         if search and not terms:
             _bounds(before, after)  # the same refusal as any other listing
@@ -1634,9 +1619,7 @@ class NoteService:
         per_minute: int | None = None,
     ) -> Note:
         """Validate and store a new note by actor (signed in, named as the actor); return it.
-
-        Raises InvalidNoteError, NotAllowedError, TooFastError (over `per_minute` notes a minute).
-        """
+        Raises InvalidNoteError, NotAllowedError, TooFastError (over `per_minute` a minute)."""
         _acting(actor)
         username, body = validate_note(actor.name if actor.signed_in else username, body)
         stamp = now_timestamp() if now is None else now
@@ -1660,9 +1643,7 @@ class NoteService:
         actor: Actor | None = VISITOR,
     ) -> Note:
         """Save a new version of a note (at `version`, if given); the same text saves nothing.
-
-        Raises NoteNotFoundError, ConflictError if it changed, or NotAllowedError.
-        """
+        Raises NoteNotFoundError, ConflictError if it changed, or NotAllowedError."""
         acting = _acting(actor)
         if actor.signed_in:  # the author's name stays: read it (and refuse early)
             username = _changeable(conn, "notes", id, actor, MSG_NOT_FOUND).username
@@ -1871,8 +1852,7 @@ def seed_notes(conn: Database, count: int, seed: int = 0) -> int:
 
 @contextmanager
 def _partial(target: Path) -> Iterator[str]:
-    """Yield the name of a new empty file beside target, removed at the end; a file written
-    there and moved into place only when whole leaves nothing at target if a write fails."""
+    """Yield a new empty file beside target, removed at the end: written, then moved into place."""
     handle, partial = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".partial", dir=target.parent
     )
@@ -1885,8 +1865,7 @@ def _partial(target: Path) -> Iterator[str]:
 
 
 def backup_database(conn: sqlite3.Connection, target: str | os.PathLike) -> None:
-    """Copy the database to a new file with SQLite's online backup (safe while in use).
-    Raises StorageError if target exists or the copy fails."""
+    """Copy the database to a new file by SQLite's online backup; StorageError if that fails."""
     target = Path(target)
     if target.exists():
         raise StorageError(MSG_BACKUP_EXISTS.format(path=target))
@@ -2026,9 +2005,8 @@ def copy_database(
     replace: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Totals:
-    """Copy every note, its history and the trash, keeping numbers, versions and timestamps,
-    in one transaction on target; return what was copied. Unless replace (delete what target
-    holds first), raises StorageError if target holds more than its welcome note."""
+    """Copy the notes, history and trash as they are, in one transaction; return what was copied.
+    Unless replace (empty target first), StorageError if target holds more than its welcome note."""
     if source is target:
         raise StorageError(MSG_COPY_SAME)
     done = 0
@@ -2068,8 +2046,8 @@ class CheckReport:
 
 
 def _search_index_problems(path: str) -> list[str] | None:
-    """Return what FTS5's own check finds in the search index, or None on a read-only file.
-    The check is an INSERT, so it runs on a second, writable handle, and is rolled back."""
+    """Return what FTS5's own check finds in the search index, or None on a read-only file."""
+    # The check is an INSERT: it runs on a second, writable handle, and is rolled back.
     try:
         with closing(sqlite3.connect(f"{Path(path).as_uri()}?mode=rw", uri=True)) as conn:
             conn.execute("BEGIN")
@@ -2143,8 +2121,7 @@ _TAG_PROBLEMS = {
 
 
 def check_database(conn: Database) -> CheckReport:
-    """Check the file (SQLite), the search index and the counts; change nothing.
-    Raises StorageError if the database cannot be read at all."""
+    """Check the file (SQLite), the search index and the counts; StorageError if unreadable."""
     problems = [
         f"count for {row['name']!r}: stored {row['kept'] or 0}, actual {row['actual'] or 0}"
         for query in (_COUNT_PROBLEMS, _HOUR_PROBLEMS, _TAG_PROBLEMS[_dialect(conn)])
@@ -2156,9 +2133,8 @@ def check_database(conn: Database) -> CheckReport:
         problems.append(MSG_NUMBERS_RUNNING_OUT.format(high=high, left=MAX_NOTE_ID - high))
     if isinstance(conn, Postgres):  # the server checks its own pages; search is a column
         return CheckReport(problems, [])
-    problems = [
-        row[0] for row in _read(conn, "PRAGMA integrity_check") if row[0] != "ok"
-    ] + problems
+    integrity = _read(conn, "PRAGMA integrity_check")
+    problems = [row[0] for row in integrity if row[0] != "ok"] + problems
     conn.create_function("not_utf8", 1, _not_utf8, deterministic=True)
     problems += [f"text that is not UTF-8 in {row['at']}" for row in _read(conn, _NOT_UTF8_SQL)]
     search = _search_index_problems(_db_name(conn))
@@ -2510,9 +2486,8 @@ def _read_json(text: str, now: int, max_rows: int) -> list[ImportRow | Rejected]
 def read_notes_file(
     data: bytes, name: str, now: int | None = None, *, max_rows: int | None = None
 ) -> NotesFile:
-    """Read a CSV or JSON file of notes (by its name's suffix), every row checked by the form's
-    rules. Raises InvalidFileError if the whole file cannot be read: empty, binary, not UTF-8,
-    not CSV or JSON, not an export's columns, or over max_rows (default IMPORT_MAX_ROWS) rows."""
+    """Read a CSV or JSON file of notes (by its name's suffix), every row checked as the form does;
+    InvalidFileError if the file as a whole is not an export of at most max_rows notes."""
     max_rows = IMPORT_MAX_ROWS if max_rows is None else max_rows
     now = now_timestamp() if now is None else now
     kind = Path(name).suffix.lower().lstrip(".")
@@ -2592,10 +2567,7 @@ def import_notes(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportPlan:
     """Add a file's new notes in one transaction (all or nothing); return what was done.
-
-    The file's numbers are kept if every new row has one never given out, else the next ones,
-    oldest first. Raises NotAllowedError unless actor is an admin signed in or the OPERATOR
-    (the command line), since a file's notes carry any names and times, many at once."""
+    NotAllowedError unless actor is an admin: a file's notes carry any names and times."""
     if actor is None or not actor.admin:
         raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
     with _write(db) as tx:
