@@ -7,6 +7,7 @@ through a script that runs the fragment alone (_live_script; tick() presses Chec
 the whole feed through app_test. The browser test (tests/e2e/test_e2e_live_feed.py) sees
 real polls and ticks.
 """
+
 from __future__ import annotations
 
 import pytest
