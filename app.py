@@ -4047,14 +4047,15 @@ def render_update() -> None:
     try:
         note = _pick_note(_UPDATE)
     except NotesError as error:
-        if loaded is None or _UPDATE.body not in state:
-            raise  # nothing typed to keep: main() shows the message
+        actor = current_actor()
+        if loaded is None or _UPDATE.body not in state or actor is None:
+            raise  # nothing typed to keep, or no one to save it: main() shows the message
         # The database failed with an edit in the form: say so once, keep what was typed.
         outcome = state.get(_UPDATE.outcome)
         if outcome is None or outcome.message != str(error):
             st.error(str(error))
         _show_outcome(_UPDATE)
-        _update_form(current_actor(), state.get(_UPDATE.username, ""))
+        _update_form(actor, state.get(_UPDATE.username, ""))
         return
     outcome: Outcome | None = state.get(_UPDATE.outcome)
     gone = outcome is not None and outcome.kind == Kind.GONE and outcome.draft is not None

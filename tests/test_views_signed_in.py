@@ -410,3 +410,33 @@ def test_only_an_admin_is_offered_the_import(as_person):
     admin = as_person("data", "admin")
     assert admin.get("file_uploader")
     assert not admin.exception
+
+
+def _update_in_main() -> None:
+    """The Update page as main() runs it: a database fault becomes the page's message."""
+    import streamlit as st
+
+    import app as notes_app
+
+    try:
+        notes_app.render_update()
+    except notes_app.NotesError as error:
+        st.error(str(error))
+
+
+def test_an_edit_whose_writer_signed_out_while_the_database_failed_says_why_not_a_traceback(
+    db_path, monkeypatch, alices_note
+):
+    monkeypatch.setenv("NOTES_DB", str(db_path))
+    at = AppTest.from_function(_update_in_main, default_timeout=30)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "iss": ISSUER, **PEOPLE["alice"]}
+    at = pick(at.run(), "update", alices_note.id)
+    at.text_area(key="update_body").set_value("typed before it all went wrong")
+    fault = app.StorageError(app.MSG_DB_OTHER.format(error="disk I/O error"))
+    monkeypatch.setattr(app, "_pick_note", lambda keys: (_ for _ in ()).throw(fault))
+    at.user = {"is_logged_in": False}  # signed out in another tab meanwhile
+    at.run()
+    assert not at.exception
+    assert [m.value for m in at.error] == [str(fault)]
+    st.cache_resource.clear()
