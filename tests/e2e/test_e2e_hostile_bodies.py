@@ -7,6 +7,7 @@ detector is itself proven with a positive control that does fire.
 
 from __future__ import annotations
 
+import pytest
 from notes_e2e import NOTE_BOXES, Server, create_note, db_row, note_body, note_box, open_page, title
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -38,6 +39,13 @@ _DANGEROUS_DOM_JS = """(selector) => {
   }
   return found;
 }"""
+
+
+@pytest.fixture(scope="module")
+def browser_context_args(browser_context_args: dict) -> dict:
+    """Without the app's Content-Security-Policy, which would refuse these payloads too:
+    what is tested here is the rendering alone (and the positive control needs it off)."""
+    return {**browser_context_args, "bypass_csp": True}
 
 
 class XssDetector:

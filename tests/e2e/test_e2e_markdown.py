@@ -21,6 +21,13 @@ SHOTS = Path("/tmp/wt-render-shots")  # looked at by hand; artifacts/ keeps fail
 HEIGHT_CAP_PX = 400  # _NOTE_CSS: max-height 25rem at Streamlit's 16 px rem
 
 
+@pytest.fixture(scope="module")
+def browser_context_args(browser_context_args: dict) -> dict:
+    """Without the app's Content-Security-Policy, which would refuse these payloads too:
+    what is tested here is the rendering alone (and the positive control needs it off)."""
+    return {**browser_context_args, "bypass_csp": True}
+
+
 class _Counter(http.server.BaseHTTPRequestHandler):
     hits: list[str]
 
