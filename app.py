@@ -2309,6 +2309,13 @@ def _markdown_export(notes: list[Note]) -> str:
     return "".join(parts)
 
 
+def _view_name(search: str = "", author: str | None = None, tag: str | None = None) -> str:
+    """What a view of the feed shows: " by ann tagged #x matching “word”" ("" for all)."""
+    what = f" by {author}" if author else ""
+    what += f" tagged #{tag}" if tag else ""
+    return what + (f" matching “{search}”" if search else "")
+
+
 def export_parts(
     db: Database,
     fmt: str = "csv",
@@ -2332,10 +2339,7 @@ def export_parts(
         elif fmt == "csv":
             yield ",".join(EXPORT_COLUMNS) + "\n"
         else:
-            what = f" by {author}" if author else ""
-            what += f" tagged #{tag}" if tag else ""
-            what += f" matching “{search}”" if search else ""
-            yield f"# Littlest Notes{_escape_markdown(what)}\n\n"
+            yield f"# Littlest Notes{_escape_markdown(_view_name(**filters))}\n\n"
         before = None
         while notes := NoteService.list_notes(tx, EXPORT_BATCH, before, **filters):
             if fmt == "md":
@@ -4688,7 +4692,7 @@ def _plain(body: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _atom(request: Request, notes: list[Note], filters: dict) -> bytes:
+def _atom(request: Request, notes: list[Note], filters: dict, updated: int) -> bytes:
     """The Atom document of notes, newest first: each entry its permalink and safe HTML."""
     base = str(request.base_url)
 
@@ -4698,14 +4702,12 @@ def _atom(request: Request, notes: list[Note], filters: dict) -> bytes:
         return element
 
     feed = ET.Element("feed", xmlns="http://www.w3.org/2005/Atom")
-    what = f"by {filters['author']} " if filters["author"] else ""
-    what += f"tagged #{filters['tag']} " if filters["tag"] else ""
-    what += f"matching “{filters['search']}”" if filters["search"] else ""
-    add(feed, "title", " ".join(f"Littlest Notes {what}".split()))
-    add(feed, "id", _address(f"{base}feed.atom", filters))
-    add(feed, "link", rel="self", href=_address(f"{base}feed.atom", filters))
+    add(feed, "title", " ".join(f"Littlest Notes{_view_name(**filters)}".split()))
+    itself = _address(f"{base}feed.atom", filters)
+    add(feed, "id", itself)
+    add(feed, "link", rel="self", href=itself)
     add(feed, "link", rel="alternate", type="text/html", href=_address(base, filters))
-    add(feed, "updated", iso_time(max((note.updated_timestamp for note in notes), default=0)))
+    add(feed, "updated", iso_time(updated))
     for note in notes:
         entry, permalink = add(feed, "entry"), f"{base}?note={note.id}"
         add(entry, "id", permalink)
@@ -4724,8 +4726,8 @@ def _feed_atom(request: Request) -> Response:
     """GET /feed.atom: the newest ATOM_ENTRIES notes; 304 when the reader's copy is current."""
     filters = _filters(request)
     notes = NoteService.list_notes(get_connection(), ATOM_ENTRIES, **filters)
-    body = _atom(request, notes, filters)
     modified = max((note.updated_timestamp for note in notes), default=0)
+    body = _atom(request, notes, filters, modified)
     headers = {
         "ETag": f'W/"{hashlib.sha256(body).hexdigest()[:32]}"',
         "Last-Modified": email.utils.formatdate(modified, usegmt=True),
@@ -4910,11 +4912,12 @@ class _SecurityHeaders:
             return await self.app(scope, receive, send)
         host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").partition(":")[0]
         ours = _security_headers(host)
+        names = {name for name, _ in ours}
         held: list[dict] = []  # the page's HTML, until its last part
 
         async def sending(message: dict) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message["headers"] if k.lower() not in dict(ours)]
+                kept = [(k, v) for k, v in message["headers"] if k.lower() not in names]
                 message = {**message, "headers": kept + ours}
                 page = (b"content-type", b"text/html; charset=utf-8") in kept
                 if page and message["status"] == 200 and scope["method"] == "GET":
