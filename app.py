@@ -2808,7 +2808,7 @@ _FILTER_PARAMS = (("search", "q"), ("author", "author"), ("tag", "tag"))  # filt
 
 def _address(path: str, filters: Mapping[str, str | None], **more: int) -> str:
     """path with filters (and more) in its query string, named as in the feed's address."""
-    named = {key: filters[name] for name, key in _FILTER_PARAMS} | more
+    named = {key: filters.get(name) for name, key in _FILTER_PARAMS} | more
     query = urllib.parse.urlencode({key: v for key, v in named.items() if v or v == 0})
     return f"{path}?{query}" if query else path
 
@@ -2995,14 +2995,14 @@ def _format_time(timestamp: int) -> str:
 
 
 def _ago(timestamp: int, now: float | None = None) -> str:
-    """When, as a feed says it: "just now", "5 min ago", "3 h ago", "Monday, 09:30", a date."""
+    """When, as a feed says: "just now", "5 min ago", "3 h ago", "Monday, 09:30" or "7 Jan 2027"."""
     zone = _reader_zone()
     then = datetime.fromtimestamp(timestamp, zone)
     today = datetime.fromtimestamp(time.time() if now is None else now, zone)
     seconds = (today - then).total_seconds()
     days = (today.date() - then.date()).days
     if seconds < 0 or days >= 7:  # a clock ahead, or long ago
-        return _format_time(timestamp)
+        return f"{then.day} {then:%b %Y}"
     if seconds < 60:
         return "just now"
     if seconds < 3600:
@@ -3029,6 +3029,7 @@ def _update_page() -> st.Page:
 # are never loaded, headings are bold text; LaTeX, emoji codes and :red[...] cannot happen.
 
 _LINK_SCHEMES = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
+_TAG_LINK = re.compile(r"\./\?tag=[\w%-]+\Z")
 # maxNesting: as deep as CHAR_LIMIT characters nest (20 hid text); deeper rows recurse too far.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": True, "maxNesting": CHAR_LIMIT})
 _MARKDOWN.enable(["table", "strikethrough", "linkify"])
@@ -3039,18 +3040,41 @@ _SANITISER = nh3.Cleaner(
     attributes={"*": set(), "a": {"href"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}},
     filter_style_properties={"text-align"},  # a table column's alignment
     url_schemes={"http", "https", "mailto"},
-    url_relative="deny",
+    url_relative="pass_through",
+    attribute_filter=lambda tag, name, value: (
+        value
+        if (tag, name) != ("a", "href") or _LINK_SCHEMES.match(value) or _TAG_LINK.match(value)
+        else None
+    ),  # a link goes to the web or (the app's own) to a #tag's feed
     set_tag_attribute_values={"a": {"target": "_blank"}},
 )
 
 
-def _render_text(tokens: list, i: int, _options: object, env: dict) -> str:
-    """Plain text, escaped, with env["highlight"]'s words in <mark>."""
-    text, highlight = tokens[i].content, env.get("highlight")
+def _marked(text: str, highlight: re.Pattern | None) -> str:
+    """text, escaped, with highlight's words in <mark>."""
     return "".join(
         f"<mark>{html.escape(part)}</mark>" if n % 2 else html.escape(part)
         for n, part in enumerate(highlight.split(text) if highlight else [text])
     )
+
+
+def _render_text(tokens: list, i: int, _options: object, env: dict) -> str:
+    """Plain text, escaped: each #tag (outside a link) a link to its feed, marked whole if a
+    search word starts it; env["highlight"]'s words in <mark>."""
+    links = [t.type for t in tokens[:i] if t.type in ("link_open", "link_close")]
+    parts = [tokens[i].content]
+    if links.count("link_open") == links.count("link_close"):
+        parts = _TAG.split(tokens[i].content)  # text, tag, text, ...
+    highlight, out = env.get("highlight"), []
+    for n, part in enumerate(parts):
+        if n % 2 == 0:
+            out.append(_marked(part, highlight))
+            continue
+        shown = html.escape(f"#{part}")
+        if highlight and highlight.match(part):
+            shown = f"<mark>{shown}</mark>"
+        out.append(f'<a href="{html.escape(_address("./", {"tag": part.lower()}))}">{shown}</a>')
+    return "".join(out)
 
 
 def _render_image(tokens: list, i: int, _options: object, _env: dict) -> str:
@@ -3087,9 +3111,10 @@ def note_html(body: str, terms: tuple[str, ...] = ()) -> str:
     return _SANITISER.clean(_MARKDOWN.render(body, {"highlight": highlight}))
 
 
-# A note's box scrolls past about 16 lines, never spills sideways, and indents four levels at
-# most. A table's "Download as CSV" is hidden: it writes =HYPERLINK(...) as is, which a
-# spreadsheet runs (the feed's Download writes spreadsheet-safe CSV).
+# A note's text scrolls past about 16 lines, never spills sideways, and indents four levels at
+# most; its byline takes two lines at most (a long name is cut short), beside the Actions menu.
+# A table's "Download as CSV" is hidden: it writes =HYPERLINK(...) as is, which a spreadsheet
+# runs (the feed's Download writes spreadsheet-safe CSV).
 _NOTE_CSS = """<style>
 BOX { max-height: 25rem; overflow: auto; min-width: 0; max-width: 100%; overflow-wrap: anywhere; }
 BOX :is(p, ul, ol, blockquote, pre, table) { margin: 0 0 0.5rem; }
@@ -3103,20 +3128,40 @@ BOX pre { padding: 0.75rem; overflow: auto; }
 BOX pre code { background: none; }
 BOX table { display: block; overflow: auto; border-collapse: collapse; }
 BOX :is(th, td) { border: 1px solid rgba(128, 128, 128, 0.5); padding: 0.25rem 0.5rem; }
-BOX a { color: #1c6dd0; }
+:is(BOX, .notes-byline) a { color: #1c6dd0; }
 BOX mark { background: #ffd27a; color: #0e1016; }
-@media (prefers-color-scheme: dark) { BOX a { color: #79b8ff; } }
+@media (prefers-color-scheme: dark) { :is(BOX, .notes-byline) a { color: #79b8ff; } }
 BOX :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote)
   :is(ul, ol, blockquote) :is(ul, ol, blockquote) { margin: 0; padding-left: 0.25rem; border: 0; }
+.notes-byline { margin-top: 0.5rem; padding-right: 7rem; font-size: 0.875rem; line-height: 1.5; }
+.notes-byline a { text-decoration: none; }
+.notes-byline a:hover { text-decoration: underline; }
+.notes-byline > div { display: flex; gap: 0.4rem; white-space: nowrap; min-width: 0; }
+.notes-byline > div > * { flex: none; }
+.notes-byline > div > :first-child { flex: 0 1 auto; overflow: hidden; text-overflow: ellipsis; }
+[class*="st-key-note_"] { position: relative; }
+[class*="st-key-note_"] > .stElementContainer:has([class*="st-key-menu_"]),
+[class*="st-key-note_"] > [class*="st-key-menu_"] {
+  position: absolute; right: 1rem; bottom: 0.75rem; width: auto;
+}
+@media (max-width: 640px) {  /* a phone: the menu is its icon (and its name, for screen readers) */
+  .notes-byline { padding-right: 2.5rem; }
+  [class*="st-key-menu_"] [data-testid="stPopoverButton"] [data-testid="stMarkdownContainer"] {
+    position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  }
+  [class*="st-key-menu_"] [data-testid="stPopoverButton"] > div > div[aria-hidden] {
+    display: none;
+  }
+}
 [data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none; }
 .st-key-live_check { display: none; }
-</style>""".replace("BOX", '[class*="st-key-text_of_"]')  # each rule's note box
+</style>""".replace("BOX", ".notes-text")  # each rule's note text
 
 
 def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
     """Show a note's text (note_html) in a box of its own, key, that _NOTE_CSS caps."""
     with st.container(key=key):
-        st.html(note_html(body, tuple(terms or ())))
+        st.html(f'<div class="notes-text">{note_html(body, tuple(terms or ()))}</div>')
 
 
 def _show_in_feed(**params: str) -> None:
@@ -3125,62 +3170,64 @@ def _show_in_feed(**params: str) -> None:
     st.session_state.q = ""
 
 
-def _feed_link(
-    label: str, params: dict[str, str], key: str, help: str, here: bool, icon: str | None = None
-):
-    """A link to the feed with query params; from the feed itself, a button that sets them
-    (a page_link to the page shown leaves the address bar as it was: no Back, no sharing)."""
-    look = {"label": label, "icon": icon, "help": help}
-    if here:
-        st.button(**look, key=key, type="tertiary", on_click=_show_in_feed, kwargs=params)
-    else:
-        st.page_link(_feed_page(), **look, query_params=params)
+# A constant script, once per browser page: a link to the feed ("./?...", the app's own: a
+# note's link is always absolute) is followed in this tab without loading the page again, as
+# Back and Forward are (Streamlit reruns the page for the address on "popstate"). Each new
+# address starts at the top; on a phone, picking a page in the sidebar closes it.
+_LINK_SCRIPT = """<script>
+if (!window.notesLinks) {
+  window.notesLinks = true;
+  const toTop = () => document.querySelectorAll('[data-testid="stMain"]')
+    .forEach((main) => main.scrollTo({top: 0}));
+  document.addEventListener("click", (event) => {
+    if (event.button || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    const link = event.target.closest && event.target.closest('a[href^="./?"]');
+    if (link) {
+      event.preventDefault();
+      history.pushState({}, "", link.href);
+      dispatchEvent(new PopStateEvent("popstate"));
+      toTop();
+    } else if (event.target.closest && event.target.closest('[data-testid="stSidebarNavLink"]')) {
+      toTop();
+      const sidebar = document.querySelector('[data-testid="stSidebar"]');
+      const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (close && sidebar && sidebar.offsetWidth * 2 > innerWidth) close.click();
+    }
+  }, true);
+}
+</script>"""
 
 
-def _render_note(
-    note: Note, terms: list[str] | None = None, links: str | None = "page", key: str = "note"
-) -> None:
-    """Show one note; links: "feed" (with its menu), "page" or None (trashed); key: box prefix."""
+def _when(timestamp: int) -> str:
+    """When, as the feed says it, with the exact time on hover."""
+    return f'<span title="{_format_time(timestamp)}">{_ago(timestamp)}</span>'
+
+
+def _byline(note: Note, links: bool) -> str:
+    """A note's byline as HTML: its author and number as links to the feed (if links), when
+    it was written, and when and by whom it was edited (on a line of its own)."""
+    name = html.escape(note.username)
+    number = f"#{note.id}"
+    if links:
+        author = html.escape(_address("./", {"author": note.username}))
+        name = f'<a href="{author}" title="All notes by this author">{name}</a>'
+        number = f'<a href="./?note={note.id}" title="Link to this note alone">{number}</a>'
+    lines = [f"<span>{name}</span><span>·</span>{_when(note.created_timestamp)}"]
+    lines[0] += f"<span>·</span>{number}"
+    if note.edited:
+        by = f" by {html.escape(note.made_by)}" if note.made_by != note.username else ""
+        lines.append(f"<span>edited {_when(note.updated_timestamp)}{by}</span>")
+    return '<div class="notes-byline">' + "".join(f"<div>{line}</div>" for line in lines) + "</div>"
+
+
+def _render_note(note: Note, terms=None, links: bool = True, menu: bool = False, key="note"):
+    """Show one note: its text (whose #tags link to the feed) and byline, whose author and
+    number do too unless not links (trashed), and, if menu, its Actions menu. key: box prefix."""
     with st.container(border=True, key=f"{key}_{note.id}"):
-        _note_text(note.body, f"text_of_{note.id}{'' if key == 'note' else f'_{key}'}", terms)
-        if links is None:
-            st.caption(
-                f"{_escape_markdown(note.username)} · \\#{note.id} · "
-                f"{_format_time(note.updated_timestamp)}"
-            )
-            return
-        here = links == "feed"
-        # Each #tag filters the feed by it in this tab (Back undoes it).
-        if tags := extract_tags(note.body):
-            with st.container(horizontal=True, gap="small", key=f"tags_of_{note.id}"):
-                for tag in tags:
-                    tag_key = f"tag_{note.id}_{tag}"
-                    _feed_link(f"\\#{tag}", {"tag": tag}, tag_key, f"Notes tagged #{tag}", here)
-        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            _feed_link(
-                _escape_markdown(note.username),
-                {"author": note.username},
-                f"author_of_{note.id}",
-                "All notes by this author",
-                here,
-                icon=":material/person:",
-            )
-            when = _ago(note.created_timestamp)
-            if note.edited:
-                when += f" · edited {_ago(note.updated_timestamp)}"
-                if note.made_by != note.username:  # a moderator's edit says whose it was
-                    when += f" by {_escape_markdown(note.made_by)}"
-            st.caption(when)
-            _feed_link(
-                f"\\#{note.id}",
-                {"note": str(note.id)},
-                f"permalink_{note.id}",
-                "Link to this note alone",
-                here,
-                icon=":material/link:",
-            )
-            if here:
-                _note_menu(note)
+        text = note_html(note.body, tuple(terms or ()))
+        st.html(f'<div class="notes-text">{text}</div>{_byline(note, links)}')
+        if menu:
+            _note_menu(note)
 
 
 def _notes_frame(notes: list[Note]) -> pd.DataFrame:
@@ -3311,7 +3358,7 @@ def _show_outcome(keys: _Keys) -> None:
         theirs, yours = st.columns(2)
         with theirs:
             st.caption(f"Saved now (version {outcome.note.version})")
-            _render_note(outcome.note, links=None, key="saved")
+            _render_note(outcome.note, links=False, key="saved")
         with yours:
             st.caption("Your text (still in the form)")
             with st.container(border=True):  # rendered as the feed would render it
@@ -3832,7 +3879,7 @@ def _render_permalink(conn: Database, id: int) -> None:
     """Show note id alone (the target of its permalink), with its exact times."""
     try:
         note = NoteService.get_note(conn, id)
-        _render_note(note, links="feed")
+        _render_note(note, menu=True)
         exact = f"Written {_format_time(note.created_timestamp)}"
         if note.edited:
             exact += f", edited {_format_time(note.updated_timestamp)} (version {note.version})"
@@ -3884,7 +3931,7 @@ def render_read() -> None:
             _page_gone("feed")
             return
     for note in notes:
-        _render_note(note, terms, links="feed")
+        _render_note(note, terms, menu=True)
     _page_buttons("feed", notes, functools.partial(NoteService.list_notes, conn, **filters))
     # The feed's download (every note its search and filters show) and its Atom feed.
     # (Menus that rerun when opened build their contents only while open: closed, they cost
@@ -4204,7 +4251,7 @@ def render_trash() -> None:
     if actor is not None and actor.admin:
         _render_purge(notes)
     for note in notes:
-        _render_note(note, links=None)
+        _render_note(note, links=False)
         with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             if actor is not None and actor.may_change(note):
                 st.button(
@@ -4540,7 +4587,7 @@ def _ranked_links(title: str, ranked: tuple[tuple[str, int], ...], param: str, p
         shown = rf"\#{_escape_markdown(name)}" if param == "tag" else _escape_markdown(name)
         label = f"{rank}. {shown} · {_how_many(notes, 'note')}"
         with st.container(key=f"{prefix}_{rank}"):
-            _feed_link(label, {param: name}, f"{prefix}_link_{rank}", tip, here=False)
+            st.page_link(_feed_page(), label=label, help=tip, query_params={param: name})
 
 
 def render_activity() -> None:
@@ -4864,9 +4911,9 @@ def _healthz(request: Request) -> Response:
 
 
 def _inline_scripts() -> list[str]:
-    """Every inline script a page runs: Streamlit's page's own and the app's constant three."""
+    """Every inline script a page runs: Streamlit's page's own and the app's constant ones."""
     page = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
-    sources = (page, _COUNTER_SCRIPT, _SCROLL_TO_TOP.format(turn=0), _LIVE_SCRIPT)
+    sources = (page, _COUNTER_SCRIPT, _SCROLL_TO_TOP.format(turn=0), _LIVE_SCRIPT, _LINK_SCRIPT)
     scripts = (re.findall(r"<script[^>]*>(.*?)</script>", text, re.S) for text in sources)
     return [script for found in scripts for script in found if script.strip()]
 
@@ -4994,6 +5041,7 @@ def main() -> None:
     st.set_page_config(page_title=f"{title} · Littlest Notes")  # calls add up: adds the title
     # Style-only, so it takes no room; once per run, not per note (a dialog keeps it).
     st.html(_NOTE_CSS)
+    st.html(_LINK_SCRIPT, unsafe_allow_javascript=True)
     try:
         _render_account(current_actor())
         for problem in _bad_settings():

@@ -407,14 +407,45 @@ def messages(at: AppTest) -> dict[str, list[str]]:
 _NOT_NOTES = ("<style", "<script", '<div class="notes-live"')  # the page's other HTML
 
 
+# A note's st.html: its text (note_html) in a div, then (in a note's box) its byline.
+_NOTE = re.compile(r'<div class="notes-text">(.*?)</div>(<div class="notes-byline">.*)?', re.S)
+
+
 def notes_html(at: AppTest) -> list[str]:
-    """The HTML of each note in the main area (note_html), top to bottom."""
+    """The HTML of each note's text in the main area (note_html), top to bottom."""
     return [
-        node.value
+        note[1].rstrip("\n")
         for node in at.main
-        if node.type == "html"
-        and node.value.startswith("<")
-        and not node.value.startswith(_NOT_NOTES)
+        if node.type == "html" and (note := _NOTE.fullmatch(node.value))
+    ]
+
+
+def bylines_shown(at: AppTest) -> list[str]:
+    """The text of each note's byline in the main area ("ann · 3 h ago · #4"), top to bottom."""
+    return [
+        " ".join(html.unescape(re.sub(r"<[^>]*>", " ", note[2])).split())
+        for node in at.main
+        if node.type == "html" and (note := _NOTE.fullmatch(node.value)) and note[2]
+    ]
+
+
+def exact_times(at: AppTest) -> list[str]:
+    """The exact times the main area's bylines give on hover, top to bottom."""
+    return [
+        time
+        for node in at.main
+        if node.type == "html" and (note := _NOTE.fullmatch(node.value)) and note[2]
+        for time in re.findall(r'<span title="([^"]*)">', note[2])
+    ]
+
+
+def byline_links(at: AppTest) -> list[tuple[str, str]]:
+    """The (text, address) of each link in the main area's bylines, top to bottom."""
+    return [
+        (html.unescape(text), html.unescape(href))
+        for node in at.main
+        if node.type == "html" and (note := _NOTE.fullmatch(node.value)) and note[2]
+        for href, text in re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', note[2])
     ]
 
 
@@ -432,7 +463,7 @@ def texts_shown(at: AppTest) -> list[str]:
     """The markdown of the main area and the text of each note in it (an st.html of
     note_html, as a reader sees it: without tags, entities decoded), top to bottom."""
     return [
-        node.value if node.type == "markdown" else _text(node.value)
+        node.value if node.type == "markdown" else _text(_NOTE.sub(r"\1", node.value))
         for node in at.main
         if node.type == "markdown"
         or (node.type == "html" and not node.value.startswith(_NOT_NOTES))

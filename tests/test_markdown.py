@@ -20,6 +20,7 @@ from app import note_html
 
 IMG = "https://img.example/p.png"
 LINK = '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>'
+TAG = LINK.format("./?tag={}", "{}")  # a #tag in the text: a link to its feed
 
 
 def p(inner: str) -> str:
@@ -32,7 +33,7 @@ def p(inner: str) -> str:
         # Headings are bold text, in quotes too; setext ones as well.
         ("# HELLO", p("<strong>HELLO</strong>")),
         ("###### six ###", p("<strong>six</strong>")),
-        ("#tag is no heading", p("#tag is no heading")),
+        ("#tag is no heading", p(TAG.format("tag", "#tag") + " is no heading")),
         ("Title\n===\nbody", p("<strong>Title</strong>") + p("body")),
         (
             "> # quoted\n> text",
@@ -102,13 +103,21 @@ def test_a_body_is_shown_as_safe_html(body: str, shown: str) -> None:
     assert note_html(body) == shown
 
 
-def test_tags_stay_text_in_the_body_the_feed_shows_them_as_buttons() -> None:
-    assert note_html("#Python `#not`") == p("#Python <code>#not</code>")
+def test_a_tag_in_the_text_is_a_link_to_its_feed_but_not_in_code_or_a_link_or_a_word() -> None:
+    assert note_html("#Python `#not` [#no](https://n.example) a#b #Straße") == p(
+        TAG.format("python", "#Python")
+        + " <code>#not</code> "
+        + LINK.format("https://n.example", "#no")
+        + " a#b "
+        + TAG.format("stra%C3%9Fe", "#Straße")
+    )
 
 
 def test_search_words_are_highlighted_outside_code_in_any_case() -> None:
     assert note_html("Coffee `coffee` #coffee [cofe](https://c.example)", ("cof",)) == p(
-        "<mark>Coffee</mark> <code>coffee</code> #<mark>coffee</mark> "
+        "<mark>Coffee</mark> <code>coffee</code> "
+        + TAG.format("coffee", "<mark>#coffee</mark>")  # the whole tag, never split
+        + " "
         + LINK.format("https://c.example", "<mark>cofe</mark>")
     )
 
@@ -172,7 +181,8 @@ def test_only_text_formatting_and_links_to_the_web_ever_reach_the_page(body: str
         assert tag in ALLOWED, tag
         if tag == "a":
             href = attrs.pop("href", "https:")  # none: "[a]()" goes nowhere
-            assert re.match(r"(?:https?|mailto):", href, re.IGNORECASE), href
+            # the web, or the app's own link to a tag's feed
+            assert re.match(r"(?:https?|mailto):|\./\?tag=[\w%-]+$", href, re.IGNORECASE), href
             assert attrs == {"target": "_blank", "rel": "noopener noreferrer"}
         elif tag in ("th", "td"):
             assert attrs in (

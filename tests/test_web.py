@@ -319,7 +319,7 @@ def test_every_response_carries_the_security_headers(web, seeded_db):
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
     # Streamlit's own page script and the app's three, by hash (the browser tests run them).
-    assert policy.count("'sha256-") == 4
+    assert policy.count("'sha256-") == 5
 
 
 @pytest.mark.parametrize(
