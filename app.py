@@ -3167,7 +3167,6 @@ def _note_text(body: str, key: str, terms: list[str] | None = None) -> None:
 def _show_in_feed(**params: str) -> None:
     """Show the feed with exactly these query parameters (and no search): a callback."""
     st.query_params.from_dict(params)
-    st.session_state.q = ""
 
 
 # A constant script, once per browser page: a link to the feed ("./?...", the app's own: a
@@ -3891,6 +3890,18 @@ def _render_permalink(conn: Database, id: int) -> None:
     )
 
 
+_SEARCHED = "searched"  # the search in the address the box last took
+
+
+def _on_search() -> None:
+    """Show the newest page of a search, a step of the tab's history (Back undoes it)."""
+    params = {
+        k: v for k, v in st.query_params.to_dict().items() if k not in ("q", "before", "after")
+    }
+    st.query_params.from_dict(params | ({"q": st.session_state.q} if st.session_state.q else {}))
+    st.session_state[_SEARCHED] = st.session_state.q
+
+
 @_shows_outcomes(_FEED)
 def render_read() -> None:
     """The feed: newest notes first, a page at a time, with search and filters in the URL."""
@@ -3902,11 +3913,12 @@ def render_read() -> None:
     if (id := _query_int("note")) is not None:
         _render_permalink(conn, id)
         return
+    if st.session_state.get(_SEARCHED) != (asked := st.query_params.get("q", "")):
+        st.session_state.q = st.session_state[_SEARCHED] = asked  # a new address, or Back
     search = st.text_input(
         "Search notes",
         key="q",
-        bind="query-params",
-        on_change=_go_to_page,
+        on_change=_on_search,
         placeholder="Words from a note or an author's name, then Enter",
     )
     author, tag = st.query_params.get("author"), st.query_params.get("tag")

@@ -218,8 +218,8 @@ def note_box(page: Page, note_id: int) -> Locator:
 
 
 def note_body(page: Page, note_id: int) -> Locator:
-    """The rendered body of note (its text box, key text_of_<id>, in its note box)."""
-    return note_box(page, note_id).locator(f".st-key-text_of_{note_id}")
+    """The rendered body of note (its text, .notes-text, in its note box)."""
+    return note_box(page, note_id).locator(".notes-text")
 
 
 def alert(page: Page, text: str) -> Locator:

@@ -160,7 +160,7 @@ def test_an_oversized_note_stays_within_its_height_cap_and_its_column(
     open_page(page, server, f"/?note={notes[name]}")
     box = note_box(page, notes[name])
     expect(box).to_be_visible()
-    text = page.locator(f".st-key-text_of_{notes[name]}")
+    text = page.locator(f".st-key-note_{notes[name]} .notes-text")
     expect(text).to_contain_text("W" * 140 if name == "word" else "x")  # the text is there
     column = page.get_by_test_id("stMainBlockContainer").bounding_box()
     text_box, note = text.bounding_box(), box.bounding_box()

@@ -111,23 +111,27 @@ def test_older_lands_at_the_top_of_the_next_page(page: Page, server: Server) -> 
 def test_on_a_phone_an_edited_notes_byline_takes_at_most_two_lines(
     page: Page, server: Server
 ) -> None:
-    [note_id] = store_notes(server.db_path, [("Grace Brewster Murray Hopper", "first text")])
+    name, moderator = "Grace Brewster Murray Hopper of the Navy", "Ada King, Countess of Lovelace"
+    [note_id] = store_notes(server.db_path, [(name, "first text")])
     app = load_app()
     conn = app.connect(server.db_path)
-    app.NoteService.update_note(conn, note_id, "Grace Brewster Murray Hopper", "edited text")
+    app.NoteService.update_note(conn, note_id, moderator, "edited text")  # open mode: any name
     conn.close()
     page.set_viewport_size({"width": 390, "height": 844})
     open_page(page, server, "/")
-    # Measure the byline once it is whole and in its fonts (the DOM is drawn a moment after
-    # the run ends), by the middles of its items: in a flex row the short caption's top
-    # sits 9 px below the buttons' tops (measured 447 against 438) on the same line.
     expect(note_box(page, note_id)).to_contain_text("edited just now")
     page.evaluate("document.fonts.ready.then(() => true)")
-    byline = note_box(page, note_id).locator(f".st-key-author_of_{note_id}").locator("xpath=..")
-    middles = byline.evaluate(
-        "(line) => [...line.children].map((e) => e.getBoundingClientRect())"
-        ".filter((r) => r.width > 0 && r.height > 0).map((r) => Math.round(r.top + r.height / 2))"
+    byline = note_box(page, note_id).locator(".notes-byline")
+    lines, number, menu = byline.evaluate(
+        """(line, id) => [
+          line.getBoundingClientRect().height / parseFloat(getComputedStyle(line).lineHeight),
+          line.querySelector(`a[href="./?note=${id}"]`).getBoundingClientRect().toJSON(),
+          line.closest('[class*="st-key-note_"]')
+            .querySelector('[data-testid="stPopoverButton"]').getBoundingClientRect().toJSON()]""",
+        note_id,
     )
-    rows = sorted(set(middles))
-    merged = [mid for i, mid in enumerate(rows) if i == 0 or mid - rows[i - 1] > 8]
-    assert len(middles) >= 4 and len(merged) <= 2, f"byline item middles at 390 px: {middles}"
+    assert lines <= 2.05, f"the byline takes {lines:.2f} lines at 390 px"
+    # Its number is whole and left of the Actions menu (a long name is cut short instead).
+    box = byline.bounding_box()
+    assert number["width"] > 0 and number["right"] <= box["x"] + box["width"] + 0.5
+    assert number["right"] <= menu["left"]

@@ -85,10 +85,8 @@ def highlights(page: Page, note_id: int) -> Locator:
 
 
 def feed_link(scope: Page | Locator, name: str) -> Locator:
-    """A link of the feed to itself (author, note number, "All notes"), by its exact text.
-
-    A link or a button: on the feed itself the app draws it as a button that sets the URL.
-    """
+    """A link of the feed to itself (author, note number, "All notes"), by its exact text:
+    a link in a note's byline, or a button that sets the URL."""
     return scope.get_by_role("link", name=name, exact=True).or_(
         scope.get_by_role("button", name=name, exact=True)
     )
@@ -220,8 +218,8 @@ def test_a_tag_filters_the_feed_in_the_same_tab_and_back_undoes_it(
     page: Page, server: Server, notes: dict[str, int]
 ) -> None:
     open_page(page, server, "/")
-    expect(note_body(page, notes["bread"]).get_by_role("link", name="#food")).to_have_count(0)
-    tag = note_box(page, notes["bread"]).get_by_role("button", name="#food")
+    tag = note_body(page, notes["bread"]).get_by_role("link", name="#food")
+    expect(note_box(page, notes["bread"]).get_by_text("#food")).to_have_count(1)  # once
     rerun(page, tag.click)
     expect(page).to_have_url(server.url("/?tag=food"))  # this tab, and its address bar
     expect(feed_heading(page, "Notes tagged #food")).to_be_visible()

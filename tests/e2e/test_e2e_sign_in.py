@@ -143,9 +143,7 @@ def test_a_signed_in_person_writes_under_their_own_name(
 
     open_page(alice, server, "/")
     expect(note_body(alice, note_id)).to_have_text("Alice's first signed note")
-    expect(note_box(alice, note_id).locator(f".st-key-author_of_{note_id}")).to_contain_text(
-        "Alice"
-    )
+    expect(note_box(alice, note_id).locator(".notes-byline a").first).to_contain_text("Alice")
     stored = db_query(
         server.db_path,
         "SELECT username, owner_subject, owner_issuer FROM notes WHERE id = ?",
