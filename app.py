@@ -1586,10 +1586,11 @@ class NoteService:
         return _note(rows[0])
 
     @staticmethod
-    def count_notes(conn: Database, author: str | None = None) -> int:
-        """Return how many notes there are (by author, if given), from maintained counts."""
-        counted = "SELECT CAST(coalesce(sum(notes), 0) AS bigint) AS notes FROM note_counts"
-        return _read(conn, counted + " WHERE username = ?", (author or "",))[0]["notes"]
+    def count_notes(conn: Database, author: str | None = None, tag: str | None = None) -> int:
+        """Return how many notes there are (by author, or with tag), from maintained counts."""
+        table, key = ("tag_counts", "tag") if tag else ("note_counts", "username")
+        counted = f"SELECT CAST(coalesce(sum(notes), 0) AS bigint) AS notes FROM {table}"
+        return _read(conn, counted + f" WHERE {key} = ?", (tag or author or "",))[0]["notes"]
 
     @staticmethod
     def activity(conn: Database, since: int, until: int, top: int = ACTIVITY_TOP) -> Activity:
@@ -2570,8 +2571,9 @@ def import_notes(
     actor: Actor | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportPlan:
-    """Add a file's new notes in one transaction (all or nothing); return what was done.
-    NotAllowedError unless actor is an admin: a file's notes carry any names and times."""
+    """Add a file's new notes in one transaction (all or nothing); return what was done. They
+    keep their numbers if all are above every number given out, or the database holds nothing
+    but its untouched welcome note (which goes). NotAllowedError unless actor is an admin."""
     if actor is None or not actor.admin:
         raise NotAllowedError(MSG_IMPORT_NOT_ALLOWED)
     with _write(db) as tx:
@@ -2580,6 +2582,9 @@ def import_notes(
         new, present = _sort_out(tx, notes.rows)  # again: a file imported twice at once adds once
         numbers = {row.number for row in new}
         unique = None not in numbers and len(numbers) == len(new)
+        if new and unique and _is_new_feed(tx, _count_rows(tx)):  # the welcome note gives way
+            _execute(tx, "DELETE FROM notes")
+            _set_high_water(tx, 0)
         keep = bool(new) and unique and min(numbers) > _high_water(tx)  # type: ignore[type-var]
         # oldest first (a stable sort: file order among notes of the same second)
         rows = sorted(new, key=(lambda r: r.number) if keep else (lambda r: r.created_timestamp))
@@ -3310,7 +3315,7 @@ def _on_restore(keys: _Keys, id: int) -> None:
     st.session_state[keys.outcome] = outcome
 
 
-def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], None]]:
+def _shows_outcomes(*pages: _Keys) -> Callable[[Callable[[], None]], Callable[[], None]]:
     """Decorate a page to forget each Outcome once a run has finished showing it (not cut short)."""
 
     def decorate(render: Callable[[], None]) -> Callable[[], None]:
@@ -3323,13 +3328,15 @@ def _shows_outcomes(keys: _Keys) -> Callable[[Callable[[], None]], Callable[[], 
             except NotesError as error:
                 # main() says why the page failed; a shown Outcome would come back with the
                 # database, so it goes too, and if it said the same, once is enough.
-                outcome = state.get(keys.outcome)
-                if outcome is not None and state.get(_OUTCOME_SHOWN) is outcome:
-                    del state[keys.outcome]
-                    if outcome.message == str(error):
-                        return
+                for keys in pages:
+                    outcome = state.get(keys.outcome)
+                    if outcome is not None and state.get(_OUTCOME_SHOWN) is outcome:
+                        del state[keys.outcome]
+                        if outcome.message == str(error):
+                            return
                 raise
-            state.pop(keys.outcome, None)  # only reached by a finished run
+            for keys in pages:
+                state.pop(keys.outcome, None)  # only reached by a finished run
 
         return page
 
@@ -3376,7 +3383,7 @@ if (!window.notesCounter) {{
   window.notesCounter = true;
   const limit = {CHAR_LIMIT};
   const graphemes = new Intl.Segmenter(undefined, {{granularity: "grapheme"}});
-  const keys = ["create_body", "update_body", "edit_body"];
+  const keys = ["create_body", "compose_body", "update_body", "edit_body"];
   // A whole pair, else a lone half. (No "<" in this script: the sanitiser of st.html,
   // DOMPurify, empties a script whose text has "<" before a letter, "/" or "!".)
   const halves = /[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udfff]/g;
@@ -3446,7 +3453,6 @@ def _note_fields(keys: _Keys, with_username: bool = True) -> None:
         placeholder=f"Up to {CHAR_LIMIT} characters. Markdown works: **bold**, - lists, [links](https://…)",
     )
     # Forms keep enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as Enter does above.
-    st.caption(f"Up to {CHAR_LIMIT} characters of markdown. Ctrl+Enter saves.")
     # The count (_COUNTER_SCRIPT) has a fixed height: one that grew moved Save from a click.
     typed = (st.session_state.get(keys.body) or "").strip(" \t\n")
     st.html(
@@ -3540,6 +3546,8 @@ def _set_state(key: str, value: object) -> None:
 # Each note's Actions menu: Edit (a dialog), Delete (with Undo), History and its link.
 
 _FEED = _Keys("feed", lists_notes=True)
+_COMPOSE = _Keys("compose")  # the feed's own box for a new note
+_WRITER = "writer"  # the name this session last wrote under (open mode), for the next note
 _EDIT = _Keys("edit")
 _EDITING = "edit_note"  # (id, version) of the note open in the Edit dialog
 
@@ -3651,15 +3659,19 @@ def _edit_dialog() -> None:
     editing = st.session_state.get(_EDITING)
     if editing is None:
         st.rerun()  # saved or cancelled: the whole page, since a dialog reruns alone
-    actor = current_actor()
-    st.caption(f"Note \\#{editing[0]}")
+    st.caption(f"Note \\#{editing[0]}, by {_escape_markdown(st.session_state[_EDIT.username])}")
     _show_outcome(_EDIT)
     with st.form(_EDIT.form, border=False):
-        _note_fields(_EDIT, with_username=actor is not None and not actor.signed_in)
-        st.form_submit_button(
-            "Save changes", key=_EDIT.submit, on_click=_on_update, args=(_EDIT, _EDITING)
-        )
-    st.button("Cancel", key="edit_cancel", on_click=_close_editor)
+        _note_fields(_EDIT, with_username=False)  # the text; a name changes on the Update page
+        with st.container(horizontal=True, gap="small"):
+            st.form_submit_button(
+                "Save changes",
+                key=_EDIT.submit,
+                on_click=_on_update,
+                args=(_EDIT, _EDITING),
+                type="primary",
+            )
+            st.form_submit_button("Cancel", key="edit_cancel", on_click=_close_editor)
 
 
 def _permalink(id: int) -> str:
@@ -3902,7 +3914,7 @@ def _on_search() -> None:
     st.session_state[_SEARCHED] = st.session_state.q
 
 
-@_shows_outcomes(_FEED)
+@_shows_outcomes(_FEED, _COMPOSE)
 def render_read() -> None:
     """The feed: newest notes first, a page at a time, with search and filters in the URL."""
     st.title("Read Note Feed")
@@ -3913,25 +3925,29 @@ def render_read() -> None:
     if (id := _query_int("note")) is not None:
         _render_permalink(conn, id)
         return
+    author, tag = st.query_params.get("author"), st.query_params.get("tag")
     if st.session_state.get(_SEARCHED) != (asked := st.query_params.get("q", "")):
         st.session_state.q = st.session_state[_SEARCHED] = asked  # a new address, or Back
+    before, after = _page_bounds()
+    if not (asked or author or tag or before or after) and (actor := current_actor()):
+        _compose(_COMPOSE, actor)  # on the newest page, whose top shows the note saved
     search = st.text_input(
         "Search notes",
         key="q",
         on_change=_on_search,
         placeholder="Words from a note or an author's name, then Enter",
     )
-    author, tag = st.query_params.get("author"), st.query_params.get("tag")
     if author or tag:
         # st.text, not markdown: a link can carry any value, and markdown links even escaped URLs.
         what = f"by {author} " if author else ""
         what += f"tagged #{tag}" if tag else ""
-        count = f" ({NoteService.count_notes(conn, author):,} in all)" if author and not tag else ""
+        count = ""
+        if not (author and tag):
+            count = f" ({NoteService.count_notes(conn, author, tag and tag.lower()):,} in all)"
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.text(" ".join(f"Notes {what}{count}".split()))  # on one line
         right.button("Show all", key="feed_show_all", on_click=_show_in_feed)
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
-    before, after = _page_bounds()
     terms = search_terms(search or "")
     if before is None and after is None:  # the newest page: live
         notes = list(_render_newest(conn, filters))
@@ -3976,11 +3992,12 @@ def _is_text_of(note: Note, username: object, body: object) -> bool:
         return False
 
 
-def _on_create() -> None:
-    """Save the Create form and clear its box; a double press reports the first note (_once)."""
+def _on_create(keys: _Keys) -> None:
+    """Save the Create page's or the feed's form and clear its box; a double press reports the
+    first note (_once). The feed's message names the note, which it shows at its top."""
     state = st.session_state
     actor = current_actor()
-    username, body = state.get(_CREATE.username, ""), state[_CREATE.body]
+    username, body = state.get(keys.username, ""), state[keys.body]
     if actor is not None and actor.signed_in:
         username = actor.name
     cleared = not (body or "").strip()
@@ -3990,26 +4007,37 @@ def _on_create() -> None:
         lambda: _create(username, body, actor),
     )
     if outcome.kind == Kind.SAVED:
-        state[_CREATE.body] = ""
-        state.pop(f"{_CREATE.preview}_shown", None)
-    state[_CREATE.outcome] = outcome
+        state[keys.body] = ""
+        state.pop(f"{keys.preview}_shown", None)
+        if not (actor and actor.signed_in):
+            state[_WRITER] = username
+        if keys is _COMPOSE:
+            outcome = Outcome(outcome.kind, outcome.message)
+    state[keys.outcome] = outcome
+
+
+def _compose(keys: _Keys, actor: Actor) -> None:
+    """The form for a new note (the Create page's, or the feed's), under the name last used."""
+    _session_token()  # before any click, so that every click of this session shares it
+    if actor.signed_in:
+        st.markdown(f"Posting as **{_escape_markdown(actor.name or '')}**")
+    elif keys.username not in st.session_state:
+        st.session_state[keys.username] = st.session_state.get(_WRITER, "")
+    _note_form(keys, "Save note", _on_create, (keys,), with_username=not actor.signed_in)
+    _show_outcome(keys)
+    _render_preview(keys)
 
 
 @_shows_outcomes(_CREATE)
 def render_create() -> None:
     """The Create page: a form for a new note."""
     st.title("Create a Note")
-    _session_token()  # before any click, so that every click of this session shares it
     actor = current_actor()
     if actor is None:
         st.info(MSG_SIGN_IN_PAGE)
         _sign_in_buttons("create_sign_in")
         return
-    if actor.signed_in:
-        st.markdown(f"Posting as **{_escape_markdown(actor.name or '')}**")
-    _note_form(_CREATE, "Save note", _on_create, (), with_username=not actor.signed_in)
-    _show_outcome(_CREATE)
-    _render_preview(_CREATE)
+    _compose(_CREATE, actor)
 
 
 # Views: Update a Note --------------------------------------------------------

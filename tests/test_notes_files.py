@@ -660,3 +660,27 @@ def test_sqlite_finds_the_notes_already_present_the_cheaper_way(sqlite_db, one_a
     lookup = next(s for s, _ in sent if "created_timestamp IN" in s)
     assert plan in query_plan(sqlite_db, lookup)
     assert len(app.plan_import(sqlite_db, notes).present) == len(rows)
+
+
+def test_an_import_into_a_new_copy_keeps_its_numbers_and_the_welcome_note_gives_way(fresh_db):
+    source = (
+        "number,author,created,body\n"
+        "1,ann,2026-01-01T10:00:00Z,first\n3,bob,2026-01-02T10:00:00Z,third\n"
+    )
+    plan = app.import_notes(fresh_db, as_file(source), actor=OPERATOR)
+    assert len(plan.new) == 2
+    assert [(n.id, n.username, n.body) for n in all_notes(fresh_db)] == [
+        (3, "bob", "third"),
+        (1, "ann", "first"),
+    ]
+    assert NoteService.count_notes(fresh_db) == 2 and not NoteService.list_notes(
+        fresh_db, search="welcome"
+    )
+    assert NoteService.create_note(fresh_db, "eve", "next").id == 4
+
+
+def test_a_welcome_note_someone_edited_stays_and_an_import_takes_new_numbers(fresh_db):
+    NoteService.update_note(fresh_db, 1, app.WELCOME_USERNAME, "my own first note")
+    source = "number,author,created,body\n1,ann,2026-01-01T10:00:00Z,first\n"
+    app.import_notes(fresh_db, as_file(source), actor=OPERATOR)
+    assert [(n.id, n.body) for n in all_notes(fresh_db)] == [(2, "first"), (1, "my own first note")]

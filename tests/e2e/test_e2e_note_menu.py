@@ -126,8 +126,9 @@ def test_on_a_phone_an_edited_notes_byline_takes_at_most_two_lines(
         """(line, id) => [
           line.getBoundingClientRect().height / parseFloat(getComputedStyle(line).lineHeight),
           line.querySelector(`a[href="./?note=${id}"]`).getBoundingClientRect().toJSON(),
-          line.closest('[class*="st-key-note_"]')
-            .querySelector('[data-testid="stPopoverButton"]').getBoundingClientRect().toJSON()]""",
+          [...line.closest('[class*="st-key-note_"]')
+            .querySelectorAll('[data-testid="stPopoverButton"]')]
+            .map((button) => button.getBoundingClientRect().toJSON()).find((r) => r.width > 0)]""",
         note_id,
     )
     assert lines <= 2.05, f"the byline takes {lines:.2f} lines at 390 px"
