@@ -108,8 +108,9 @@ DEFAULT_DB_PATH = APP_DIR / "notes.db"
 WELCOME_USERNAME = "Littlest Notes"
 WELCOME_BODY = (
     f"Welcome to **Littlest Notes**! Write a note of up to {CHAR_LIMIT} characters; "
-    "markdown works. Edit or delete it from the sidebar."
+    "markdown works. Edit or delete it from its Actions menu."
 )
+_EARLIER_WELCOME = WELCOME_BODY.replace("its Actions menu", "the sidebar")  # before 3 Dec 2026
 
 
 def resolve_db_path(
@@ -1981,8 +1982,12 @@ def _is_new_feed(tx: Database, held: Totals) -> bool:
     if held not in (Totals(0, 0, 0), Totals(1, 0, 0)):
         return False
     rows = _execute(tx, "SELECT id, version, username, body FROM notes").fetchall()
-    welcome = {"id": 1, "version": 1, "username": WELCOME_USERNAME, "body": WELCOME_BODY}
-    return all(all(row[name] == value for name, value in welcome.items()) for row in rows)
+    welcome = {"id": 1, "version": 1, "username": WELCOME_USERNAME}
+    return all(
+        all(row[name] == value for name, value in welcome.items())
+        and row["body"] in (WELCOME_BODY, _EARLIER_WELCOME)
+        for row in rows
+    )
 
 
 def _batches(tx: Database, table: str, columns: str, key: tuple[str, ...]) -> Iterator[list[dict]]:
@@ -2603,15 +2608,15 @@ def import_notes(
 
 # Views: shared parts ---------------------------------------------------------
 
-MSG_NO_NOTES = "No notes yet. Write the first one on the **Create a Note** page."
+MSG_NO_NOTES = "No notes yet. Write the first one."
 MSG_CREATED = "Note #{id} saved."
 MSG_UPDATED = "Note #{id} updated."
 MSG_DELETED = "Note #{id} deleted. It is in the Trash until purged."
 MSG_RESTORED = "Note #{id} restored."
 MSG_VERSION_RESTORED = "Note #{id} is back to version {old} (saved as version {new})."
 MSG_TRASH_KEPT = (
-    "Deleted notes stay here, with their history, until the operator purges them "
-    "(`python app.py purge`): no one can destroy a note from the page."
+    "Deleted notes stay here, with their history, until the site's operator purges them:"
+    " no one can destroy a note from this page. Anyone can restore one."
 )
 MSG_TRASH_KEPT_SIGNED_IN = (
     "Deleted notes stay here, with their history, until an admin deletes them for good."
@@ -3232,6 +3237,8 @@ def _render_note(note: Note, terms=None, links: bool = True, menu: bool = False,
         st.html(f'<div class="notes-text">{text}</div>{_byline(note, links)}')
         if menu:
             _note_menu(note)
+        elif isinstance(note, TrashedNote):
+            _trashed(note)
 
 
 def _notes_frame(notes: list[Note]) -> pd.DataFrame:
@@ -4085,8 +4092,9 @@ _HISTORY_BEFORE = "update_history_before"  # (note id, version) the history page
 def _render_version(note: Note, old: NoteVersion, may_change: bool) -> None:
     """One earlier version: who made it and when, its text, and (if allowed) Restore."""
     st.caption(
-        f"Version {old.version} · by {_escape_markdown(old.made_by)} · "
-        f"{_format_time(old.updated_timestamp)}"
+        f"Version {old.version} · by {_escape_markdown(old.made_by)}"
+        f" · {_ago(old.updated_timestamp)}",
+        help=_format_time(old.updated_timestamp),
     )
     with st.container(border=True):
         _note_text(old.body, f"text_of_{note.id}_v{old.version}")
@@ -4272,6 +4280,21 @@ def _render_purge(notes: list[Note]) -> None:
         )
 
 
+def _trashed(note: TrashedNote) -> None:
+    """In a trashed note's box: when it was deleted, and Restore for who may."""
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        actor = current_actor()
+        if actor is not None and actor.may_change(note):
+            st.button(
+                "Restore",
+                key=f"trash_restore_{note.id}",
+                on_click=_on_restore,
+                args=(_TRASH, note.id),
+                icon=":material/restore_from_trash:",
+            )
+        st.caption(f"Deleted {_ago(note.deleted_timestamp)}")
+
+
 @_shows_outcomes(_TRASH)
 def render_trash() -> None:
     """The Trash page: deleted notes a page at a time, to restore, or (an admin) to purge."""
@@ -4292,16 +4315,6 @@ def render_trash() -> None:
         _render_purge(notes)
     for note in notes:
         _render_note(note, links=False)
-        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            if actor is not None and actor.may_change(note):
-                st.button(
-                    "Restore",
-                    key=f"trash_restore_{note.id}",
-                    on_click=_on_restore,
-                    args=(_TRASH, note.id),
-                    icon=":material/restore_from_trash:",
-                )
-            st.caption(f"Deleted {_format_time(note.deleted_timestamp)}")
     _page_buttons("trash", notes, functools.partial(NoteService.list_trash, conn))
 
 

@@ -404,7 +404,12 @@ def messages(at: AppTest) -> dict[str, list[str]]:
     }
 
 
-_NOT_NOTES = ("<style", "<script", '<div class="notes-live"')  # the page's other HTML
+_NOT_NOTES = (
+    "<style",
+    "<script",
+    '<div class="notes-live"',
+    '<div class="notes-counter"',
+)  # the page's other HTML
 
 
 # A note's st.html: its text (note_html) in a div, then (in a note's box) its byline.

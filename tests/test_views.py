@@ -544,7 +544,7 @@ def test_a_notes_tags_are_links_in_its_text_that_filter_the_feed(app_test, empty
     at.query_params["tag"] = "python"  # where the link leads (the browser tests follow it)
     at.run()
     assert bodies_shown(at) == ["learning #Python today"]
-    assert [text.value for text in at.text] == ["Notes tagged #python"]
+    assert [text.value for text in at.text] == ["Notes tagged #python (1 in all)"]
     assert not at.exception
 
 
@@ -834,7 +834,7 @@ def test_the_cached_database_keeps_working_on_every_rerun(app_test):
 def test_the_trash_says_when_each_note_was_deleted(app_test, seeded_db):
     NoteService.delete_note(seeded_db, 3, now=1_700_000_100)
     at = app_test("trash")
-    assert "Deleted 14 Nov 2023, 22:15 UTC" in [c.value for c in at.caption]
+    assert "Deleted 14 Nov 2023" in [c.value for c in at.caption]
     assert not at.exception
     assert NoteService.list_trash(seeded_db)[0].deleted_timestamp == 1_700_000_100
 
