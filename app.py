@@ -3553,6 +3553,8 @@ def _set_state(key: str, value: object) -> None:
 # Each note's Actions menu: Edit (a dialog), Delete (with Undo), History and its link.
 
 _FEED = _Keys("feed", lists_notes=True)
+_UPDATE = _Keys("update", picks=True)  # the Update page's, and the History dialog's
+_UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the form
 _COMPOSE = _Keys("compose")  # the feed's own box for a new note
 _WRITER = "writer"  # the name this session last wrote under (open mode), for the next note
 _EDIT = _Keys("edit")
@@ -3605,7 +3607,7 @@ def _save_edit(
 ) -> Outcome:
     """Run write(the version loaded) within the edit limit if `limited`; keep text on failure."""
     state = st.session_state
-    id, draft = state[loaded][0], (state.get(keys.username, ""), state[keys.body])
+    id, draft = state[loaded][0], (state.get(keys.username, ""), state.get(keys.body, ""))
 
     def saved(note: Note) -> Outcome:
         state[loaded] = (id, note.version)
@@ -3681,6 +3683,36 @@ def _edit_dialog() -> None:
             st.form_submit_button("Cancel", key="edit_cancel", on_click=_close_editor)
 
 
+_HISTORY_OF = "history_of"  # the note whose History dialog is open
+
+
+def _open_history(id: int) -> None:
+    st.session_state[f"menu_{id}"] = False  # the dialog, not the menu, in front
+    st.session_state[_HISTORY_OF] = id
+    st.session_state.pop(_HISTORY_BEFORE, None)
+
+
+def _close_history() -> None:
+    st.session_state.pop(_HISTORY_OF, None)
+
+
+@st.dialog("History", width="medium", on_dismiss=_close_history)
+def _history_dialog() -> None:
+    """A note's versions, opened from its menu over the feed, to restore where permitted."""
+    state = st.session_state
+    if (id := state.get(_HISTORY_OF)) is None:
+        st.rerun()
+    try:
+        note = NoteService.get_note(get_connection(), id)
+    except NoteNotFoundError as error:
+        st.warning(str(error))
+        return
+    state[_UPDATE_LOADED] = (note.id, note.version)  # what a restore replaces: what is shown
+    _show_outcome(_UPDATE)
+    actor = current_actor()
+    _render_history(note, actor is not None and actor.may_change(note), expanded=True)
+
+
 def _permalink(id: int) -> str:
     """The address of note id alone, on the host the browser shows (else relative)."""
     url = urllib.parse.urlsplit(st.context.url or "")
@@ -3717,11 +3749,12 @@ def _note_menu(note: Note) -> None:
                 on_click=_on_delete,
                 args=(_FEED, note.id, note.version, f"menu_{note.id}"),
             )
-        st.page_link(
-            _update_page(),
-            label="History",
+        st.button(
+            "History",
+            key=f"menu_history_{note.id}",
             icon=":material/history:",
-            query_params={"note": str(note.id)},
+            on_click=_open_history,
+            args=(note.id,),
         )
         st.caption("Link to this note:")
         st.code(_permalink(note.id), language=None)
@@ -3921,13 +3954,15 @@ def _on_search() -> None:
     st.session_state[_SEARCHED] = st.session_state.q
 
 
-@_shows_outcomes(_FEED, _COMPOSE)
+@_shows_outcomes(_FEED, _COMPOSE, _UPDATE)
 def render_read() -> None:
     """The feed: newest notes first, a page at a time, with search and filters in the URL."""
     st.title("Read Note Feed")
     _show_outcome(_FEED)
     if _EDITING in st.session_state:
         _edit_dialog()
+    elif _HISTORY_OF in st.session_state:
+        _history_dialog()
     conn = get_connection()
     if (id := _query_int("note")) is not None:
         _render_permalink(conn, id)
@@ -4049,9 +4084,6 @@ def render_create() -> None:
 
 # Views: Update a Note --------------------------------------------------------
 
-_UPDATE = _Keys("update", picks=True)
-_UPDATE_LOADED = "update_loaded"  # (id, version) of the note loaded into the form
-
 
 def _on_restore_version(id: int, old_version: int) -> None:
     """Make an earlier version of note id current again, and load it into the form.
@@ -4107,11 +4139,11 @@ def _render_version(note: Note, old: NoteVersion, may_change: bool) -> None:
         )
 
 
-def _render_history(note: Note, may_change: bool) -> None:
+def _render_history(note: Note, may_change: bool, expanded: bool = False) -> None:
     """Show a note's earlier versions a page at a time, newest first, and always the first."""
     conn, state = get_connection(), st.session_state
     earlier = note.version - 1  # every edit kept the version it replaced
-    with st.expander(f"History: {_how_many(earlier, 'earlier version')}"):
+    with st.expander(f"History: {_how_many(earlier, 'earlier version')}", expanded=expanded):
         if not earlier:
             st.caption("This note has not been edited.")
             return

@@ -930,13 +930,21 @@ def test_the_note_menu_deletes_with_undo(app_test, seeded_db):
     assert not at.exception
 
 
-def test_the_note_menu_links_to_history_and_shows_the_notes_address(app_test, seeded_db):
+def test_the_note_menu_opens_history_in_place_and_shows_the_notes_address(app_test, seeded_db):
+    NoteService.update_note(seeded_db, 3, "bob", "second note, edited")
     at = app_test("read")
     assert not any(code.value.endswith("?note=3") for code in at.code)  # closed: nothing run
     at = open_menu(at, 3)
-    assert ("History", "note=3") in links_shown(at)
     assert any(code.value.endswith("?note=3") for code in at.code)
-    update = app_test("update", {"note": "3"})  # where History leads
+    at.button(key="menu_history_3").click().run()
+    assert at.title[0].value == "Read Note Feed"  # in place: a dialog over the feed
+    assert "History: 1 earlier version" in [e.label for e in at.expander]
+    assert any(h.value.endswith(">second note</p>\n</div>") for h in at.get("html"))  # version 1
+    at.button(key="update_restore_1").click().run()
+    assert messages(at)["success"] == [app.MSG_VERSION_RESTORED.format(id=3, old=1, new=3)]
+    assert NoteService.get_note(seeded_db, 3).body == "second note"
+    assert "History: 2 earlier versions" in [e.label for e in at.expander]
+    update = app_test("update", {"note": "3"})  # a note's form and history by its address
     assert update.number_input(key="update_number").value == 3
     assert update.text_area(key="update_body").value == "second note"
     delete = app_test("delete", {"note": "2"})
