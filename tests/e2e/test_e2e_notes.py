@@ -23,9 +23,12 @@ from playwright.sync_api import Locator, Page, expect
 
 
 def edited_marker(page: Page, note_id: int) -> Locator:
-    """The caption under note that says it was edited."""
-    captions = note_box(page, note_id).get_by_test_id("stCaptionContainer")
-    return captions.filter(has_text=re.compile(r"\bedited\b"))
+    """The line of note's byline that says it was edited."""
+    return (
+        note_box(page, note_id)
+        .locator(".notes-byline > div")
+        .filter(has_text=re.compile(r"\bedited\b"))
+    )
 
 
 MARKDOWN_BODY = "**bold** note\n\n- one\n- two\n\n[link](https://example.com)"

@@ -126,9 +126,9 @@ def test_the_trash_lists_deleted_notes_restores_one_to_the_feed_and_destroys_non
     open_page(page, server, "/trash")
     expect_notes(page, trashed[::-1])  # highest number first
     expect(note_body(page, keep)).to_have_text("Plan for the garden: tomatoes, beans")
-    expect(note_box(page, keep).get_by_test_id("stCaptionContainer")).to_contain_text(
-        f"carol · #{keep}"
-    )
+    expect(note_box(page, keep).locator(".notes-byline")).to_contain_text(f"#{keep}")
+    expect(note_box(page, keep).locator(".notes-byline")).to_contain_text("carol")
+    expect(note_box(page, keep)).to_contain_text("Deleted just now")  # in the note's box
     page.evaluate("document.fonts.ready")
     screenshot(page, "trash")
 

@@ -222,7 +222,7 @@ def test_a_tag_filters_the_feed_in_the_same_tab_and_back_undoes_it(
     expect(note_box(page, notes["bread"]).get_by_text("#food")).to_have_count(1)  # once
     rerun(page, tag.click)
     expect(page).to_have_url(server.url("/?tag=food"))  # this tab, and its address bar
-    expect(feed_heading(page, "Notes tagged #food")).to_be_visible()
+    expect(feed_heading(page, "Notes tagged #food (2 in all)")).to_be_visible()
     tagged = db_query(
         server.db_path, "SELECT id FROM note_tags WHERE tag = 'food' ORDER BY id DESC"
     )
@@ -231,7 +231,7 @@ def test_a_tag_filters_the_feed_in_the_same_tab_and_back_undoes_it(
     assert len(page.context.pages) == 1  # no second tab
     page.go_back()
     expect(page).to_have_url(server.url("/"))
-    expect(feed_heading(page, "Notes tagged #food")).to_have_count(0)
+    expect(feed_heading(page, "Notes tagged #food (2 in all)")).to_have_count(0)
 
 
 def test_older_shows_the_next_page_of_the_feed_and_the_back_button_returns_to_the_first(
