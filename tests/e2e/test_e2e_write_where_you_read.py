@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from notes_e2e import (
     Server,
     alert,
@@ -14,6 +18,7 @@ from notes_e2e import (
     note_box,
     open_page,
     rerun,
+    screenshot,
     store_notes,
     title,
     trash_notes,
@@ -169,3 +174,30 @@ def test_10_a_tags_feed_counts_its_notes_and_trash_restores_from_inside_the_note
     rerun(page, restore.click)
     expect(alert(page, f"Note #{ids[2]} restored.")).to_be_visible()
     wait_for_idle(page)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_feed_with_its_box_is_photographed(
+    page: Page, server: Server, width: int, scheme: str
+) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    page.emulate_media(color_scheme=scheme)
+    store_notes(
+        server.db_path,
+        [
+            ("ada", "Shipped the **markdown** feed #release"),
+            (
+                "Grace Brewster Murray Hopper",
+                "A ship in port is safe, but that is not what ships are built for. #quotes",
+            ),
+            ("bob", "Lunch at *noon*? #team"),
+        ],
+    )
+    open_page(page, server, "/")
+    expect(page.locator(".st-key-compose_body textarea")).to_be_visible()
+    expect(page.locator(".notes-byline")).to_have_count(4)
+    page.evaluate("document.fonts.ready")
+    shot = screenshot(page, f"feed-{width}-{scheme}")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, Path(__file__).parents[2] / "docs" / f"feed-{width}-{scheme}.png")
