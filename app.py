@@ -3198,9 +3198,8 @@ if (!window.notesLinks) {
       toTop();
     } else if (event.target.closest && event.target.closest('[data-testid="stSidebarNavLink"]')) {
       toTop();
-      const sidebar = document.querySelector('[data-testid="stSidebar"]');
       const close = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
-      if (close && sidebar && sidebar.offsetWidth * 2 > innerWidth) close.click();
+      if (close && matchMedia("(max-width: 767.98px)").matches) close.click();
     }
   }, true);
 }
@@ -3770,6 +3769,7 @@ def _note_menu(note: Note) -> None:
 # (a tick), rereads them in one listing, and reruns the page only if a shown note changed.
 
 MSG_NEW_NOTES = "{count} — show"
+MSG_LIVE_WAITING = "Live: notes others write show up here."
 MSG_LIVE_PAUSED = "New notes cannot be checked right now. Trying again every {seconds} s."
 _LIVE = "feed_live"  # the _LiveView the newest page of the feed shows
 _LIVE_KEEP = "feed_live_keep"  # the next full run shows _LIVE as a tick read it
@@ -3898,6 +3898,8 @@ def _live_banner() -> None:
                 icon=":material/arrow_upward:",
                 on_click=_on_show_new,
             )
+        else:  # the slot says what it is for, so it is no empty band
+            st.caption(MSG_LIVE_WAITING)
         shown = ",".join(f"{note.id}:{note.version}" for note in view.notes)
         poll = _address("/api/live", dict(view.filters), after=view.after)
         st.html(

