@@ -3455,7 +3455,7 @@ def _note_fields(keys: _Keys, with_username: bool = True) -> None:
     st.text_area(
         "Note",
         key=keys.body,
-        height=NOTE_BOX_HEIGHT_PX,
+        height=NOTE_BOX_HEIGHT_PX if keys is not _COMPOSE else "content",  # the feed's: it grows
         placeholder=f"Up to {CHAR_LIMIT} characters. Markdown works: **bold**, - lists, [links](https://…)",
     )
     # Forms keep enter_to_submit: Ctrl+Enter (⌘+Enter) in the box saves, as Enter does above.
