@@ -3165,6 +3165,7 @@ BOX :is(ul, ol, blockquote) :is(ul, ol, blockquote) :is(ul, ol, blockquote)
 }
 [data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none; }
 .st-key-live_check { display: none; }
+.st-key-live_slot { overflow: hidden !important; }  /* a banner or a line, then what is hidden */
 </style>""".replace("BOX", ".notes-text")  # each rule's note text
 
 
