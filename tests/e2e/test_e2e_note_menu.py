@@ -15,6 +15,7 @@ from notes_e2e import (
     open_page,
     rerun,
     store_notes,
+    wait_for_idle,
 )
 from playwright.sync_api import Locator, Page, expect
 
@@ -52,6 +53,10 @@ def test_an_edit_after_someone_elses_shows_the_conflict_and_keeps_the_text(
     conn = app.connect(server.db_path)
     app.NoteService.update_note(conn, note_id, "bob", "bob's text")  # meanwhile, elsewhere
     conn.close()
+    # The live feed shows bob's text behind the dialog (a whole rerun): a Save pressed during
+    # that rerun can be dropped by Streamlit (the dialog's run is cut short), so wait for it.
+    expect(note_body(page, note_id)).to_have_text("bob's text")
+    wait_for_idle(page)
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Note", exact=True).fill("my text")
     rerun(page, dialog.get_by_role("button", name="Save changes").click)
