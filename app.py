@@ -3060,6 +3060,12 @@ _SANITISER = nh3.Cleaner(
 )
 
 
+def _in_link(tokens: list, i: int) -> bool:
+    """True if inline token i is inside a link."""
+    links = [t.type for t in tokens[:i] if t.type in ("link_open", "link_close")]
+    return links.count("link_open") > links.count("link_close")
+
+
 def _marked(text: str, highlight: re.Pattern | None) -> str:
     """text, escaped, with highlight's words in <mark>."""
     return "".join(
@@ -3071,10 +3077,7 @@ def _marked(text: str, highlight: re.Pattern | None) -> str:
 def _render_text(tokens: list, i: int, _options: object, env: dict) -> str:
     """Plain text, escaped: each #tag (outside a link) a link to its feed, marked whole if a
     search word starts it; env["highlight"]'s words in <mark>."""
-    links = [t.type for t in tokens[:i] if t.type in ("link_open", "link_close")]
-    parts = [tokens[i].content]
-    if links.count("link_open") == links.count("link_close"):
-        parts = _TAG.split(tokens[i].content)  # text, tag, text, ...
+    parts = [tokens[i].content] if _in_link(tokens, i) else _TAG.split(tokens[i].content)
     highlight, out = env.get("highlight"), []
     for n, part in enumerate(parts):
         if n % 2 == 0:
@@ -3091,8 +3094,7 @@ def _render_image(tokens: list, i: int, _options: object, _env: dict) -> str:
     """An image as a link to it (http(s) only), never loaded; its alt text alone in a link."""
     alt = html.escape(f"{tokens[i].content} (image)".lstrip())
     src = tokens[i].attrGet("src") or ""
-    links = [t.type for t in tokens[:i] if t.type in ("link_open", "link_close")]
-    if links.count("link_open") > links.count("link_close") or not re.match("(?i)https?:", src):
+    if _in_link(tokens, i) or not re.match("(?i)https?:", src):
         return alt
     return f'<a href="{html.escape(src)}">{alt}</a>'
 
@@ -3221,15 +3223,22 @@ def _byline(note: Note, links: bool) -> str:
         author = html.escape(_address("./", {"author": note.username}))
         name = f'<a href="{author}" title="All notes by this author">{name}</a>'
         number = f'<a href="./?note={note.id}" title="Link to this note alone">{number}</a>'
-    lines = [f"<span>{name}</span><span>·</span>{_when(note.created_timestamp)}"]
-    lines[0] += f"<span>·</span>{number}"
+    lines = [
+        f"<span>{name}</span><span>·</span>{_when(note.created_timestamp)}<span>·</span>{number}"
+    ]
     if note.edited:
         by = f" by {html.escape(note.made_by)}" if note.made_by != note.username else ""
         lines.append(f"<span>edited {_when(note.updated_timestamp)}{by}</span>")
     return '<div class="notes-byline">' + "".join(f"<div>{line}</div>" for line in lines) + "</div>"
 
 
-def _render_note(note: Note, terms=None, links: bool = True, menu: bool = False, key="note"):
+def _render_note(
+    note: Note,
+    terms: list[str] | None = None,
+    links: bool = True,
+    menu: bool = False,
+    key: str = "note",
+) -> None:
     """Show one note: its text (whose #tags link to the feed) and byline, whose author and
     number do too unless not links (trashed), and, if menu, its Actions menu. key: box prefix."""
     with st.container(border=True, key=f"{key}_{note.id}"):
