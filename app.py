@@ -3211,7 +3211,7 @@ if (!window.notesLinks) {
 
 def _when(timestamp: int) -> str:
     """When, as the feed says it, with the exact time on hover."""
-    return f'<span title="{_format_time(timestamp)}">{_ago(timestamp)}</span>'
+    return f'<span title="{html.escape(_format_time(timestamp))}">{_ago(timestamp)}</span>'
 
 
 def _byline(note: Note, links: bool) -> str:
