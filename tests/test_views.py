@@ -24,6 +24,7 @@ from app import NoteService
 from tests.conftest import (
     APP_FILE,
     BOTH_BACKENDS,
+    _page_script,
     byline_links,
     bylines_shown,
     create_note,
@@ -1012,3 +1013,34 @@ def test_a_second_press_of_save_after_the_dialog_closed_does_nothing(app_test, s
     at.button(key="edit_submit").click().run()
     assert not at.exception
     assert NoteService.get_note(seeded_db, 4).body == "third note"
+
+
+# ---------------------------------------------------------------- the feed's box for a new note
+
+
+@BOTH_BACKENDS
+def test_a_note_written_in_the_feeds_box_is_at_its_top_and_the_name_is_offered_again(
+    app_test, seeded_db
+):
+    at = fill_note_form(app_test("read"), "compose", "zoe", "from the feed #here")
+    assert messages(at)["success"] == [app.MSG_CREATED.format(id=5)]
+    assert bodies_shown(at)[0] == "from the feed #here"  # the top of the feed, once
+    assert bodies_shown(at).count("from the feed #here") == 1
+    assert at.text_area(key="compose_body").value == ""
+    assert NoteService.get_note(seeded_db, 5).username == "zoe"
+    assert at.session_state["writer"] == "zoe"  # the name this session wrote under
+    create = AppTest.from_function(_page_script, default_timeout=30, args=("create",))
+    create.session_state["writer"] = "zoe"  # (the same session, arriving on the Create page)
+    assert create.run().text_input(key="create_username").value == "zoe"  # offered again
+    at = fill_note_form(at, "compose", None, "x" * (app.CHAR_LIMIT + 1))
+    assert at.text_area(key="compose_body").value == "x" * (app.CHAR_LIMIT + 1)  # kept
+    assert messages(at)["error"] and NoteService.count_notes(seeded_db) == 4
+    assert at.text_input(key="compose_username").value == "zoe"
+    assert not at.exception
+
+
+def test_the_feeds_box_is_on_its_newest_unfiltered_page_only(app_test, seeded_db):
+    for params, shown in (({}, True), ({"tag": "x"}, False), ({"q": "note"}, False),
+                          ({"before": "3"}, False), ({"note": "2"}, False)):  # fmt: skip
+        at = app_test("read", params)
+        assert ("compose_body" in [t.key for t in at.text_area]) is shown, params

@@ -445,3 +445,17 @@ def test_an_edit_whose_writer_signed_out_while_the_database_failed_says_why_not_
     assert not at.exception
     assert [m.value for m in at.error] == [str(fault)]
     st.cache_resource.clear()
+
+
+def test_the_feeds_box_writes_under_the_signed_in_name_and_waits_for_a_sign_in(as_person, empty_db):
+    visitor = as_person("read")
+    assert "compose_body" not in keys(visitor)  # reading needs no sign-in; writing does
+    feed = as_person("read", "alice")
+    assert "compose_username" not in keys(feed)
+    assert "Posting as **Alice**" in [m.value for m in feed.markdown]
+    feed.text_area(key="compose_body").set_value("signed, from the feed")
+    feed.button(key="compose_submit").click().run()
+    [note] = NoteService.list_notes(empty_db)
+    assert (note.username, note.body) == ("Alice", "signed, from the feed")
+    assert texts_shown(feed)[-1] == "signed, from the feed"
+    assert not visitor.exception and not feed.exception
