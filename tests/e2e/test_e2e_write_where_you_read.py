@@ -9,12 +9,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from notes_e2e import (
     NOTE_BOXES,
     Server,
     alert,
     db_rows,
     expect_notes,
+    load_app,
     note_body,
     note_box,
     open_page,
@@ -204,3 +206,29 @@ def test_the_feed_with_its_box_is_photographed(
     shot = screenshot(page, f"feed-{width}-{scheme}")
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         shutil.copyfile(shot, Path(__file__).parents[2] / "docs" / f"feed-{width}-{scheme}.png")
+
+
+@pytest.mark.parametrize(("scheme", "width"), [("light", 1280), ("dark", 390)])
+def test_3_the_history_and_edit_dialogs_have_no_serious_accessibility_violation(
+    page: Page, server: Server, scheme: str, width: int
+) -> None:
+    [note_id] = store_notes(server.db_path, [("ada", "first words")])
+    app = load_app()
+    conn = app.connect(server.db_path)
+    app.NoteService.update_note(conn, note_id, "ada", "second words")
+    conn.close()
+    page.emulate_media(color_scheme=scheme)
+    page.set_viewport_size({"width": width, "height": 900})
+    open_page(page, server, "/")
+    for item in ("History", "Edit"):
+        rerun(page, note_box(page, note_id).get_by_role("button", name="Actions").click)
+        menu = page.get_by_test_id("stPopoverBody")
+        rerun(page, menu.get_by_role("button", name=item).click)
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_contain_text("first words" if item == "History" else "Note #")
+        violations = Axe().run(page).response["violations"]
+        serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations
+                   if v["impact"] in ("serious", "critical")]  # fmt: skip
+        assert not serious, f"{item} dialog, {scheme} at {width} px: {serious}"
+        rerun(page, dialog.get_by_role("button", name="Close").click)
+        expect(dialog).to_have_count(0)
