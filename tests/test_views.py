@@ -56,11 +56,6 @@ def bodies_shown(at) -> list[str]:
     return texts_shown(at)
 
 
-def links_shown(at) -> list[tuple[str, str]]:
-    """The (label, query string) of every page link, top to bottom."""
-    return [(link.proto.label, link.proto.query_string) for link in at.get("page_link")]
-
-
 # ---------------------------------------------------------------- the whole app
 
 
