@@ -3892,7 +3892,10 @@ def _live_banner() -> None:
         else:
             changed = ticked.notes != view.notes
             state[_LIVE] = view = ticked
-            if changed:  # a shown note was edited or deleted: the page shows it so now
+            # A shown note was edited or deleted: the page shows it so now, or, under an open
+            # dialog, when it closes (a whole rerun cut short a Save pressed in it meanwhile,
+            # and Streamlit dropped the press).
+            if changed and _EDITING not in state and _HISTORY_OF not in state:
                 state[_LIVE_KEEP] = True
                 st.rerun(scope="app")
     with st.container(height=LIVE_SLOT_HEIGHT_PX, border=False, key="live_slot"):

@@ -15,7 +15,6 @@ from notes_e2e import (
     open_page,
     rerun,
     store_notes,
-    wait_for_idle,
 )
 from playwright.sync_api import Locator, Page, expect
 
@@ -53,10 +52,12 @@ def test_an_edit_after_someone_elses_shows_the_conflict_and_keeps_the_text(
     conn = app.connect(server.db_path)
     app.NoteService.update_note(conn, note_id, "bob", "bob's text")  # meanwhile, elsewhere
     conn.close()
-    # The live feed shows bob's text behind the dialog (a whole rerun): a Save pressed during
-    # that rerun can be dropped by Streamlit (the dialog's run is cut short), so wait for it.
-    expect(note_body(page, note_id)).to_have_text("bob's text")
-    wait_for_idle(page)
+    # The live feed sees bob's version (its slot's data) and leaves the page under the dialog
+    # alone until it closes: a whole rerun then cut short a Save pressed meanwhile.
+    expect(page.locator(".notes-live")).to_have_attribute(
+        "data-shown", re.compile(rf"(^|,){note_id}:2(,|$)"), timeout=15_000
+    )
+    expect(note_body(page, note_id)).to_have_text("first text")
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Note", exact=True).fill("my text")
     rerun(page, dialog.get_by_role("button", name="Save changes").click)
@@ -66,6 +67,8 @@ def test_an_edit_after_someone_elses_shows_the_conflict_and_keeps_the_text(
     expect(dialog.get_by_text("bob's text")).to_be_visible()
     expect(dialog.get_by_label("Note", exact=True)).to_have_value("my text")
     assert db_row(server.db_path, note_id).body == "bob's text"
+    rerun(page, dialog.get_by_role("button", name="Cancel").click)
+    expect(note_body(page, note_id)).to_have_text("bob's text")  # the page, once it closed
 
 
 def test_delete_from_the_menu_then_undo(page: Page, server: Server) -> None:
