@@ -4002,7 +4002,8 @@ def render_read() -> None:
         if not (author and tag):
             count = f" ({NoteService.count_notes(conn, author, tag and tag.lower()):,} in all)"
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.text(" ".join(f"Notes {what}{count}".split()))  # on one line
+        # On one line, and no text-direction control from the address turns the count around.
+        left.text(" ".join(_BIDI_CONTROLS.sub("\ufffd", f"Notes {what}").split()) + count)
         right.button("Show all", key="feed_show_all", on_click=_show_in_feed)
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
     terms = search_terms(search or "")

@@ -1039,3 +1039,13 @@ def test_the_feeds_box_is_on_its_newest_unfiltered_page_only(app_test, seeded_db
                           ({"before": "3"}, False), ({"note": "2"}, False)):  # fmt: skip
         at = app_test("read", params)
         assert ("compose_body" in [t.key for t in at.text_area]) is shown, params
+
+
+@pytest.mark.parametrize("param", ["tag", "author"])
+def test_a_text_direction_control_in_a_filter_cannot_turn_its_line_around(
+    app_test, seeded_db, param
+):
+    at = app_test("read", {param: "x\u202e"})
+    what = "tagged #x" if param == "tag" else "by x"
+    assert [text.value for text in at.text] == [f"Notes {what}\ufffd (0 in all)"]
+    assert not at.exception
