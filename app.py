@@ -3996,14 +3996,13 @@ def render_read() -> None:
     )
     if author or tag:
         # st.text, not markdown: a link can carry any value, and markdown links even escaped URLs.
-        what = f"by {author} " if author else ""
-        what += f"tagged #{tag}" if tag else ""
+        what = f"Notes{_view_name(author=author, tag=tag)}"
         count = ""
         if not (author and tag):
             count = f" ({NoteService.count_notes(conn, author, tag and tag.lower()):,} in all)"
         left, right = st.columns([4, 1], vertical_alignment="center")
         # On one line, and no text-direction control from the address turns the count around.
-        left.text(" ".join(_BIDI_CONTROLS.sub("\ufffd", f"Notes {what}").split()) + count)
+        left.text(" ".join(_BIDI_CONTROLS.sub("\ufffd", what).split()) + count)
         right.button("Show all", key="feed_show_all", on_click=_show_in_feed)
     filters = {"search": search or "", "author": author or None, "tag": tag or None}
     terms = search_terms(search or "")
