@@ -112,18 +112,26 @@ def test_5_the_first_run_draws_every_note_whole_with_no_placeholder(
     expect(page.get_by_test_id("stMain").get_by_test_id("stSkeleton")).to_have_count(0)
 
 
+def links_followed(page: Page) -> None:
+    """Wait until the app's link script runs in the page: its element mounts after the run
+    that draws it, and a click before that is not the app's to handle (one busy CI run)."""
+    page.wait_for_function("() => window.notesLinks === true")
+
+
 def test_6_a_page_opened_from_the_sidebar_or_a_link_starts_at_its_top(
     page: Page, server: Server
 ) -> None:
     store_notes(server.db_path, [("ada", f"note {n} #deep") for n in range(25)])
     page.set_viewport_size({"width": 1280, "height": 600})
     open_page(page, server, "/")
+    links_followed(page)
     main = page.get_by_test_id("stMain")
     main.evaluate("(main) => main.scrollTo({top: main.scrollHeight})")
     rerun(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="About").click)
     expect(title(page)).to_have_text("About")
     assert main.evaluate("(main) => main.scrollTop") == 0
     open_page(page, server, "/")
+    links_followed(page)
     main.evaluate("(main) => main.scrollTo({top: main.scrollHeight})")
     tag = page.locator(".notes-text").get_by_role("link", name="#deep").last
     rerun(page, tag.click)
@@ -137,6 +145,7 @@ def test_6_on_a_phone_picking_a_page_closes_the_sidebar(page: Page, server: Serv
     open_page(page, server, "/")
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_have_attribute("data-collapsed", "true")
+    links_followed(page)
     page.get_by_test_id("stExpandSidebarButton").click()
     expect(sidebar).to_have_attribute("data-collapsed", "false")
     rerun(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="About").click)
