@@ -140,7 +140,9 @@ def test_an_idle_feed_runs_nothing_a_new_note_reruns_only_its_banner_and_older_p
         page.wait_for_event("request")
     assert asked == []  # an idle tab asks the server for no script run
     store_notes(server.db_path, [("bob", "one more")])
-    expect(page.get_by_role("button", name="1 new note — show")).to_be_visible(timeout=WITHIN_5_S)
+    # Shown at all; how soon is test_a_note_written_in_one_browser_shows_in_anothers_open_feed_
+    # as_a_banner's (5 s): here a busy machine made it 5.x s, and this test is about what runs.
+    expect(page.get_by_role("button", name="1 new note — show")).to_be_visible(timeout=30_000)
     assert len(asked) == 1 and all(asked)  # one run, of the banner's fragment, not the page
     page.evaluate(
         "window.hide = true; Object.defineProperty(document, 'hidden', {get: () => hide})"
